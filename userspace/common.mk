@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for every userspace Makefile (userspace/*, payload/,
+# selftests/). Include with: TOP := $(abspath ../..)  include $(TOP)/userspace/common.mk
+#
+#   make            -> objects and binaries under $(TOP)/build/user
+#   make SAN=1      -> ASan+UBSan build under $(TOP)/build/asan
+#
+# Userspace code is licensed GPL-2.0 like the module (one licence for the tree).
+CC ?= gcc
+ifeq ($(SAN),1)
+OUT ?= $(TOP)/build/asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+OUT ?= $(TOP)/build/user
+SANFLAGS :=
+endif
+BIN := $(OUT)/bin
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
+	-I$(TOP)/include/uapi -I$(TOP)/include $(SANFLAGS)
+LDFLAGS_COMMON := $(SANFLAGS)
