@@ -33,9 +33,14 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 ver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || stat -c %Y "$tarball")
-key=$( (echo "$ver"; cat "${frags[@]}" "$here/build.sh") | sha256sum | cut -c1-16)
+key=$( (echo "$ver"; cat "${frags[@]}") | sha256sum | cut -c1-16)
 src=$cache/src/linux-source-6.12-$ver
 out=$cache/kernel/$variant-$ver-$key
+
+if [ "${AVF_PRINT_SRC:-0}" = 1 ] && [ -f "$src/.avf-extracted" ]; then
+	echo "$src"
+	exit 0
+fi
 
 if [ -f "$out/.avf-done" ]; then
 	log "cached: $out"

@@ -18,3 +18,8 @@ BIN := $(OUT)/bin
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
 	-I$(TOP)/include/uapi -I$(TOP)/include $(SANFLAGS)
 LDFLAGS_COMMON := $(SANFLAGS)
+# The kernel source tree (for kselftest_harness.h in unit tests), extracted
+# by kernel/build.sh into the cache.
+AVF_CACHE ?= $(HOME)/.cache/avf
+KSRC ?= $(lastword $(sort $(wildcard $(AVF_CACHE)/src/linux-source-6.12-*)))
+KSFT_INC := -I$(KSRC)/tools/testing/selftests
