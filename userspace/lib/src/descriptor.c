@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VirtualMachineDescriptor: read-only fds to a stopped instance's files,
+ * passed over AF_UNIX sockets with SCM_RIGHTS, and imported as a copy.
+ *
+ * Wire format (one sendmsg): a 16-byte header
+ *   0 4 magic "AVFD"   4 2 version (LE) = 1   6 2 fd count (LE, 3 or 4)
+ *   8 4 flags (LE; bit 0: storage.img present)   12 4 reserved, zero
+ * with the fds in SCM_RIGHTS, in the order config, instance_id,
+ * instance.img[, storage.img].
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define DESC_MAGIC "AVFD"
+#define DESC_VERSION 1
+#define DESC_HAS_STORAGE 1u
+#define DESC_MAX_FDS 4
+
+struct desc_hdr {
+	char magic[4];
+	uint16_t version;
+	uint16_t nfds;
+	uint32_t flags;
+	uint32_t reserved;
+};
+
+static struct avf_descriptor *desc_new(void)
+{
+	struct avf_descriptor *d = malloc(sizeof(*d));
+
+	if (d)
+		d->config_fd = d->instance_id_fd = d->instance_img_fd = d->storage_fd = -1;
+	return d;
+}
+
+void avf_descriptor_free(struct avf_descriptor *d)
+{
+	if (!d)
+		return;
+	if (d->config_fd >= 0)
+		close(d->config_fd);
+	if (d->instance_id_fd >= 0)
+		close(d->instance_id_fd);
+	if (d->instance_img_fd >= 0)
+		close(d->instance_img_fd);
+	if (d->storage_fd >= 0)
+		close(d->storage_fd);
+	free(d);
+}
+
+static int open_ro(struct avf_vm *vm, int dirfd, const char *name, int *fd)
+{
+	*fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (*fd < 0) {
+		avf__seterr(vm->err, "to_descriptor: cannot open %s: %s", name, strerror(errno));
+		return AVF_E_CORRUPT;
+	}
+	return AVF_OK;
+}
+
+int avf_vm_to_descriptor(struct avf_vm *vm, struct avf_descriptor **out)
+{
+	struct avf_config *cfg = NULL;
+	struct avf_descriptor *d = NULL;
+	struct avf_vm_state info;
+	int lockfd = -1, dirfd = -1, ret;
+
+	if (!out)
+		return AVF_E_INVALID;
+	*out = NULL;
+	if (!vm)
+		return AVF_E_INVALID;
+	ret = avf_vm_info(vm, &info);
+	if (ret)
+		return ret;
+	if (info.status != AVF_VM_STATUS_STOPPED) {
+		avf__seterr(vm->err, "to_descriptor: VM \"%s\" is %s, must be STOPPED", vm->name,
+			    avf_status_name(info.status));
+		return info.status == AVF_VM_STATUS_DELETED ? AVF_E_DELETED : AVF_E_STATE;
+	}
+	/* Shared: nobody runs or rewrites the instance while we open it. */
+	ret = avf__lock_instance(vm->dir, LOCK_SH, &lockfd, vm->err);
+	if (ret)
+		return ret == AVF_E_NOT_FOUND ? AVF_E_DELETED : ret;
+	dirfd = open(vm->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		ret = AVF_E_DELETED;
+		goto out;
+	}
+	ret = avf__config_load(dirfd, &cfg, vm->err);
+	if (ret)
+		goto out;
+	d = desc_new();
+	if (!d) {
+		ret = AVF_E_NOMEM;
+		goto out;
+	}
+	ret = open_ro(vm, dirfd, AVF_FILE_CONFIG, &d->config_fd);
+	if (!ret)
+		ret = open_ro(vm, dirfd, AVF_FILE_INSTANCE_ID, &d->instance_id_fd);
+	if (!ret)
+		ret = open_ro(vm, dirfd, AVF_FILE_INSTANCE_IMG, &d->instance_img_fd);
+	if (!ret && cfg->encrypted_storage_bytes)
+		ret = open_ro(vm, dirfd, AVF_FILE_STORAGE_IMG, &d->storage_fd);
+	if (ret)
+		goto out;
+	*out = d;
+	d = NULL;
+out:
+	avf_descriptor_free(d);
+	avf_config_free(cfg);
+	if (dirfd >= 0)
+		close(dirfd);
+	close(lockfd);
+	return ret;
+}
+
+int avf_descriptor_send(int sock, const struct avf_descriptor *d)
+{
+	struct desc_hdr h;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * DESC_MAX_FDS)];
+		struct cmsghdr align;
+	} u;
+	int fds[DESC_MAX_FDS];
+	int n = 3;
+	struct iovec iov;
+	struct msghdr msg;
+	struct cmsghdr *c;
+	ssize_t r;
+
+	if (sock < 0 || !d || d->config_fd < 0 || d->instance_id_fd < 0 || d->instance_img_fd < 0)
+		return AVF_E_INVALID;
+	fds[0] = d->config_fd;
+	fds[1] = d->instance_id_fd;
+	fds[2] = d->instance_img_fd;
+	if (d->storage_fd >= 0)
+		fds[n++] = d->storage_fd;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, DESC_MAGIC, 4);
+	h.version = htole16(DESC_VERSION);
+	h.nfds = htole16((uint16_t)n);
+	h.flags = htole32(d->storage_fd >= 0 ? DESC_HAS_STORAGE : 0);
+	iov.iov_base = &h;
+	iov.iov_len = sizeof(h);
+	memset(&msg, 0, sizeof(msg));
+	memset(&u, 0, sizeof(u));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
+	do {
+		r = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return avf__errno_to_err(errno) == AVF_E_SYSTEM ? AVF_E_IO : avf__errno_to_err(errno);
+	if (r != (ssize_t)sizeof(h))
+		return AVF_E_IO;
+	return AVF_OK;
+}
+
+int avf_descriptor_recv(int sock, struct avf_descriptor **out)
+{
+	struct desc_hdr h;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * (DESC_MAX_FDS + 4))];
+		struct cmsghdr align;
+	} u;
+	int fds[DESC_MAX_FDS + 4];
+	int nfds = 0, ret = AVF_OK;
+	struct avf_descriptor *d;
+	struct iovec iov;
+	struct msghdr msg;
+	struct cmsghdr *c;
+	ssize_t r;
+
+	if (!out)
+		return AVF_E_INVALID;
+	*out = NULL;
+	if (sock < 0)
+		return AVF_E_INVALID;
+	iov.iov_base = &h;
+	iov.iov_len = sizeof(h);
+	memset(&msg, 0, sizeof(msg));
+	memset(&h, 0, sizeof(h));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	do {
+		r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return AVF_E_IO;
+	/* Collect every fd we were given, whatever else is wrong. */
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			for (size_t i = 0; i < k; i++) {
+				int fd;
+
+				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (nfds < (int)(sizeof(fds) / sizeof(fds[0])))
+					fds[nfds++] = fd;
+				else
+					close(fd);
+			}
+		}
+	}
+	if (r != (ssize_t)sizeof(h) || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
+	    memcmp(h.magic, DESC_MAGIC, 4) || le16toh(h.version) != DESC_VERSION ||
+	    h.reserved || (le32toh(h.flags) & ~DESC_HAS_STORAGE) ||
+	    le16toh(h.nfds) != ((le32toh(h.flags) & DESC_HAS_STORAGE) ? 4 : 3) ||
+	    nfds != le16toh(h.nfds)) {
+		ret = r == 0 ? AVF_E_IO : AVF_E_PROTOCOL;
+		goto fail;
+	}
+	for (int i = 0; i < nfds; i++) {
+		struct stat st;
+
+		if (fstat(fds[i], &st) < 0 || !S_ISREG(st.st_mode)) {
+			ret = AVF_E_PROTOCOL;
+			goto fail;
+		}
+	}
+	d = desc_new();
+	if (!d) {
+		ret = AVF_E_NOMEM;
+		goto fail;
+	}
+	d->config_fd = fds[0];
+	d->instance_id_fd = fds[1];
+	d->instance_img_fd = fds[2];
+	if (nfds == 4)
+		d->storage_fd = fds[3];
+	*out = d;
+	return AVF_OK;
+fail:
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	return ret;
+}
+
+struct import_arg {
+	const struct avf_descriptor *d;
+	struct avf_config *cfg;
+};
+
+static int stage_import(struct avf_manager *m, int dirfd, const void *varg, char *err)
+{
+	const struct import_arg *a = varg;
+	int fd, ret;
+
+	(void)m;
+	ret = avf__copy_fd(a->d->config_fd, dirfd, AVF_FILE_CONFIG, false, err);
+	if (!ret)
+		ret = avf__copy_fd(a->d->instance_id_fd, dirfd, AVF_FILE_INSTANCE_ID, false, err);
+	if (!ret)
+		ret = avf__copy_fd(a->d->instance_img_fd, dirfd, AVF_FILE_INSTANCE_IMG, false, err);
+	if (!ret && a->d->storage_fd >= 0)
+		ret = avf__copy_fd(a->d->storage_fd, dirfd, AVF_FILE_STORAGE_IMG, true, err);
+	if (ret)
+		return ret;
+	fd = openat(dirfd, AVF_FILE_LOCK, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		avf__seterr(err, "cannot create the lock file: %s", strerror(errno));
+		return AVF_E_IO;
+	}
+	close(fd);
+	/* Check what we copied, not what the sender claimed. */
+	{
+		struct avf_config *c = NULL;
+
+		ret = avf__config_load(dirfd, &c, err);
+		avf_config_free(c);
+		if (ret)
+			return ret;
+		fd = openat(dirfd, AVF_FILE_INSTANCE_IMG, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return AVF_E_IO;
+		ret = avf__check_instance_img(fd, err);
+		close(fd);
+		if (ret)
+			return ret;
+		fd = openat(dirfd, AVF_FILE_INSTANCE_ID, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return AVF_E_IO;
+		{
+			struct stat st;
+
+			if (fstat(fd, &st) < 0 || st.st_size != AVF_INSTANCE_ID_LEN) {
+				close(fd);
+				avf__seterr(err, "instance_id: not %d bytes", AVF_INSTANCE_ID_LEN);
+				return AVF_E_CORRUPT;
+			}
+		}
+		close(fd);
+	}
+	return avf__fsync_dir(dirfd, err);
+}
+
+int avf_import_from_descriptor(struct avf_manager *m, const char *name,
+			       const struct avf_descriptor *d, struct avf_vm **out)
+{
+	struct import_arg a = { d, NULL };
+	int ret;
+
+	if (!out)
+		return AVF_E_INVALID;
+	*out = NULL;
+	if (!m)
+		return AVF_E_INVALID;
+	ret = avf__valid_name(name, m->err);
+	if (ret)
+		return ret;
+	if (!d || d->config_fd < 0 || d->instance_id_fd < 0 || d->instance_img_fd < 0) {
+		avf__seterr(m->err, "import: incomplete descriptor");
+		return AVF_E_INVALID;
+	}
+	return avf__create_common(m, name, stage_import, &a, out);
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libavf internals. Not installed.
+ */
+#ifndef AVF_INTERNAL_H
+#define AVF_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <sys/types.h>
+
+#include <avf/avf.h>
+#include <linux/avf.h>
+
+#define AVF_ERRMSG_MAX 256
+
+/* Instance files (Documentation/libavf.rst). */
+#define AVF_FILE_CONFIG "config"
+#define AVF_FILE_INSTANCE_ID "instance_id"
+#define AVF_FILE_INSTANCE_IMG "instance.img"
+#define AVF_FILE_STORAGE_IMG "storage.img"
+#define AVF_FILE_LOCK "lock"
+#define AVF_FILE_VMM_LOG "vmm.log"
+
+#define AVF_INSTANCE_ID_LEN 64
+#define AVF_CONFIG_FILE_MAX (64 * 1024)
+#define AVF_CONFIG_VERSION 1
+#define AVF_PAYLOAD_NAME_MAX 255
+#define AVF_PATH_MAX 4096
+#define AVF_MIB (1ull << 20)
+#define AVF_STORAGE_ALIGN 4096ull
+/* Largest memory accepted: 1 TiB (avf-vmm takes MiB in an int). */
+#define AVF_MEMORY_MAX_BYTES (1ull << 40)
+/* Largest encrypted storage accepted: 1 TiB. */
+#define AVF_STORAGE_MAX_BYTES (1ull << 40)
+
+/* instance.img placeholder header (sealed by the module later). */
+#define AVF_INSTANCE_IMG_MAGIC "AVFINST\0"
+#define AVF_INSTANCE_IMG_VERSION 1
+#define AVF_INSTANCE_IMG_SIZE 4096
+#define AVF_INSTANCE_IMG_UNSEALED 0
+
+/* How long run() waits for avf-vmm to bind. */
+#define AVF_SPAWN_TIMEOUT_MS 20000
+
+struct avf_config {
+	char *payload_binary_name;
+	char *apk_path;
+	enum avf_debug_level debug_level;
+	bool protected_vm;
+	uint64_t memory_bytes;
+	enum avf_cpu_topology cpu_topology;
+	uint64_t encrypted_storage_bytes;
+	bool vm_output_captured;
+};
+
+struct avf_config_builder {
+	struct avf_config cfg;
+	bool protected_set;
+	bool have_caps;
+	uint32_t caps;
+	char err[AVF_ERRMSG_MAX];
+};
+
+struct avf_manager {
+	int dev_fd;
+	char *root;	/* data root */
+	char *vm_dir;	/* <root>/vm */
+	char *tmp_dir;	/* <root>/tmp */
+	struct avf_capabilities caps;
+	char err[AVF_ERRMSG_MAX];
+};
+
+struct avf_vm {
+	struct avf_manager *mgr; /* not owned; must outlive the handle */
+	char name[AVF_NAME_MAX];
+	char *dir;
+	int vm_fd;	/* O_NONBLOCK, O_CLOEXEC */
+	pid_t vmm_pid;	/* child we spawned, 0 if none */
+	int console_fd;
+	int log_fd;
+	char *console_path;
+	char *log_path;
+	char err[AVF_ERRMSG_MAX];
+
+	pthread_mutex_t lock;	/* callbacks, thread state, reading */
+	struct avf_vm_callbacks cb;
+	void *cb_ctx;
+	bool have_cb;
+	enum avf_executor executor;
+	bool thread_running;
+	bool thread_stop;
+	pthread_t thread;
+	int wake_fd[2];		/* pipe to wake the callback thread */
+	bool free_on_exit;	/* released from its own callback thread */
+	bool hup;		/* the instance was deleted: no more events */
+};
+
+struct avf_descriptor {
+	int config_fd;
+	int instance_id_fd;
+	int instance_img_fd;
+	int storage_fd;	/* -1 without storage */
+};
+
+/* error.c */
+void avf__seterr(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int avf__errno_to_err(int e);
+char *avf__strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* config.c */
+int avf__config_validate(const struct avf_config *cfg, char *err);
+void avf__config_builder_set_caps(struct avf_config_builder *b, uint32_t caps);
+uint64_t avf__config_memory_mib(const struct avf_config *cfg);
+
+/* fileutil.c: all return AVF_OK or a negative avf_error, message in err. */
+int avf__write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
+			   char *err);
+int avf__read_file(int dirfd, const char *name, size_t max, char **data, size_t *len,
+		   char *err);
+int avf__fsync_dir(int dirfd, char *err);
+int avf__fsync_path_dir(const char *path, char *err);
+int avf__mkdir_p(const char *path, mode_t mode, char *err);
+int avf__rm_rf(const char *path);
+int avf__copy_fd(int src, int dstdir, const char *name, bool sparse, char *err);
+int avf__create_sparse(int dirfd, const char *name, uint64_t size, char *err);
+int avf__valid_name(const char *name, char *err);
+int avf__write_instance_img(int dirfd, const void *sealed, size_t len, char *err);
+int avf__check_instance_img(int fd, char *err);
+int avf__lock_instance(const char *dir, int how, int *lockfd, char *err);
+
+/* config_file.c */
+int avf__config_load(int dirfd, struct avf_config **out, char *err);
+int avf__config_store(int dirfd, const struct avf_config *cfg, char *err);
+
+/* manager.c */
+int avf__module_open(struct avf_manager *m, const char *name, uint32_t flags, int *fd,
+		     char *err);
+int avf__vm_new(struct avf_manager *m, const char *name, struct avf_vm **out);
+int avf__populate_instance(struct avf_manager *m, int dirfd, const struct avf_config *cfg,
+			   char *err);
+int avf__create_common(struct avf_manager *m, const char *name,
+		       int (*stage)(struct avf_manager *m, int dirfd, const void *arg, char *err),
+		       const void *arg, struct avf_vm **out);
+
+/* locate.c */
+const char *avf__vmm_path(void);
+const char *avf__guest_kernel_path(void);
+const char *avf__guest_initrd_path(void);
+
+#endif /* AVF_INTERNAL_H */
