@@ -1,0 +1,699 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * avf guest runtime: PID 1 of the guest initramfs (the Microdroid role).
+ *
+ * Mounts the basic file systems, reads the VM configuration tree, extracts
+ * the app package from /dev/vda into /mnt/apk, runs the payload in an
+ * unprivileged child and reports its life-cycle on the control channel
+ * (/dev/hvc2). Serves libvm_payload on AVF_RT_SOCK_PATH. Contract:
+ * Documentation/interfaces.rst; user-facing description:
+ * Documentation/payload-api.rst.
+ *
+ * PID 1 never returns: every path ends in end_vm().
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "pkg.h"
+#include "rtproto.h"
+
+#define CONFIG_PATH	"/avf/config.dtb"
+#define CTL_DEV		"/dev/hvc2"
+#define LOG_DEV		"/dev/hvc1"
+#define PKG_DEV		"/dev/vda"
+#define PAYLOAD_DIR	AVF_APK_MOUNT "/lib/x86_64"
+#define DEVICE_WAIT_MS	10000
+#define MAX_CLIENTS	16
+
+/* child -> parent messages on the sync pipe */
+#define MSG_LOADED	'L'	/* payload loaded, waiting for 'G' */
+#define MSG_LOAD_ERROR	'E'	/* followed by text */
+#define MSG_RETURNED	'X'	/* followed by the int AVmPayload_main returned */
+#define MSG_GO		'G'	/* parent -> child */
+
+static int ctl_fd = -1;
+static int log_fd = -1;
+static bool verbose = true;	/* until the config says otherwise */
+static bool ready_sent;
+static struct avf_config cfg;
+/* Set by setup_storage() once encrypted storage is mounted. */
+static const char *storage_path;
+
+static void rt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void rt_log(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(STDERR_FILENO, "avf-runtime: ", 13) >= 0 &&
+	    write(STDERR_FILENO, buf, (size_t)n) < 0)
+		return;
+}
+
+#define rt_info(...) do { if (verbose) rt_log(__VA_ARGS__); } while (0)
+
+static void ctl_send(const char *line, int len)
+{
+	if (len < 0)
+		return;
+	rt_info("control: %.*s", len - 1, line);
+	if (ctl_fd < 0)
+		return;
+	for (int off = 0; off < len;) {
+		ssize_t n = write(ctl_fd, line + off, (size_t)(len - off));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rt_log("control channel write: %s", strerror(errno));
+			return;
+		}
+		off += (int)n;
+	}
+	tcdrain(ctl_fd);
+}
+
+/* End the VM. SHUTDOWN is sent only on the clean path. */
+static void __attribute__((noreturn)) end_vm(bool clean)
+{
+	char line[AVF_CTL_LINE_MAX + 1];
+
+	kill(-1, SIGKILL);
+	sync();
+	if (clean)
+		ctl_send(line, avf_ctl_fmt_shutdown(line, sizeof(line)));
+	rt_info("rebooting");
+	reboot(RB_AUTOBOOT);
+	/* only reached without CAP_SYS_BOOT: never exit, that would panic */
+	rt_log("reboot: %s", strerror(errno));
+	for (;;)
+		pause();
+}
+
+static void __attribute__((noreturn)) fail_vm(int code, int stop_reason, const char *why)
+{
+	char line[AVF_CTL_LINE_MAX + 1];
+
+	rt_log("error %d: %s", code, why);
+	ctl_send(line, avf_ctl_fmt_error(line, sizeof(line), code, why));
+	ctl_send(line, avf_ctl_fmt_fail(line, sizeof(line), stop_reason));
+	end_vm(false);
+}
+
+static void __attribute__((noreturn, format(printf, 3, 4)))
+fail_vmf(int code, int stop_reason, const char *fmt, ...)
+{
+	char why[AVF_CTL_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	fail_vm(code, stop_reason, why);
+}
+
+/* fds 0-2 must exist so later opens never land there */
+static void setup_stdio(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		int nfd = open("/dev/console", O_RDWR | O_NOCTTY);
+
+		if (nfd < 0)
+			nfd = open("/", O_RDONLY);	/* placeholder */
+		if (nfd >= 0 && nfd != fd) {
+			dup2(nfd, fd);
+			close(nfd);
+		}
+	}
+}
+
+static void do_mount(const char *src, const char *dst, const char *type,
+		     unsigned long flags, const char *data)
+{
+	mkdir(dst, 0755);
+	if (mount(src, dst, type, flags, data) && errno != EBUSY)
+		rt_log("mount %s on %s: %s", type, dst, strerror(errno));
+}
+
+static void mount_basics(void)
+{
+	do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	do_mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	do_mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755");
+	do_mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755");
+	do_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	/* the initramfs had a static /dev/console; devtmpfs provides its own */
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Devices probe in parallel with init: wait for them a little. */
+static int open_dev(const char *path, int flags)
+{
+	for (int waited = 0;; waited += 20) {
+		int fd = open(path, flags | O_CLOEXEC | O_NOCTTY);
+
+		if (fd >= 0)
+			return fd;
+		if ((errno != ENOENT && errno != ENODEV && errno != ENXIO && errno != EIO) ||
+		    waited >= DEVICE_WAIT_MS)
+			return -1;
+		sleep_ms(20);
+	}
+}
+
+static int open_console(const char *path)
+{
+	struct termios t;
+	int fd = open_dev(path, O_RDWR);
+
+	if (fd < 0)
+		return -1;
+	/* raw: no "\r\n" translation, no echo of what the host sends */
+	if (tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(fd, TCSANOW, &t);
+	}
+	return fd;
+}
+
+static void load_config(void)
+{
+	char err[AVF_CTL_LINE_MAX];
+
+	if (avf_config_load(CONFIG_PATH, &cfg, err, sizeof(err)))
+		fail_vm(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG, err);
+	verbose = cfg.debug_level >= 1;
+	rt_info("config: payload=%s debug=%u protected=%u cid=%u mem=%uMiB cpus=%u storage=%u",
+		cfg.payload_name, cfg.debug_level, cfg.protected_vm, cfg.cid, cfg.memory_mib,
+		cfg.cpus, cfg.storage);
+}
+
+static void extract_package(void)
+{
+	const struct avf_pkg_limits lim = AVF_PKG_DEFAULT_LIMITS;
+	char err[AVF_CTL_LINE_MAX - 32];
+	int fd, n;
+
+	/* the package is read by path; wait for the disk to show up */
+	fd = open_dev(PKG_DEV, O_RDONLY);
+	if (fd < 0)
+		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+			 "no app package: %s: %s", PKG_DEV, strerror(errno));
+	close(fd);
+	mkdir("/mnt", 0755);
+	do_mount("tmpfs", AVF_APK_MOUNT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+	n = avf_pkg_extract(PKG_DEV, AVF_APK_MOUNT, &lim, err, sizeof(err));
+	if (n < 0)
+		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+			 "bad app package: %s", err);
+	if (mount(NULL, AVF_APK_MOUNT, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		  NULL))
+		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+			 "remount %s read-only: %s", AVF_APK_MOUNT, strerror(errno));
+	rt_info("package: %d files in %s", n, AVF_APK_MOUNT);
+}
+
+/*
+ * Encrypted storage. The device-mapper setup keyed by the instance secret
+ * plugs in here and sets storage_path; without it the payload is told there
+ * is no storage.
+ */
+static void setup_storage(void)
+{
+	if (!cfg.storage)
+		return;
+	rt_log("encrypted storage requested; not provided by this runtime version");
+}
+
+static int make_socket(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (mkdir(AVF_RT_SOCK_DIR, 0755) && errno != EEXIST)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	strcpy(sa.sun_path, AVF_RT_SOCK_PATH);
+	unlink(AVF_RT_SOCK_PATH);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    chown(AVF_RT_SOCK_PATH, 0, AVF_PAYLOAD_GID) ||
+	    chmod(AVF_RT_SOCK_PATH, 0660) || listen(fd, 8)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void reply(int fd, uint32_t op, int32_t status, const void *body, uint32_t len)
+{
+	unsigned char msg[AVF_RT_MAX_MSG];
+	struct avf_rt_hdr h = { .op = op, .status = status, .len = len };
+
+	if (len > AVF_RT_MAX_BODY)
+		return;
+	memcpy(msg, &h, sizeof(h));
+	if (len)
+		memcpy(msg + sizeof(h), body, len);
+	if (send(fd, msg, sizeof(h) + len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		rt_info("runtime socket reply: %s", strerror(errno));
+}
+
+/* 1: served a request, 0: nothing to read, -1: close the connection */
+static int serve_client(int fd)
+{
+	unsigned char msg[AVF_RT_MAX_MSG + 1];
+	char line[AVF_CTL_LINE_MAX + 1];
+	struct avf_rt_hdr h;
+	ssize_t n;
+
+	n = recv(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return -1;
+	if ((size_t)n < sizeof(h) || (size_t)n > AVF_RT_MAX_MSG)
+		return -1;	/* not our protocol */
+	memcpy(&h, msg, sizeof(h));
+	if (h.len != (size_t)n - sizeof(h) || h.reserved || h.status)
+		return -1;
+
+	switch (h.op) {
+	case AVF_RT_OP_NOTIFY_READY:
+		if (h.len) {
+			reply(fd, h.op, -EINVAL, NULL, 0);
+			break;
+		}
+		if (!ready_sent) {
+			ready_sent = true;
+			ctl_send(line, avf_ctl_fmt_ready(line, sizeof(line)));
+		}
+		reply(fd, h.op, 0, NULL, 0);
+		break;
+	case AVF_RT_OP_STORAGE_PATH:
+		if (storage_path)
+			reply(fd, h.op, 0, storage_path, (uint32_t)strlen(storage_path));
+		else
+			reply(fd, h.op, -ENOENT, NULL, 0);
+		break;
+	default:
+		/* AVF_RT_OP_INSTANCE_SECRET, AVF_RT_OP_IS_NEW_INSTANCE: no instance secret yet */
+		reply(fd, h.op, -ENOSYS, NULL, 0);
+		break;
+	}
+	return 1;
+}
+
+static int peer_allowed(int fd)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) || len != sizeof(uc))
+		return 0;
+	return uc.uid == 0 || uc.uid == AVF_PAYLOAD_UID;
+}
+
+static void child_report(int fd, char kind, const void *data, size_t len)
+{
+	char msg[PIPE_BUF];
+
+	if (len > sizeof(msg) - 1)
+		len = sizeof(msg) - 1;
+	msg[0] = kind;
+	memcpy(msg + 1, data, len);
+	if (write(fd, msg, len + 1) < 0)
+		_exit(127);
+}
+
+static void __attribute__((noreturn)) child_fail(int fd, const char *fmt, ...)
+{
+	char text[AVF_CTL_LINE_MAX - 32];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	child_report(fd, MSG_LOAD_ERROR, text, strlen(text));
+	_exit(127);
+}
+
+static int last_cap(void)
+{
+	char buf[16] = "";
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return CAP_LAST_CAP;
+	return atoi(buf);
+}
+
+static bool caps_empty(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (data[i].effective || data[i].permitted || data[i].inheritable)
+			return false;
+	return true;
+}
+
+/* In the child: become the unprivileged payload process and run it. */
+static void __attribute__((noreturn)) run_payload(int report_fd, int go_fd)
+{
+	char path[sizeof(PAYLOAD_DIR) + AVF_PAYLOAD_NAME_MAX + 2];
+	int (*payload_main)(void);
+	sigset_t all;
+	void *handle;
+	char go;
+	int rc, nul, ncap;
+
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+
+	/* fds: 0 /dev/null, 1-2 payload log, 3 report pipe, 4 go pipe, nothing else */
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0 || dup2(nul, 0) < 0)
+		_exit(127);
+	if (log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0))
+		_exit(127);
+	if (dup2(report_fd, 3) < 0 || dup2(go_fd, 4) < 0)
+		_exit(127);
+	if (syscall(SYS_close_range, 5u, ~0u, 0u))
+		_exit(127);
+	report_fd = 3;
+	go_fd = 4;
+
+	if (chdir("/"))
+		child_fail(report_fd, "chdir: %s", strerror(errno));
+	ncap = last_cap();
+	for (int cap = 0; cap <= ncap; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
+			child_fail(report_fd, "drop capability %d: %s", cap, strerror(errno));
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (prctl(PR_SET_SECUREBITS,
+		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+		  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+		  SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, 0, 0, 0))
+		child_fail(report_fd, "securebits: %s", strerror(errno));
+	if (setgroups(0, NULL) ||
+	    setresgid(AVF_PAYLOAD_GID, AVF_PAYLOAD_GID, AVF_PAYLOAD_GID) ||
+	    setresuid(AVF_PAYLOAD_UID, AVF_PAYLOAD_UID, AVF_PAYLOAD_UID))
+		child_fail(report_fd, "drop privileges: %s", strerror(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		child_fail(report_fd, "no_new_privs: %s", strerror(errno));
+	if (!caps_empty() || setuid(0) == 0)
+		child_fail(report_fd, "capabilities still held after dropping privileges");
+
+	umask(022);
+	clearenv();
+	setenv("PATH", "/usr/bin:/bin", 1);
+	setenv("HOME", "/tmp", 1);
+	setenv("TMPDIR", "/tmp", 1);
+
+	snprintf(path, sizeof(path), "%s/%s", PAYLOAD_DIR, cfg.payload_name);
+	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!handle)
+		child_fail(report_fd, "cannot load payload %s: %s", cfg.payload_name, dlerror());
+	*(void **)&payload_main = dlsym(handle, "AVmPayload_main");
+	if (!payload_main)
+		child_fail(report_fd, "payload %s has no AVmPayload_main", cfg.payload_name);
+
+	child_report(report_fd, MSG_LOADED, NULL, 0);
+	for (;;) {
+		ssize_t n = read(go_fd, &go, 1);
+
+		if (n == 1 && go == MSG_GO)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		_exit(127);
+	}
+	close(go_fd);
+
+	rc = payload_main();
+	fflush(NULL);
+	child_report(report_fd, MSG_RETURNED, &rc, sizeof(rc));
+	exit(rc);
+}
+
+struct payload_state {
+	pid_t pid;
+	bool loaded;
+	bool returned;
+	int rc;
+	char load_error[AVF_CTL_LINE_MAX];
+	int report_fd;	/* parent's read end, -1 once at EOF */
+	int go_fd;	/* parent's write end */
+};
+
+static void read_reports(struct payload_state *ps)
+{
+	char line[AVF_CTL_LINE_MAX + 1];
+	char msg[PIPE_BUF + 1];
+
+	while (ps->report_fd >= 0) {
+		ssize_t n = read(ps->report_fd, msg, sizeof(msg) - 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return;	/* EAGAIN */
+		if (n == 0) {
+			close(ps->report_fd);
+			ps->report_fd = -1;
+			return;
+		}
+		switch (msg[0]) {
+		case MSG_LOADED:
+			if (ps->loaded)
+				break;
+			ps->loaded = true;
+			ctl_send(line, avf_ctl_fmt_started(line, sizeof(line)));
+			if (write(ps->go_fd, (char[]){ MSG_GO }, 1) != 1)
+				rt_log("cannot start payload: %s", strerror(errno));
+			break;
+		case MSG_LOAD_ERROR:
+			msg[n] = '\0';
+			{
+				size_t l = strnlen(msg + 1, sizeof(ps->load_error) - 1);
+
+				memcpy(ps->load_error, msg + 1, l);
+				ps->load_error[l] = '\0';
+			}
+			break;
+		case MSG_RETURNED:
+			if (n == 1 + (ssize_t)sizeof(int)) {
+				memcpy(&ps->rc, msg + 1, sizeof(int));
+				ps->returned = true;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void __attribute__((noreturn)) payload_ended(struct payload_state *ps, int status)
+{
+	char line[AVF_CTL_LINE_MAX + 1];
+
+	read_reports(ps);
+	if (WIFSIGNALED(status))
+		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+			 "payload killed by signal %d", WTERMSIG(status));
+	if (!ps->loaded)
+		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+			 "%s", ps->load_error[0] ? ps->load_error :
+			 "payload exited while being loaded");
+	ctl_send(line, avf_ctl_fmt_finished(line, sizeof(line),
+					    ps->returned ? ps->rc : WEXITSTATUS(status)));
+	end_vm(true);
+}
+
+static void __attribute__((noreturn)) serve(int sfd, struct payload_state *ps)
+{
+	int lfd = make_socket();
+	int clients[MAX_CLIENTS];
+	int nclients = 0;
+
+	if (lfd < 0)
+		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+			 "runtime socket: %s", strerror(errno));
+	for (;;) {
+		struct pollfd pfd[3 + MAX_CLIENTS];
+		int n = 0;
+
+		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = ps->report_fd, .events = POLLIN };
+		for (int i = 0; i < nclients; i++)
+			pfd[n++] = (struct pollfd){ .fd = clients[i], .events = POLLIN };
+		if (poll(pfd, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+				 "poll: %s", strerror(errno));
+		}
+		if (pfd[2].revents)
+			read_reports(ps);
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			int status;
+			pid_t pid;
+
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+			/* PID 1 reaps every orphan, not only the payload */
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+				if (pid == ps->pid)
+					payload_ended(ps, status);
+		}
+		for (int i = 0; i < nclients; i++) {
+			short re = pfd[3 + i].revents;
+			int r = 0;
+
+			if (!re)
+				continue;
+			if (re & POLLIN)
+				while ((r = serve_client(clients[i])) > 0)
+					;
+			if (r < 0 || (re & (POLLERR | POLLHUP | POLLNVAL))) {
+				close(clients[i]);
+				clients[i] = -1;
+			}
+		}
+		{
+			int j = 0;
+
+			for (int i = 0; i < nclients; i++)
+				if (clients[i] >= 0)
+					clients[j++] = clients[i];
+			nclients = j;
+		}
+		if (pfd[1].revents & POLLIN) {
+			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+			if (cfd >= 0) {
+				if (nclients < MAX_CLIENTS && peer_allowed(cfd))
+					clients[nclients++] = cfd;
+				else
+					close(cfd);
+			}
+		}
+	}
+}
+
+static void __attribute__((noreturn)) start_payload(void)
+{
+	char path[sizeof(PAYLOAD_DIR) + AVF_PAYLOAD_NAME_MAX + 2];
+	struct payload_state ps = { .rc = 0 };
+	int report[2], go[2], sfd;
+	struct stat st;
+	sigset_t chld;
+
+	snprintf(path, sizeof(path), "%s/%s", PAYLOAD_DIR, cfg.payload_name);
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+			 "payload lib/x86_64/%s not found in the app package", cfg.payload_name);
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0 || pipe2(report, O_CLOEXEC) || pipe2(go, O_CLOEXEC))
+		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+			 "runtime setup: %s", strerror(errno));
+
+	ps.pid = fork();
+	if (ps.pid < 0)
+		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+			 "fork: %s", strerror(errno));
+	if (ps.pid == 0)
+		run_payload(report[1], go[0]);
+	close(report[1]);
+	close(go[0]);
+	ps.report_fd = report[0];
+	ps.go_fd = go[1];
+	fcntl(ps.report_fd, F_SETFL, O_NONBLOCK);
+	serve(sfd, &ps);
+}
+
+int main(void)
+{
+	if (getpid() != 1) {
+		fprintf(stderr, "avf-runtime: must run as PID 1 of the guest\n");
+		return 1;
+	}
+	setup_stdio();
+	umask(022);
+	mount_basics();
+
+	ctl_fd = open_console(CTL_DEV);
+	if (ctl_fd < 0) {
+		rt_log("no control channel %s: %s", CTL_DEV, strerror(errno));
+		end_vm(false);
+	}
+	log_fd = open_console(LOG_DEV);
+	if (log_fd < 0)
+		rt_log("no payload log %s: %s (payload output goes to the console)", LOG_DEV,
+		       strerror(errno));
+
+	load_config();
+	extract_package();
+	setup_storage();
+	start_payload();
+}

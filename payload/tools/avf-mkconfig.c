@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * avf-mkconfig: build the VM configuration tree (dts/avf-config.rst) with
+ * libfdt, as avf-vmm does, and wrap it as /avf/config.dtb in a newc cpio
+ * archive to append to the guest initramfs. For running the guest without
+ * avf-vmm (payload/tools/qemu-run.sh) and for tests.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libfdt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "newc.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: avf-mkconfig --payload NAME [-o CPIO] [--dtb DTB]\n"
+		"                    [--debug full|none] [--protected] [--cid N]\n"
+		"                    [--mem MIB] [--cpus N] [--storage]\n"
+		"  -o CPIO     newc archive holding avf/config.dtb\n"
+		"  --dtb DTB   the bare device tree blob\n");
+}
+
+static int parse_u32(const char *s, uint32_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	errno = 0;
+	x = strtoull(s, &end, 0);
+	if (errno || end == s || *end || x > UINT32_MAX || s[0] == '-')
+		return -1;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	if (fwrite(data, 1, len, f) != len || fclose(f)) {
+		perror(path);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "payload", required_argument, NULL, 'p' },
+		{ "dtb", required_argument, NULL, 'd' },
+		{ "debug", required_argument, NULL, 'g' },
+		{ "protected", no_argument, NULL, 'P' },
+		{ "cid", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'n' },
+		{ "storage", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct avf_config cfg = { .cid = 2048, .memory_mib = 256, .cpus = 1 };
+	const char *out = NULL, *dtb_out = NULL, *payload = NULL;
+	char buf[4096], err[256];
+	struct avf_newc c = { 0 };
+	int opt, rc = 0;
+
+	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o': out = optarg; break;
+		case 'p': payload = optarg; break;
+		case 'd': dtb_out = optarg; break;
+		case 'P': cfg.protected_vm = 1; break;
+		case 's': cfg.storage = 1; break;
+		case 'g':
+			if (!strcmp(optarg, "full"))
+				cfg.debug_level = 1;
+			else if (!strcmp(optarg, "none"))
+				cfg.debug_level = 0;
+			else
+				goto bad;
+			break;
+		case 'c': if (parse_u32(optarg, &cfg.cid)) goto bad; break;
+		case 'm': if (parse_u32(optarg, &cfg.memory_mib)) goto bad; break;
+		case 'n': if (parse_u32(optarg, &cfg.cpus)) goto bad; break;
+		case 'h': usage(stdout); return 0;
+		default: goto bad;
+		}
+	}
+	if (optind != argc || !payload || (!out && !dtb_out))
+		goto bad;
+
+	/* written as given: a bad name is the runtime's to reject */
+	rc |= fdt_create(buf, sizeof(buf));
+	rc |= fdt_finish_reservemap(buf);
+	rc |= fdt_begin_node(buf, "");
+	rc |= fdt_begin_node(buf, "avf");
+	rc |= fdt_property_string(buf, "compatible", AVF_CONFIG_COMPATIBLE);
+	rc |= fdt_property_string(buf, "payload-binary-name", payload);
+	rc |= fdt_property_u32(buf, "debug-level", cfg.debug_level);
+	rc |= fdt_property_u32(buf, "protected", cfg.protected_vm);
+	rc |= fdt_property_u32(buf, "cid", cfg.cid);
+	rc |= fdt_property_u32(buf, "memory-mib", cfg.memory_mib);
+	rc |= fdt_property_u32(buf, "cpus", cfg.cpus);
+	rc |= fdt_property_u32(buf, "storage", cfg.storage);
+	rc |= fdt_end_node(buf);
+	rc |= fdt_end_node(buf);
+	rc |= fdt_finish(buf);
+	if (rc) {
+		fprintf(stderr, "avf-mkconfig: cannot build the tree\n");
+		return 1;
+	}
+	if (avf_config_parse(buf, fdt_totalsize(buf), &cfg, err, sizeof(err)))
+		fprintf(stderr, "avf-mkconfig: warning: the guest will reject this: %s\n", err);
+	if (dtb_out && write_file(dtb_out, buf, fdt_totalsize(buf)))
+		return 1;
+	if (out) {
+		if (avf_newc_add(&c, "avf", S_IFDIR | 0755, NULL, 0) ||
+		    avf_newc_add(&c, "avf/config.dtb", S_IFREG | 0444, buf, fdt_totalsize(buf)) ||
+		    avf_newc_finish(&c) || write_file(out, c.buf, c.len)) {
+			avf_newc_free(&c);
+			return 1;
+		}
+		avf_newc_free(&c);
+	}
+	return 0;
+bad:
+	usage(stderr);
+	return 64;
+}
