@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Guest image preparation: vmlinux ELF loading (PVH entry), the appended
+ * configuration cpio archive, hvm_start_info, and the MP table.
+ */
+#ifndef AVF_VMM_BOOT_H
+#define AVF_VMM_BOOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest_mem.h"
+
+#define XEN_ELFNOTE_PHYS32_ENTRY	18
+#define XEN_HVM_START_MAGIC		0x336ec578
+
+struct hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr;
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
+};
+
+struct hvm_memmap_table_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+	uint32_t reserved;
+};
+
+#define E820_RAM	1
+#define E820_RESERVED	2
+
+/**
+ * elf_load_pvh - copy a vmlinux image into guest RAM
+ * @img: the file contents, @len bytes (untrusted: bounds-checked).
+ * @entry: out: 32-bit PVH entry point from XEN_ELFNOTE_PHYS32_ENTRY.
+ * @end: out: first guest-physical byte above the loaded image.
+ */
+int elf_load_pvh(const struct guest_mem *m, const uint8_t *img, size_t len,
+		 uint64_t *entry, uint64_t *end);
+
+/* newc cpio archive builder. */
+struct cpio_buf {
+	uint8_t *data;
+	size_t len, cap;
+};
+int cpio_add(struct cpio_buf *b, const char *name, uint32_t mode, const void *data,
+	     size_t len);
+int cpio_finish(struct cpio_buf *b);
+void cpio_free(struct cpio_buf *b);
+
+/* Write hvm_start_info, module list and memory map; returns start_info GPA. */
+int pvh_write_start_info(const struct guest_mem *m, uint64_t cmdline_gpa,
+			 uint64_t initrd_gpa, uint64_t initrd_len, uint64_t *start_info);
+
+/* Write an MP floating pointer and configuration table for @ncpus CPUs. */
+int mptable_write(const struct guest_mem *m, unsigned int ncpus);
+
+#endif

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "devloop.h"
+#include "log.h"
+
+int devloop_init(struct devloop *dl, devloop_fn tick, void *tick_arg)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	memset(dl, 0, sizeof(*dl));
+	dl->tick = tick;
+	dl->tick_arg = tick_arg;
+	dl->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (dl->epfd < 0)
+		return -errno;
+	dl->ctl_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dl->ctl_fd < 0)
+		goto err_ep;
+	ev.data.u32 = DEVLOOP_MAX_SOURCES;
+	if (epoll_ctl(dl->epfd, EPOLL_CTL_ADD, dl->ctl_fd, &ev) < 0)
+		goto err_ctl;
+	pthread_mutex_init(&dl->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&dl->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return 0;
+
+err_ctl:
+	close(dl->ctl_fd);
+err_ep:
+	close(dl->epfd);
+	return -errno;
+}
+
+int devloop_add(struct devloop *dl, int fd, devloop_fn fn, void *arg)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (dl->nsrc >= DEVLOOP_MAX_SOURCES)
+		return -ENOSPC;
+	ev.data.u32 = dl->nsrc;
+	if (epoll_ctl(dl->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	dl->src[dl->nsrc++] = (struct devloop_source){ fd, fn, arg };
+	return 0;
+}
+
+static void drain(int fd)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		vlog_debug("devloop: eventfd read: %s\n", strerror(errno));
+}
+
+static void *devloop_thread(void *arg)
+{
+	struct devloop *dl = arg;
+	struct epoll_event ev[DEVLOOP_MAX_SOURCES + 1];
+	unsigned int i;
+	int n;
+
+	prctl(PR_SET_NAME, "devices");
+	for (;;) {
+		n = epoll_wait(dl->epfd, ev, DEVLOOP_MAX_SOURCES + 1, DEVLOOP_IDLE_TICK_MS);
+		if (n < 0 && errno != EINTR) {
+			vlog("devloop: epoll_wait: %s\n", strerror(errno));
+			break;
+		}
+		for (i = 0; i < (unsigned int)(n > 0 ? n : 0); i++) {
+			uint32_t id = ev[i].data.u32;
+
+			if (id >= dl->nsrc)
+				continue;
+			drain(dl->src[id].fd);
+			dl->src[id].fn(dl->src[id].arg);
+		}
+		pthread_mutex_lock(&dl->lock);
+		bool stop = dl->stop;
+		uint64_t req = dl->sync_req;
+		pthread_mutex_unlock(&dl->lock);
+		drain(dl->ctl_fd);
+		if (req != dl->sync_done) {
+			for (i = 0; i < dl->nsrc; i++)
+				dl->src[i].fn(dl->src[i].arg);
+		}
+		if (dl->tick)
+			dl->tick(dl->tick_arg);
+		if (req != dl->sync_done) {
+			pthread_mutex_lock(&dl->lock);
+			dl->sync_done = req;
+			pthread_cond_broadcast(&dl->cond);
+			pthread_mutex_unlock(&dl->lock);
+		}
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+int devloop_start(struct devloop *dl)
+{
+	int ret = pthread_create(&dl->thread, NULL, devloop_thread, dl);
+
+	if (ret)
+		return -ret;
+	dl->running = true;
+	return 0;
+}
+
+static void poke(struct devloop *dl)
+{
+	uint64_t one = 1;
+
+	if (write(dl->ctl_fd, &one, sizeof(one)) < 0)
+		vlog_debug("devloop: poke: %s\n", strerror(errno));
+}
+
+int devloop_sync(struct devloop *dl, int timeout_ms)
+{
+	struct timespec ts;
+	uint64_t want;
+	int ret = 0;
+
+	if (!dl->running)
+		return -ESRCH;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&dl->lock);
+	want = ++dl->sync_req;
+	poke(dl);
+	while (dl->sync_done < want && ret == 0)
+		ret = pthread_cond_timedwait(&dl->cond, &dl->lock, &ts);
+	pthread_mutex_unlock(&dl->lock);
+	return ret ? -ret : 0;
+}
+
+void devloop_stop(struct devloop *dl)
+{
+	if (!dl->running)
+		return;
+	pthread_mutex_lock(&dl->lock);
+	dl->stop = true;
+	pthread_mutex_unlock(&dl->lock);
+	poke(dl);
+	pthread_join(dl->thread, NULL);
+	dl->running = false;
+}
+
+void devloop_exit(struct devloop *dl)
+{
+	devloop_stop(dl);
+	close(dl->ctl_fd);
+	close(dl->epfd);
+	pthread_cond_destroy(&dl->cond);
+	pthread_mutex_destroy(&dl->lock);
+}

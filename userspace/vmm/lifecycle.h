@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Life-cycle reporting to /dev/avf: control-channel messages become
+ * AVF_VMM_REPORT calls in the order the module accepts; the stop reason is
+ * derived from the last control message when the guest resets.
+ */
+#ifndef AVF_VMM_LIFECYCLE_H
+#define AVF_VMM_LIFECYCLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "control.h"
+
+struct lifecycle {
+	pthread_mutex_t lock;
+	int vmm_fd;		/* -1: standalone, events go to stderr */
+	int wake_fd;		/* eventfd poked on READY / FINISHED */
+	bool started, ready, finished, errored, stopped;
+	bool shutdown_seen;
+	bool fail_seen;
+	int32_t fail_reason;
+	struct control_stream stream;
+};
+
+void lifecycle_init(struct lifecycle *lc, int vmm_fd, int wake_fd);
+
+/* Device thread: bytes from hvc2. */
+void lifecycle_feed(struct lifecycle *lc, const uint8_t *buf, size_t len);
+/* One parsed message (exposed for tests). */
+void lifecycle_handle(struct lifecycle *lc, const struct control_msg *msg);
+
+/* The stop reason when the guest resets (triple fault / reboot). */
+int32_t lifecycle_reset_reason(struct lifecycle *lc);
+/* Payload reached READY or FINISHED: the hang-up timer no longer applies. */
+bool lifecycle_progressed(struct lifecycle *lc);
+/* Report STOPPED(reason) once; later calls do nothing. */
+int lifecycle_stop(struct lifecycle *lc, int32_t reason);
+
+/* Map a stop-reason number to its name (for logs). */
+const char *stop_reason_name(int32_t reason);
+
+#endif

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+/* PVH boot information (include/xen/interface/hvm/start_info.h, version 1). */
+#include <errno.h>
+#include <string.h>
+
+#include "boot.h"
+#include "limits.h"
+
+int pvh_write_start_info(const struct guest_mem *m, uint64_t cmdline_gpa,
+			 uint64_t initrd_gpa, uint64_t initrd_len, uint64_t *start_info)
+{
+	struct hvm_memmap_table_entry map[MEMMAP_MAX_ENTRIES];
+	struct hvm_modlist_entry mod;
+	struct hvm_start_info si;
+	unsigned int n = 0;
+	int ret;
+
+	memset(map, 0, sizeof(map));
+	map[n++] = (struct hvm_memmap_table_entry){ 0, GPA_EBDA, E820_RAM, 0 };
+	map[n++] = (struct hvm_memmap_table_entry){ GPA_EBDA, GPA_EBDA_END - GPA_EBDA,
+						   E820_RESERVED, 0 };
+	map[n++] = (struct hvm_memmap_table_entry){ GPA_HIGH_RAM, m->size - GPA_HIGH_RAM,
+						   E820_RAM, 0 };
+	/* The MMIO windows, so the guest never places anything there. */
+	map[n++] = (struct hvm_memmap_table_entry){ VIRTIO_MMIO_BASE,
+		VIRTIO_MMIO_SIZE * VIRTIO_MMIO_SLOTS, E820_RESERVED, 0 };
+	map[n++] = (struct hvm_memmap_table_entry){ GPA_IOAPIC, 0x1000, E820_RESERVED, 0 };
+	map[n++] = (struct hvm_memmap_table_entry){ GPA_LAPIC, 0x1000, E820_RESERVED, 0 };
+
+	memset(&mod, 0, sizeof(mod));
+	mod.paddr = initrd_gpa;
+	mod.size = initrd_len;
+
+	memset(&si, 0, sizeof(si));
+	si.magic = XEN_HVM_START_MAGIC;
+	si.version = 1;
+	si.nr_modules = initrd_len ? 1 : 0;
+	si.modlist_paddr = initrd_len ? GPA_MODLIST : 0;
+	si.cmdline_paddr = cmdline_gpa;
+	si.memmap_paddr = GPA_MEMMAP;
+	si.memmap_entries = n;
+
+	ret = gmem_write(m, GPA_MEMMAP, map, sizeof(map[0]) * n);
+	if (!ret)
+		ret = gmem_write(m, GPA_MODLIST, &mod, sizeof(mod));
+	if (!ret)
+		ret = gmem_write(m, GPA_START_INFO, &si, sizeof(si));
+	if (ret)
+		return ret;
+	*start_info = GPA_START_INFO;
+	return 0;
+}

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/avf.h>
+#include <linux/virtio_mmio.h>
+
+#include "boot.h"
+#include "log.h"
+#include "vm.h"
+
+#define KVM_IDENTITY_MAP_ADDR	(GPA_TSS_ADDR - 0x1000)
+#define CPUID_MAX_ENTRIES	256
+#define VCPU_KICK_SIGNAL	SIGUSR1
+#define APIC_LVT0		0x350
+#define APIC_LVT1		0x360
+#define APIC_MODE_NMI		0x4
+#define APIC_MODE_EXTINT	0x7
+
+/* GDT for PVH entry: flat 32-bit code (0x10), data (0x18), TSS (0x20). */
+#define GDT_SEL_CODE	0x10
+#define GDT_SEL_DATA	0x18
+#define GDT_SEL_TSS	0x20
+static const uint64_t boot_gdt[] = {
+	0,
+	0,
+	0x00cf9b000000ffffULL,
+	0x00cf93000000ffffULL,
+	0x00008b0000000067ULL,
+};
+
+/* ---- creation ---------------------------------------------------------- */
+
+int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned int ncpus)
+{
+	struct kvm_userspace_memory_region region;
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t ident = KVM_IDENTITY_MAP_ADDR;
+	int ret, sz;
+
+	vm->stop_reason = VM_STOP_NONE;
+	vm->ncpus = ncpus;
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		return -errno;
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		return -ENOTSUP;
+	sz = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz <= 0)
+		return -errno;
+	vm->run_size = (size_t)sz;
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return -errno;
+
+	ret = gmem_init(&vm->mem, mem_bytes);
+	if (ret)
+		return ret;
+	memset(&region, 0, sizeof(region));
+	region.slot = 0;
+	region.guest_phys_addr = 0;
+	region.memory_size = mem_bytes;
+	region.userspace_addr = (uintptr_t)vm->mem.host;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return -errno;
+	/* VMX needs these below 4 GiB outside RAM; SVM ignores them. */
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)GPA_TSS_ADDR) < 0)
+		vlog_debug("KVM_SET_TSS_ADDR: %s\n", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0)
+		vlog_debug("KVM_SET_IDENTITY_MAP_ADDR: %s\n", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return -errno;
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return -errno;
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_fd < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- vCPU setup -------------------------------------------------------- */
+
+static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
+{
+	struct kvm_cpuid2 *c;
+	size_t sz = sizeof(*c) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+
+	c = calloc(1, sz);
+	if (!c)
+		return NULL;
+	c->nent = CPUID_MAX_ENTRIES;
+	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *tmpl)
+{
+	size_t sz = sizeof(*tmpl) + tmpl->nent * sizeof(struct kvm_cpuid_entry2);
+	struct kvm_cpuid2 *c = malloc(sz);
+	unsigned int i;
+	int ret = 0;
+
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, tmpl, sz);
+	for (i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		switch (e->function) {
+		case 1:
+			e->ebx = (e->ebx & 0x0000ffff) | (v->vm->ncpus << 16) | (v->id << 24);
+			e->ecx |= 1U << 31;	/* hypervisor present */
+			break;
+		case 0xb:
+		case 0x1f:
+			e->edx = v->id;
+			break;
+		}
+	}
+	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
+		ret = -errno;
+	free(c);
+	return ret;
+}
+
+static int vcpu_set_lapic(struct vcpu *v)
+{
+	struct kvm_lapic_state lapic;
+	uint32_t lvt;
+
+	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
+		return -errno;
+	memcpy(&lvt, &lapic.regs[APIC_LVT0], 4);
+	lvt = (lvt & ~0x700U) | (APIC_MODE_EXTINT << 8);
+	memcpy(&lapic.regs[APIC_LVT0], &lvt, 4);
+	memcpy(&lvt, &lapic.regs[APIC_LVT1], 4);
+	lvt = (lvt & ~0x700U) | (APIC_MODE_NMI << 8);
+	memcpy(&lapic.regs[APIC_LVT1], &lvt, 4);
+	if (ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0)
+		return -errno;
+	return 0;
+}
+
+static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type)
+{
+	memset(s, 0, sizeof(*s));
+	s->base = 0;
+	s->limit = 0xffffffff;
+	s->selector = sel;
+	s->type = type;
+	s->present = 1;
+	s->db = 1;
+	s->s = 1;
+	s->g = 1;
+}
+
+/* PVH entry state: 32-bit flat protected mode, paging off, EBX = start_info. */
+static int vcpu_set_pvh_entry(struct vcpu *v, uint64_t entry, uint64_t start_info)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	seg_flat(&sregs.cs, GDT_SEL_CODE, 0xb);
+	seg_flat(&sregs.ds, GDT_SEL_DATA, 0x3);
+	sregs.es = sregs.ds;
+	sregs.fs = sregs.ds;
+	sregs.gs = sregs.ds;
+	sregs.ss = sregs.ds;
+	memset(&sregs.tr, 0, sizeof(sregs.tr));
+	sregs.tr.selector = GDT_SEL_TSS;
+	sregs.tr.limit = 0x67;
+	sregs.tr.type = 0xb;
+	sregs.tr.present = 1;
+	sregs.gdt.base = GPA_GDT;
+	sregs.gdt.limit = sizeof(boot_gdt) - 1;
+	sregs.idt.base = 0;
+	sregs.idt.limit = 0;
+	sregs.cr0 = 0x11;	/* PE | ET */
+	sregs.cr3 = 0;
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
+		return -errno;
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = entry;
+	regs.rbx = start_info;
+	regs.rflags = 0x2;
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	return 0;
+}
+
+int vm_setup_vcpus(struct vm *vm, uint64_t entry, uint64_t start_info)
+{
+	struct kvm_cpuid2 *cpuid;
+	unsigned int i;
+	int ret = 0;
+
+	ret = gmem_write(&vm->mem, GPA_GDT, boot_gdt, sizeof(boot_gdt));
+	if (ret)
+		return ret;
+	cpuid = supported_cpuid(vm->kvm_fd);
+	if (!cpuid)
+		return -errno ? -errno : -ENOMEM;
+	for (i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+
+		v->vm = vm;
+		v->id = i;
+		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+		if (v->fd < 0) {
+			ret = -errno;
+			break;
+		}
+		v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+		if (v->run == MAP_FAILED) {
+			v->run = NULL;
+			ret = -errno;
+			break;
+		}
+		ret = vcpu_set_cpuid(v, cpuid);
+		if (!ret)
+			ret = vcpu_set_lapic(v);
+		/* Application processors wait for INIT/SIPI from the guest. */
+		if (!ret && i == 0)
+			ret = vcpu_set_pvh_entry(v, entry, start_info);
+		if (ret)
+			break;
+	}
+	free(cpuid);
+	return ret;
+}
+
+/* ---- exits ------------------------------------------------------------- */
+
+static void pio(struct vm *vm, uint16_t port, uint8_t *data, unsigned int size, bool out)
+{
+	if (port >= SERIAL_PORT_BASE && port < SERIAL_PORT_BASE + 8 && size == 1) {
+		if (out)
+			serial_out(&vm->serial, port - SERIAL_PORT_BASE, *data);
+		else
+			*data = serial_in(&vm->serial, port - SERIAL_PORT_BASE);
+		return;
+	}
+	/* CMOS (0x70/0x71) reads as zero: no update in progress, no RTC. */
+	if (!out)
+		memset(data, (port == 0x71) ? 0 : 0xff, size);
+}
+
+static void mmio(struct vm *vm, uint64_t addr, uint8_t *data, unsigned int len, bool write)
+{
+	uint64_t off = addr - VIRTIO_MMIO_BASE;
+	unsigned int slot;
+
+	if (addr >= VIRTIO_MMIO_BASE && off < VIRTIO_MMIO_SIZE * vm->nslots) {
+		slot = (unsigned int)(off / VIRTIO_MMIO_SIZE);
+		off %= VIRTIO_MMIO_SIZE;
+		if (off + len > VIRTIO_MMIO_SIZE)
+			len = (unsigned int)(VIRTIO_MMIO_SIZE - off);
+		if (write)
+			virtio_mmio_write(vm->wire[slot].vd, off, data, len);
+		else
+			virtio_mmio_read(vm->wire[slot].vd, off, data, len);
+		return;
+	}
+	if (!write)
+		memset(data, 0, len);
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	struct kvm_run *run = v->run;
+	char name[16];
+	sigset_t set;
+	unsigned int i;
+
+	snprintf(name, sizeof(name), "vcpu%u", v->id);
+	pthread_setname_np(pthread_self(), name);
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			vlog("vcpu%u: KVM_RUN: %s\n", v->id, strerror(errno));
+			vm_request_stop(vm, AVF_STOP_INFRASTRUCTURE_ERROR);
+			break;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO: {
+			uint8_t *p = (uint8_t *)run + run->io.data_offset;
+
+			for (i = 0; i < run->io.count; i++, p += run->io.size)
+				pio(vm, run->io.port, p, run->io.size,
+				    run->io.direction == KVM_EXIT_IO_OUT);
+			break;
+		}
+		case KVM_EXIT_MMIO:
+			mmio(vm, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+			     run->mmio.is_write);
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			vlog_debug("vcpu%u: shutdown (triple fault / reset)\n", v->id);
+			vm_request_stop(vm, VM_STOP_GUEST_RESET);
+			return NULL;
+		case KVM_EXIT_SYSTEM_EVENT:
+			vlog_debug("vcpu%u: system event %u\n", v->id, run->system_event.type);
+			vm_request_stop(vm, VM_STOP_GUEST_RESET);
+			return NULL;
+		case KVM_EXIT_HLT:
+			/* Only without an in-kernel LAPIC; keep going. */
+			break;
+		case KVM_EXIT_INTR:
+			break;
+		case KVM_EXIT_FAIL_ENTRY:
+			vlog("vcpu%u: entry failed: %#llx\n", v->id,
+			     (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			vm_request_stop(vm, AVF_STOP_CRASH);
+			return NULL;
+		case KVM_EXIT_INTERNAL_ERROR:
+			vlog("vcpu%u: KVM internal error, suberror %u\n", v->id,
+			     run->internal.suberror);
+			vm_request_stop(vm, AVF_STOP_CRASH);
+			return NULL;
+		default:
+			vlog("vcpu%u: unhandled exit %u\n", v->id, run->exit_reason);
+			vm_request_stop(vm, AVF_STOP_CRASH);
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+int vm_start(struct vm *vm)
+{
+	struct sigaction sa;
+	unsigned int i;
+	int ret;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;	/* no SA_RESTART: KVM_RUN returns EINTR */
+	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
+
+	ret = devloop_start(&vm->devloop);
+	if (ret)
+		return ret;
+	for (i = 0; i < vm->ncpus; i++) {
+		ret = pthread_create(&vm->vcpu[i].thread, NULL, vcpu_thread, &vm->vcpu[i]);
+		if (ret)
+			return -ret;
+		vm->vcpu[i].started = true;
+	}
+	return 0;
+}
+
+void vm_request_stop(struct vm *vm, int reason)
+{
+	int expected = VM_STOP_NONE;
+	uint64_t one = 1;
+
+	if (__atomic_compare_exchange_n(&vm->stop_reason, &expected, reason, false,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) &&
+	    write(vm->stop_fd, &one, sizeof(one)) < 0)
+		vlog("stop request: %s\n", strerror(errno));
+}
+
+void vm_stop_vcpus(struct vm *vm)
+{
+	unsigned int i;
+
+	__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+	for (i = 0; i < vm->ncpus; i++) {
+		if (!vm->vcpu[i].started)
+			continue;
+		vm->vcpu[i].run->immediate_exit = 1;
+		pthread_kill(vm->vcpu[i].thread, VCPU_KICK_SIGNAL);
+	}
+	for (i = 0; i < vm->ncpus; i++) {
+		if (!vm->vcpu[i].started)
+			continue;
+		pthread_join(vm->vcpu[i].thread, NULL);
+		vm->vcpu[i].started = false;
+	}
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The virtual machine: KVM objects, guest RAM, vCPU threads, the device
+ * set and the exit dispatch from vCPUs to devices.
+ */
+#ifndef AVF_VMM_VM_H
+#define AVF_VMM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "devloop.h"
+#include "guest_mem.h"
+#include "lifecycle.h"
+#include "limits.h"
+#include "outsink.h"
+#include "serial.h"
+#include "virtio.h"
+#include "virtio_blk.h"
+#include "virtio_console.h"
+#include "virtio_vsock.h"
+
+/* vm->stop_reason before anyone asked for a stop / for a guest reset. */
+#define VM_STOP_NONE		(-100)
+#define VM_STOP_GUEST_RESET	(-101)
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+/* Per-slot wiring of a virtio device to KVM. */
+struct vdev_wire {
+	struct virtio_dev *vd;
+	int notify_fd;		/* ioeventfd on QueueNotify -> device thread */
+	int irq_fd;		/* irqfd on GSI 5 + slot */
+};
+
+enum console_slot { CON_KERNEL, CON_LOG, CON_CONTROL, CON_COUNT };
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	size_t run_size;
+	struct guest_mem mem;
+	unsigned int ncpus;
+	struct vcpu vcpu[VMM_CPUS_MAX];
+
+	struct serial serial;
+	struct outsink serial_out;
+	struct outsink console_out;
+	struct outsink log_out;
+	struct console_dev con[CON_COUNT];
+	struct blk_dev pkg;
+	struct blk_dev storage;
+	bool has_storage;
+	struct vsock_dev vsock;
+	unsigned int nslots;
+	struct vdev_wire wire[VIRTIO_MMIO_SLOTS];
+
+	struct devloop devloop;
+	struct lifecycle *lc;
+
+	int stop_fd;		/* eventfd: a vCPU asks the main thread to stop */
+	int stop_reason;	/* atomic: VM_STOP_* or an AVF_STOP_* */
+	bool stopping;		/* atomic: vCPU threads leave KVM_RUN */
+};
+
+int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned int ncpus);
+int vm_setup_vcpus(struct vm *vm, uint64_t entry, uint64_t start_info);
+/* Create devices in the fixed slot order; files are owned by the VM after this. */
+int vm_add_devices(struct vm *vm, int pkg_fd, int storage_fd, uint64_t cid,
+		   int console_fd, int log_fd);
+/* Kernel command-line fragment announcing the virtio-mmio devices. */
+int vm_mmio_cmdline(const struct vm *vm, char *buf, size_t cap);
+int vm_start(struct vm *vm);
+/* First caller wins; wakes the main thread. */
+void vm_request_stop(struct vm *vm, int reason);
+void vm_stop_vcpus(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+#endif

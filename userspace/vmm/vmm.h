@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef AVF_VMM_VMM_H
+#define AVF_VMM_VMM_H
+
+#include "cli.h"
+
+/* Bind, boot, supervise and report one run. Returns the process exit status. */
+int vmm_run(const struct vmm_opts *o);
+
+#endif
