@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Run one app package in the avf guest without avf-vmm: QEMU's microvm
+# machine with the same devices in the same order as the VMM
+# (Documentation/interfaces.rst): hvc0 console, hvc1 payload log, hvc2
+# control channel, vda app package. Prints the control-channel lines.
+#
+#   qemu-run.sh [options] PACKAGE.zip PAYLOAD_NAME
+#     --kernel PATH     bzImage or vmlinux (default: $AVF_KERNEL, else the
+#                       output of kernel/build.sh normal)
+#     --initrd PATH     guest initramfs (default: build/user/guest/initramfs.cpio.gz)
+#     --debug full|none default full
+#     --mem MIB         default 256
+#     --cpus N          default 1
+#     --timeout S       kill QEMU after S seconds (default 120)
+#     --accel tcg|kvm   default tcg
+#     --console         also print the guest console (hvc0) and payload log
+#     --out DIR         keep console.log, payload.log, control.log in DIR
+#
+# Exit status: 0 when the VM ended by itself, 124 on timeout, 2 usage.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out=${OUT:-$top/build/user}
+
+kernel=${AVF_KERNEL:-} initrd=$out/guest/initramfs.cpio.gz debug=full mem=256 cpus=1
+timeout_s=120 accel=tcg show_console=0 keep=
+usage() { sed -n '/^#   qemu-run.sh/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) kernel=$2; shift 2 ;;
+	--initrd) initrd=$2; shift 2 ;;
+	--debug) debug=$2; shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	--cpus) cpus=$2; shift 2 ;;
+	--timeout) timeout_s=$2; shift 2 ;;
+	--accel) accel=$2; shift 2 ;;
+	--console) show_console=1; shift ;;
+	--out) keep=$2; shift 2 ;;
+	-h|--help) usage ;;
+	--) shift; break ;;
+	-*) usage ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 2 ] || usage
+pkg=$1 payload=$2
+
+if [ -z "$kernel" ]; then
+	kdir=$("$top/kernel/build.sh" normal)
+	kernel=$kdir/arch/x86/boot/bzImage
+fi
+mkconfig=$out/bin/avf-mkconfig
+for f in "$kernel" "$initrd" "$pkg" "$mkconfig"; do
+	[ -e "$f" ] || { echo "qemu-run: missing $f (run make -C payload)" >&2; exit 2; }
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+dir=${keep:-$tmp}
+mkdir -p "$dir"
+: >"$dir/console.log"; : >"$dir/payload.log"; : >"$dir/control.log"
+
+# the initramfs is padded to 4 bytes, so the config archive can follow it
+"$mkconfig" -o "$tmp/config.cpio" --payload "$payload" --debug "$debug" --mem "$mem" --cpus "$cpus"
+cat "$initrd" "$tmp/config.cpio" >"$tmp/initrd"
+# a disk is whole sectors: pad the package with zeros
+cp "$pkg" "$tmp/package.img"
+truncate -s %512 "$tmp/package.img"
+
+start=$(date +%s.%N)
+rc=0
+timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
+	-M microvm,x-option-roms=off,rtc=off,isa-serial=off,acpi=off \
+	-accel "$accel" -cpu qemu64 -m "$mem" -smp "$cpus" \
+	-nodefaults -no-user-config -nographic -no-reboot \
+	-kernel "$kernel" -initrd "$tmp/initrd" \
+	-append "console=hvc0 panic=-1 reboot=t quiet" \
+	-chardev file,id=hvc0,path="$dir/console.log" \
+	-chardev file,id=hvc1,path="$dir/payload.log" \
+	-chardev file,id=hvc2,path="$dir/control.log" \
+	-device virtio-serial-device,id=vser0,max_ports=1 \
+	-device virtconsole,bus=vser0.0,chardev=hvc0 \
+	-device virtio-serial-device,id=vser1,max_ports=1 \
+	-device virtconsole,bus=vser1.0,chardev=hvc1 \
+	-device virtio-serial-device,id=vser2,max_ports=1 \
+	-device virtconsole,bus=vser2.0,chardev=hvc2 \
+	-drive file="$tmp/package.img",format=raw,if=none,id=pkg,readonly=on \
+	-device virtio-blk-device,drive=pkg \
+	</dev/null || rc=$?
+end=$(date +%s.%N)
+
+if [ $show_console = 1 ]; then
+	echo "== console (hvc0)"; cat "$dir/console.log"
+	echo "== payload log (hvc1)"; cat "$dir/payload.log"
+	echo "== control (hvc2)"
+fi
+cat "$dir/control.log"
+printf 'qemu-run: VM ran %.2f s, qemu exit %d\n' "$(echo "$end - $start" | bc)" "$rc" >&2
+exit $rc
