@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 			return 64;
 		}
 	}
-	if (!out || optind >= argc) {
+	if (!out || (optind >= argc && n == 0)) {
 		usage(stderr);
 		return 64;
 	}
