@@ -6,12 +6,19 @@
  *             (compiled in as AVF_TREE_TOP), else
  *             /usr/local/libexec/avf/avf-vmm
  *   kernel:   $AVF_GUEST_KERNEL, else <tree>/build/user/guest/vmlinux,
- *             else /usr/local/share/avf/vmlinux
+ *             else /usr/local/share/avf/vmlinux when it exists, else the
+ *             newest kernel/build.sh output ($AVF_CACHE or
+ *             ~/.cache/avf: kernel/normal-XXX/vmlinux)
  *   initrd:   $AVF_GUEST_INITRD, else
  *             <tree>/build/user/guest/initramfs.cpio.gz, else
  *             /usr/local/share/avf/initramfs.cpio.gz
  */
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -37,10 +44,49 @@ const char *avf__vmm_path(void)
 		    "/usr/local/libexec/avf/avf-vmm");
 }
 
+/* The newest cached kernel build's vmlinux, or NULL. */
+static const char *cached_kernel(void)
+{
+	static char best[PATH_MAX];
+	const char *cache = getenv("AVF_CACHE"), *home = getenv("HOME");
+	char pattern[PATH_MAX];
+	struct timespec newest = { 0, 0 };
+	glob_t g;
+
+	if (cache && *cache)
+		snprintf(pattern, sizeof(pattern), "%s/kernel/normal-*/vmlinux", cache);
+	else if (home && *home)
+		snprintf(pattern, sizeof(pattern), "%s/.cache/avf/kernel/normal-*/vmlinux", home);
+	else
+		return NULL;
+	best[0] = '\0';
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			struct stat st;
+
+			if (stat(g.gl_pathv[i], &st) == 0 &&
+			    (st.st_mtim.tv_sec > newest.tv_sec ||
+			     (st.st_mtim.tv_sec == newest.tv_sec &&
+			      st.st_mtim.tv_nsec > newest.tv_nsec))) {
+				newest = st.st_mtim;
+				snprintf(best, sizeof(best), "%s", g.gl_pathv[i]);
+			}
+		}
+		globfree(&g);
+	}
+	return best[0] ? best : NULL;
+}
+
 const char *avf__guest_kernel_path(void)
 {
-	return pick("AVF_GUEST_KERNEL", AVF_TREE_TOP "/build/user/guest/vmlinux",
-		    "/usr/local/share/avf/vmlinux");
+	const char *p = pick("AVF_GUEST_KERNEL", AVF_TREE_TOP "/build/user/guest/vmlinux",
+			     "/usr/local/share/avf/vmlinux");
+	const char *c;
+
+	if (access(p, F_OK) == 0 || getenv("AVF_GUEST_KERNEL"))
+		return p;
+	c = cached_kernel();
+	return c ? c : p;
 }
 
 const char *avf__guest_initrd_path(void)

@@ -1,0 +1,634 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * End-to-end tests of libavf against /dev/avf and avf-vmm. Run inside the
+ * test host (selftests/api/run.sh); skip when /dev/avf is absent.
+ *
+ * Environment: AVF_TEST_PACKAGES (directory with hello.zip, exit-code.zip,
+ * crash.zip, never-ready.zip; default <tree>/build/user/guest/packages).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <avf/avf.h>
+
+#include "kselftest_harness.h"
+
+#ifndef AVF_TREE_TOP
+#define AVF_TREE_TOP "."
+#endif
+
+/* A nested guest boots in seconds under TCG; leave a wide margin. */
+#define RUN_TIMEOUT_S 120
+
+/* ---- recording callbacks ---- */
+
+enum { EV_STARTED = 1, EV_READY, EV_FINISHED, EV_ERROR, EV_STOPPED };
+
+struct rec {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int ev[32];
+	int code[32];
+	int n;
+	bool stopped;
+	pthread_t thread[32];
+};
+
+static void rec_init(struct rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+}
+
+static void rec_add(struct rec *r, int ev, int code)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->n < 32) {
+		r->ev[r->n] = ev;
+		r->code[r->n] = code;
+		r->thread[r->n] = pthread_self();
+		r->n++;
+	}
+	if (ev == EV_STOPPED)
+		r->stopped = true;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void on_started(struct avf_vm *vm, void *ctx)
+{
+	(void)vm;
+	rec_add(ctx, EV_STARTED, 0);
+}
+
+static void on_ready(struct avf_vm *vm, void *ctx)
+{
+	(void)vm;
+	rec_add(ctx, EV_READY, 0);
+}
+
+static void on_finished(struct avf_vm *vm, int code, void *ctx)
+{
+	(void)vm;
+	rec_add(ctx, EV_FINISHED, code);
+}
+
+static void on_error(struct avf_vm *vm, int code, const char *msg, void *ctx)
+{
+	(void)vm;
+	(void)msg;
+	rec_add(ctx, EV_ERROR, code);
+}
+
+static void on_stopped(struct avf_vm *vm, int reason, void *ctx)
+{
+	(void)vm;
+	rec_add(ctx, EV_STOPPED, reason);
+}
+
+static const struct avf_vm_callbacks rec_cbs = {
+	on_started, on_ready, on_finished, on_error, on_stopped,
+};
+
+/* Waits for on_stopped on the library's thread. */
+static bool rec_wait_stopped(struct rec *r, int timeout_s)
+{
+	struct timespec ts;
+	bool ok;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_s;
+	pthread_mutex_lock(&r->lock);
+	while (!r->stopped && pthread_cond_timedwait(&r->cond, &r->lock, &ts) == 0)
+		;
+	ok = r->stopped;
+	pthread_mutex_unlock(&r->lock);
+	return ok;
+}
+
+static void rec_print(struct __test_metadata *_metadata, struct rec *r)
+{
+	for (int i = 0; i < r->n; i++)
+		TH_LOG("event %d: %d code %d", i, r->ev[i], r->code[i]);
+}
+
+/* ---- helpers ---- */
+
+static const char *packages(void)
+{
+	const char *p = getenv("AVF_TEST_PACKAGES");
+
+	return p && *p ? p : AVF_TREE_TOP "/build/user/guest/packages";
+}
+
+/* Config for example package @pkg ("hello" -> hello.zip, hello.so). */
+static struct avf_config *example_config(struct avf_manager *m, const char *pkg, bool debug,
+					 uint64_t storage)
+{
+	struct avf_config_builder *b = NULL;
+	struct avf_config *c = NULL;
+	char apk[512], so[64];
+
+	snprintf(apk, sizeof(apk), "%s/%s.zip", packages(), pkg);
+	snprintf(so, sizeof(so), "%s.so", pkg);
+	if (avf_config_builder_new(m, &b))
+		return NULL;
+	if (avf_config_builder_set_apk_path(b, apk) ||
+	    avf_config_builder_set_payload_binary_name(b, so) ||
+	    avf_config_builder_set_protected_vm(b, false) ||
+	    (debug && avf_config_builder_set_debug_level(b, AVF_DEBUG_LEVEL_FULL)) ||
+	    (debug && avf_config_builder_set_vm_output_captured(b, true)) ||
+	    (storage && avf_config_builder_set_encrypted_storage_bytes(b, storage)) ||
+	    avf_config_builder_build(b, &c))
+		c = NULL;
+	avf_config_builder_free(b);
+	return c;
+}
+
+static enum avf_status status_of(struct avf_vm *vm)
+{
+	enum avf_status st = (enum avf_status)-1;
+
+	avf_vm_status(vm, &st);
+	return st;
+}
+
+#define COMMON_SETUP()                                                         \
+	do {                                                                   \
+		char *msg = NULL;                                              \
+		char hello[512];                                               \
+		int ret;                                                       \
+		strcpy(self->root, "/tmp/avf-api-XXXXXX");                     \
+		ASSERT_NE(NULL, mkdtemp(self->root));                          \
+		ret = avf_manager_open(self->root, &self->m, &msg);            \
+		if (ret == AVF_E_UNSUPPORTED)                                  \
+			SKIP(return, "AVF not supported here: %s", msg);       \
+		ASSERT_EQ(AVF_OK, ret) TH_LOG("%s", msg);                      \
+		free(msg);                                                     \
+		snprintf(hello, sizeof(hello), "%s/hello.zip", packages());    \
+		if (access(hello, R_OK))                                       \
+			SKIP(return, "example packages missing (%s)", hello);  \
+	} while (0)
+
+/* Stops and deletes every VM of the data root, then removes it. */
+static void cleanup_root(struct avf_manager *m, const char *root)
+{
+	char **names = NULL;
+	size_t n = 0;
+	char cmd[128];
+
+	if (m && avf_manager_list(m, &names, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct avf_vm *vm = NULL;
+
+			if (avf_vm_get(m, names[i], &vm) == 0)
+				avf_vm_close(vm); /* stops it when running */
+			avf_vm_delete(m, names[i]);
+		}
+		avf_names_free(names, n);
+	}
+	avf_manager_close(m);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	if (system(cmd)) {
+		/* best effort */
+	}
+}
+
+FIXTURE(api)
+{
+	char root[64];
+	struct avf_manager *m;
+};
+
+FIXTURE_SETUP(api)
+{
+	COMMON_SETUP();
+}
+
+FIXTURE_TEARDOWN(api)
+{
+	cleanup_root(self->m, self->root);
+}
+
+TEST_F(api, capabilities)
+{
+	struct avf_config_builder *b = NULL;
+	struct avf_config *c = NULL;
+	struct avf_host_info hi;
+	uint32_t caps = 0;
+
+	ASSERT_EQ(AVF_OK, avf_manager_capabilities(self->m, &caps));
+	EXPECT_TRUE(caps & AVF_CAPABILITY_NON_PROTECTED_VM);
+	ASSERT_EQ(AVF_OK, avf_manager_host_info(self->m, &hi));
+	EXPECT_EQ(1, hi.abi_version);
+	EXPECT_EQ(caps, hi.capabilities);
+	/* Protected VMs: only where the module says so. */
+	ASSERT_EQ(AVF_OK, avf_config_builder_new(self->m, &b));
+	avf_config_builder_set_apk_path(b, "/x.zip");
+	avf_config_builder_set_payload_binary_name(b, "x.so");
+	avf_config_builder_set_protected_vm(b, true);
+	if (caps & AVF_CAPABILITY_PROTECTED_VM) {
+		EXPECT_EQ(AVF_OK, avf_config_builder_build(b, &c));
+	} else {
+		EXPECT_EQ(AVF_E_NOT_CAPABLE, avf_config_builder_build(b, &c));
+	}
+	avf_config_free(c);
+	avf_config_builder_free(b);
+}
+
+TEST_F(api, create_get_and_files)
+{
+	struct avf_config *c = example_config(self->m, "hello", false, 100000);
+	struct avf_config *other = example_config(self->m, "exit-code", false, 0);
+	struct avf_vm *vm = NULL, *vm2 = NULL;
+	struct avf_config *got = NULL;
+	char path[256];
+	struct stat st;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_NE(NULL, other);
+	EXPECT_EQ(AVF_E_NOT_FOUND, avf_vm_get(self->m, "vm1", &vm));
+	EXPECT_EQ(NULL, vm);
+	EXPECT_EQ(AVF_E_INVALID, avf_vm_create(self->m, "a/b", c, &vm));
+	EXPECT_EQ(AVF_E_INVALID, avf_vm_create(self->m, "..", c, &vm));
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "vm1", c, &vm))
+		TH_LOG("%s", avf_manager_last_error(self->m));
+	EXPECT_STREQ("vm1", avf_vm_name(vm));
+	EXPECT_EQ(AVF_VM_STATUS_STOPPED, status_of(vm));
+	EXPECT_EQ(AVF_E_EXISTS, avf_vm_create(self->m, "vm1", c, &vm2));
+	/* getOrCreate ignores the config of an existing VM. */
+	ASSERT_EQ(AVF_OK, avf_vm_get_or_create(self->m, "vm1", other, &vm2));
+	ASSERT_EQ(AVF_OK, avf_vm_get_config(vm2, &got));
+	EXPECT_STREQ("hello.so", avf_config_payload_binary_name(got));
+	avf_config_free(got);
+	/* The instance files. */
+	snprintf(path, sizeof(path), "%s/vm/vm1/instance_id", self->root);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(64, st.st_size);
+	snprintf(path, sizeof(path), "%s/vm/vm1/instance.img", self->root);
+	EXPECT_EQ(0, stat(path, &st));
+	snprintf(path, sizeof(path), "%s/vm/vm1/config", self->root);
+	EXPECT_EQ(0, stat(path, &st));
+	snprintf(path, sizeof(path), "%s/vm/vm1/storage.img", self->root);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(102400, st.st_size); /* rounded up to 4 KiB */
+	EXPECT_GT(65536, st.st_blocks * 512);
+	avf_vm_release(vm2);
+	avf_vm_release(vm);
+	avf_config_free(c);
+	avf_config_free(other);
+}
+
+TEST_F(api, run_hello_callbacks_in_order)
+{
+	struct avf_config *c = example_config(self->m, "hello", false, 0);
+	struct avf_vm *vm = NULL;
+	struct rec r;
+	int i = 0;
+
+	rec_init(&r);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_get_or_create(self->m, "hello", c, &vm));
+	ASSERT_EQ(AVF_OK, avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_THREAD));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	ASSERT_TRUE(rec_wait_stopped(&r, RUN_TIMEOUT_S));
+	rec_print(_metadata, &r);
+	ASSERT_EQ(4, r.n);
+	EXPECT_EQ(EV_STARTED, r.ev[i++]);
+	EXPECT_EQ(EV_READY, r.ev[i++]);
+	EXPECT_EQ(EV_FINISHED, r.ev[i]);
+	EXPECT_EQ(0, r.code[i++]);
+	EXPECT_EQ(EV_STOPPED, r.ev[i]);
+	EXPECT_EQ(AVF_VM_STOP_SHUTDOWN, r.code[i]);
+	/* Delivered on the library's thread, not ours. */
+	EXPECT_FALSE(pthread_equal(pthread_self(), r.thread[0]));
+	EXPECT_EQ(AVF_VM_STATUS_STOPPED, status_of(vm));
+	/* It runs again. */
+	rec_init(&r);
+	ASSERT_EQ(AVF_OK, avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_THREAD));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	ASSERT_TRUE(rec_wait_stopped(&r, RUN_TIMEOUT_S));
+	EXPECT_EQ(4, r.n);
+	EXPECT_EQ(AVF_OK, avf_vm_clear_callback(vm));
+	avf_vm_close(vm);
+	avf_config_free(c);
+}
+
+TEST_F(api, poll_executor_exit_code)
+{
+	struct avf_config *c = example_config(self->m, "exit-code", false, 0);
+	struct avf_vm *vm = NULL;
+	struct rec r;
+
+	rec_init(&r);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "exit", c, &vm));
+	ASSERT_EQ(AVF_OK, avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_POLL));
+	ASSERT_LE(0, avf_vm_event_fd(vm));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	ASSERT_EQ(AVF_OK, avf_vm_wait_stopped(vm, RUN_TIMEOUT_S * 1000));
+	rec_print(_metadata, &r);
+	ASSERT_LE(3, r.n);
+	EXPECT_EQ(EV_STARTED, r.ev[0]);
+	EXPECT_EQ(EV_FINISHED, r.ev[r.n - 2]);
+	EXPECT_EQ(7, r.code[r.n - 2]);
+	EXPECT_EQ(EV_STOPPED, r.ev[r.n - 1]);
+	/* Events came on this thread, inside dispatch. */
+	EXPECT_TRUE(pthread_equal(pthread_self(), r.thread[0]));
+	avf_vm_close(vm);
+	avf_config_free(c);
+}
+
+TEST_F(api, crash_reports_error)
+{
+	struct avf_config *c = example_config(self->m, "crash", false, 0);
+	struct avf_vm *vm = NULL;
+	struct rec r;
+	bool error = false, finished = false;
+
+	rec_init(&r);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "crash", c, &vm));
+	ASSERT_EQ(AVF_OK, avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_THREAD));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm));
+	ASSERT_TRUE(rec_wait_stopped(&r, RUN_TIMEOUT_S));
+	rec_print(_metadata, &r);
+	for (int i = 0; i < r.n; i++) {
+		error |= r.ev[i] == EV_ERROR;
+		finished |= r.ev[i] == EV_FINISHED;
+	}
+	EXPECT_TRUE(error);
+	EXPECT_FALSE(finished);
+	EXPECT_EQ(EV_STOPPED, r.ev[r.n - 1]);
+	EXPECT_EQ(AVF_VM_STOP_MICRODROID_UNKNOWN_RUNTIME_ERROR, r.code[r.n - 1]);
+	avf_vm_close(vm);
+	avf_config_free(c);
+}
+
+TEST_F(api, status_life_cycle_and_illegal_calls)
+{
+	struct avf_config *c = example_config(self->m, "never-ready", false, 0);
+	struct avf_config *more = NULL, *bad = NULL;
+	struct avf_config_builder *b = NULL;
+	struct avf_descriptor *d = NULL;
+	struct avf_vm *vm = NULL;
+	struct rec r;
+
+	rec_init(&r);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "life", c, &vm));
+	ASSERT_EQ(AVF_OK, avf_config_builder_from(c, &b));
+	avf_config_builder_set_memory_bytes(b, 300ull << 20);
+	ASSERT_EQ(AVF_OK, avf_config_builder_build(b, &more));
+	avf_config_builder_set_debug_level(b, AVF_DEBUG_LEVEL_FULL);
+	ASSERT_EQ(AVF_OK, avf_config_builder_build(b, &bad));
+
+	EXPECT_EQ(AVF_VM_STATUS_STOPPED, status_of(vm));
+	EXPECT_EQ(AVF_E_STATE, avf_vm_stop(vm));
+	EXPECT_EQ(AVF_E_INCOMPATIBLE, avf_vm_set_config(vm, bad));
+	EXPECT_EQ(AVF_OK, avf_vm_set_config(vm, more));
+
+	ASSERT_EQ(AVF_OK, avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_THREAD));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	EXPECT_EQ(AVF_VM_STATUS_RUNNING, status_of(vm));
+	EXPECT_EQ(AVF_E_STATE, avf_vm_run(vm));
+	EXPECT_EQ(AVF_E_STATE, avf_vm_set_config(vm, more));
+	EXPECT_EQ(AVF_E_STATE, avf_vm_to_descriptor(vm, &d));
+	EXPECT_EQ(NULL, d);
+	EXPECT_EQ(AVF_E_STATE, avf_vm_delete(self->m, "life"));
+	EXPECT_EQ(AVF_E_NO_OUTPUT, avf_vm_console_fd(vm));
+
+	ASSERT_EQ(AVF_OK, avf_vm_stop(vm));
+	EXPECT_EQ(AVF_VM_STATUS_STOPPED, status_of(vm));
+	ASSERT_TRUE(rec_wait_stopped(&r, 30));
+	EXPECT_EQ(EV_STOPPED, r.ev[r.n - 1]);
+	EXPECT_EQ(AVF_VM_STOP_KILLED, r.code[r.n - 1]);
+	EXPECT_EQ(AVF_E_STATE, avf_vm_stop(vm));
+
+	avf_vm_close(vm);
+	avf_config_builder_free(b);
+	avf_config_free(c);
+	avf_config_free(more);
+	avf_config_free(bad);
+}
+
+TEST_F(api, console_and_log_captured)
+{
+	struct avf_config *c = example_config(self->m, "hello", true, 0);
+	struct avf_vm *vm = NULL;
+	char buf[65536];
+	size_t got = 0;
+	int fd;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "out", c, &vm));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	fd = avf_vm_log_fd(vm);
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, avf_vm_console_fd(vm));
+	/* The payload log reaches EOF when avf-vmm exits. */
+	for (;;) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	EXPECT_NE(NULL, strstr(buf, "hello from the avf payload")) TH_LOG("log: %s", buf);
+	ASSERT_EQ(AVF_OK, avf_vm_wait_stopped(vm, RUN_TIMEOUT_S * 1000));
+	avf_vm_close(vm);
+	avf_config_free(c);
+}
+
+TEST_F(api, found_from_another_process)
+{
+	struct avf_config *c = example_config(self->m, "hello", false, 0);
+	struct avf_vm *vm = NULL;
+	int st;
+	pid_t pid;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "shared", c, &vm));
+	avf_vm_release(vm);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct avf_manager *m = NULL;
+		struct avf_config *got = NULL;
+		enum avf_status s;
+
+		if (avf_manager_open(self->root, &m, NULL) || avf_vm_get(m, "shared", &vm) ||
+		    avf_vm_status(vm, &s) || s != AVF_VM_STATUS_STOPPED ||
+		    avf_vm_get_config(vm, &got) ||
+		    strcmp(avf_config_payload_binary_name(got), "hello.so"))
+			_exit(1);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	avf_config_free(c);
+}
+
+TEST_F(api, delete_is_seen_by_every_handle)
+{
+	struct avf_config *c = example_config(self->m, "hello", false, 0);
+	struct avf_vm *a = NULL, *b = NULL, *again = NULL;
+	char path[256];
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "doomed", c, &a));
+	ASSERT_EQ(AVF_OK, avf_vm_get(self->m, "doomed", &b));
+	ASSERT_EQ(AVF_OK, avf_vm_delete(self->m, "doomed"))
+		TH_LOG("%s", avf_manager_last_error(self->m));
+	EXPECT_EQ(AVF_VM_STATUS_DELETED, status_of(a));
+	EXPECT_EQ(AVF_VM_STATUS_DELETED, status_of(b));
+	EXPECT_EQ(AVF_E_DELETED, avf_vm_run(a));
+	EXPECT_EQ(AVF_E_NOT_FOUND, avf_vm_get(self->m, "doomed", &again));
+	EXPECT_EQ(AVF_E_NOT_FOUND, avf_vm_delete(self->m, "doomed"));
+	snprintf(path, sizeof(path), "%s/vm/doomed", self->root);
+	EXPECT_NE(0, access(path, F_OK));
+	/* The name is free again: a new instance. */
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "doomed", c, &again));
+	EXPECT_EQ(AVF_VM_STATUS_STOPPED, status_of(again));
+	EXPECT_EQ(AVF_VM_STATUS_DELETED, status_of(a));
+	avf_vm_release(a);
+	avf_vm_release(b);
+	avf_vm_release(again);
+	avf_config_free(c);
+}
+
+/*
+ * Child: import the descriptor from @sock under @name into @root as @uid,
+ * run it, expect onPayloadFinished(0). Exit 0 on success, 4 to skip.
+ */
+static int import_child(int sock, const char *root, const char *name, uid_t uid)
+{
+	struct avf_descriptor *d = NULL;
+	struct avf_manager *m = NULL;
+	struct avf_vm *vm = NULL;
+	struct rec r;
+	char *msg = NULL;
+	int ret;
+
+	if (uid && (setgid(uid) || setuid(uid)))
+		return 4;
+	if (access("/dev/kvm", R_OK | W_OK))
+		return 4;
+	ret = avf_manager_open(root, &m, &msg);
+	if (ret == AVF_E_PERMISSION)
+		return 4;
+	if (ret) {
+		fprintf(stderr, "# child: open: %s\n", msg);
+		return 1;
+	}
+	if (avf_descriptor_recv(sock, &d))
+		return 2;
+	ret = avf_import_from_descriptor(m, name, d, &vm);
+	avf_descriptor_free(d);
+	if (write(sock, "k", 1) != 1)
+		return 3;
+	if (ret) {
+		fprintf(stderr, "# child: import: %s\n", avf_manager_last_error(m));
+		return 5;
+	}
+	rec_init(&r);
+	if (avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_THREAD) || avf_vm_run(vm)) {
+		fprintf(stderr, "# child: run: %s\n", avf_vm_last_error(vm));
+		return 6;
+	}
+	if (!rec_wait_stopped(&r, RUN_TIMEOUT_S))
+		return 7;
+	ret = 8;
+	for (int i = 0; i < r.n; i++)
+		if (r.ev[i] == EV_FINISHED && r.code[i] == 0)
+			ret = 0;
+	avf_vm_release(vm);
+	/* Free the name in the module again (instances are per uid). */
+	if (avf_vm_delete(m, name))
+		fprintf(stderr, "# child: delete: %s\n", avf_manager_last_error(m));
+	avf_manager_close(m);
+	return ret;
+}
+
+FIXTURE(xfer)
+{
+	char root[64];
+	struct avf_manager *m;
+};
+
+FIXTURE_VARIANT(xfer)
+{
+	uid_t uid;
+};
+
+FIXTURE_VARIANT_ADD(xfer, same_uid) { .uid = 0 };
+FIXTURE_VARIANT_ADD(xfer, other_uid) { .uid = 1000 };
+
+FIXTURE_SETUP(xfer)
+{
+	COMMON_SETUP();
+}
+
+FIXTURE_TEARDOWN(xfer)
+{
+	cleanup_root(self->m, self->root);
+}
+
+TEST_F(xfer, export_import_and_run_copy)
+{
+	struct avf_config *c = example_config(self->m, "hello", false, 8192);
+	struct avf_descriptor *d = NULL;
+	struct avf_vm *vm = NULL;
+	char other[64], cmd[160], ack;
+	int sv[2], st;
+	pid_t pid;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "orig", c, &vm));
+	ASSERT_EQ(AVF_OK, avf_vm_to_descriptor(vm, &d)) TH_LOG("%s", avf_vm_last_error(vm));
+	strcpy(other, "/tmp/avf-api-other-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(other));
+	if (variant->uid) {
+		snprintf(cmd, sizeof(cmd), "chown %u:%u %s", variant->uid, variant->uid, other);
+		ASSERT_EQ(0, system(cmd));
+	}
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(sv[0]);
+		_exit(import_child(sv[1], other, "copy", variant->uid));
+	}
+	close(sv[1]);
+	ASSERT_EQ(AVF_OK, avf_descriptor_send(sv[0], d));
+	/* Hold the fds until the importer has copied. */
+	if (read(sv[0], &ack, 1) != 1)
+		ack = 0;
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	close(sv[0]);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", other);
+	if (system(cmd)) {
+		/* best effort */
+	}
+	avf_descriptor_free(d);
+	avf_vm_release(vm);
+	avf_config_free(c);
+	/* The copy was a new module instance; clean it from this uid's view. */
+	ASSERT_TRUE(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 4)
+		SKIP(return, "uid %u cannot use /dev/avf or /dev/kvm here", variant->uid);
+	EXPECT_EQ(0, WEXITSTATUS(st));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# End-to-end tests of the avfctl verbs and their --json output; TAP.
+# Runs inside the test host (run.sh); skips when /dev/avf is absent.
+#
+# Environment: AVFCTL (default <tree>/build/user/bin/avfctl),
+# AVF_TEST_PACKAGES (default <tree>/build/user/guest/packages).
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+avfctl=${AVFCTL:-$top/build/user/bin/avfctl}
+pkgs=${AVF_TEST_PACKAGES:-$top/build/user/guest/packages}
+root=$(mktemp -d /tmp/avfctl-test.XXXXXX)
+other=$(mktemp -d /tmp/avfctl-other.XXXXXX)
+export AVF_DATA_ROOT=$root
+n=0 pass=0 fail=0 skip=0
+out=$root/.out
+
+cleanup() {
+	for r in "$root" "$other"; do
+		for vm in $("$avfctl" --data-root "$r" --json list 2>/dev/null |
+			    jq -r '.[].name' 2>/dev/null); do
+			"$avfctl" --data-root "$r" stop "$vm" >/dev/null 2>&1
+			"$avfctl" --data-root "$r" delete "$vm" >/dev/null 2>&1
+		done
+	done
+	rm -rf "$root" "$other"
+}
+trap cleanup EXIT
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
+not_ok() {
+	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"
+	sed 's/^/#   /' "$out" 2>/dev/null | tail -20
+}
+skip_test() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
+
+# expect STATUS DESCRIPTION -- avfctl ARGS: runs avfctl, checks the exit status.
+expect() {
+	local want=$1 desc=$2 rc
+	shift 3
+	"$avfctl" "$@" >"$out" 2>&1
+	rc=$?
+	if [ "$rc" = "$want" ]; then ok "$desc"; else echo "# exit $rc, wanted $want" >>"$out"; not_ok "$desc"; fi
+}
+# check DESCRIPTION -- shell condition
+check() {
+	local desc=$1
+	shift 2
+	if eval "$@" >>"$out" 2>&1; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+echo "TAP version 13"
+if [ ! -e /dev/avf ]; then
+	echo "1..0 # SKIP /dev/avf absent (run inside the test host)"
+	exit 0
+fi
+if [ ! -r "$pkgs/hello.zip" ]; then
+	echo "1..0 # SKIP example packages missing in $pkgs (make -C payload)"
+	exit 0
+fi
+hello=(--package "$pkgs/hello.zip" --payload-binary-name hello.so)
+
+
+expect 0 "info" -- info
+expect 0 "info --json" -- --json info
+check "info --json is JSON with capabilities" -- 'jq -e ".non_protected_vm == true and .abi_version == 1" "$out"'
+
+expect 64 "usage error: unknown verb" -- frobnicate
+expect 64 "usage error: bad --debug" -- create x "${hello[@]}" --debug loud
+expect 65 "payload name with '/' is refused" -- create x --package "$pkgs/hello.zip" --payload-binary-name lib/hello.so
+expect 69 "protected VM is refused (no capability)" -- create x "${hello[@]}" --protected
+expect 66 "status of a missing VM" -- status nothere
+check "the error names the VM" -- 'grep -q nothere "$out"'
+
+expect 0 "create" -- create vm1 "${hello[@]}" --storage-size 1M
+expect 73 "create an existing name" -- create vm1 "${hello[@]}"
+expect 0 "list --json" -- --json list
+check "list shows vm1 STOPPED" -- 'jq -e ".[] | select(.name == \"vm1\") | .status == \"STOPPED\"" "$out"'
+check "instance files" -- 'test -s $root/vm/vm1/config -a -s $root/vm/vm1/instance.img -a $(stat -c %s $root/vm/vm1/instance_id) = 64 -a $(stat -c %s $root/vm/vm1/storage.img) = 1048576'
+
+expect 0 "run hello exits 0" -- run vm1
+check "run printed the events in order" -- 'grep -o "payload_started\|payload_ready\|payload_finished\|stopped" "$out" | tr "\n" " " | grep -q "^payload_started payload_ready payload_finished stopped $"'
+expect 0 "run --json" -- --json run vm1
+check "run --json events" -- 'jq -s -e "map(.event) | index(\"payload_finished\") != null" "$out"'
+
+expect 0 "config --mem 300" -- config vm1 --mem 300 --cpu-topology match_host
+expect 0 "status --json" -- --json status vm1
+check "status shows the new memory" -- 'jq -e ".config.memory_bytes == 314572800 and .status == \"STOPPED\" and .run_count == 2" "$out"'
+
+expect 7 "run exits with the payload's exit code" -- run ec --package "$pkgs/exit-code.zip" --payload-binary-name exit-code.so
+expect 70 "a crashing payload fails the run" -- run cr --package "$pkgs/crash.zip" --payload-binary-name crash.so
+
+expect 0 "start in the background" -- start nr --package "$pkgs/never-ready.zip" --payload-binary-name never-ready.so
+expect 0 "status while running" -- --json status nr
+check "status RUNNING with a CID" -- 'jq -e ".status == \"RUNNING\" and .cid >= 2048" "$out"'
+expect 75 "start while running" -- start nr
+expect 75 "config change while running" -- config nr --mem 512
+expect 75 "delete while running" -- delete nr
+expect 0 "stop" -- stop nr
+expect 75 "stop while stopped" -- stop nr
+
+expect 0 "run with --debug full streams the payload log" -- run dbg "${hello[@]}" --debug full --log -
+check "payload log reached stdout" -- 'grep -q "hello from the avf payload" "$out"'
+
+# export to another data root, run the copy there
+"$avfctl" --data-root "$other" import copy --socket "$root/xfer.sock" --timeout 60 >"$root/import.out" 2>&1 &
+ipid=$!
+expect 0 "export" -- export vm1 --socket "$root/xfer.sock"
+wait $ipid
+irc=$?
+cp "$root/import.out" "$out"
+if [ $irc = 0 ]; then ok "import into another data root"; else not_ok "import into another data root"; fi
+expect 0 "the imported copy runs" -- --data-root "$other" run copy
+expect 0 "delete" -- delete vm1
+expect 66 "status after delete" -- status vm1
+echo "1..$n"
+echo "# $pass passed, $fail failed, $skip skipped"
+exit $((fail > 0))

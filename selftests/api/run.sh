@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The libavf/avfctl end-to-end suite; runs INSIDE the test host (as root,
+# with /dev/avf and /dev/kvm) and prints TAP in the kselftest runner's
+# style. Build first on the build host: make -C selftests/api && make -C payload.
+#
+#   testhost/run -- selftests/api/run.sh      (or selftests/api/run-in-testhost.sh)
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out=${OUT:-$top/build/user}
+export AVF_TEST_PACKAGES=${AVF_TEST_PACKAGES:-$out/guest/packages}
+export AVFCTL=${AVFCTL:-$out/bin/avfctl}
+
+tests=("$out/tests/api/api_test" "$here/avfctl_test.sh")
+echo "TAP version 13"
+echo "1..${#tests[@]}"
+i=0 pass=0 fail=0
+for t in "${tests[@]}"; do
+	i=$((i + 1))
+	name=$(basename "$t")
+	echo "# selftests: api: $name"
+	if [ ! -x "$t" ]; then
+		echo "not ok $i selftests: api: $name # missing: build with make -C selftests/api"
+		fail=$((fail + 1))
+		continue
+	fi
+	"$t" 2>&1 | sed 's/^/# /'
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" = 0 ]; then
+		echo "ok $i selftests: api: $name"
+		pass=$((pass + 1))
+	elif [ "$rc" = 4 ]; then
+		echo "ok $i selftests: api: $name # SKIP"
+		pass=$((pass + 1))
+	else
+		echo "not ok $i selftests: api: $name # exit=$rc"
+		fail=$((fail + 1))
+	fi
+done
+echo "# $pass passed, $fail failed"
+[ $fail = 0 ]
