@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/avf: the misc device. Dispatches the device ioctls; everything else
+ * lives in avf_vm.c (instances) and avf_state.c (pure helpers).
+ */
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/uaccess.h>
+#include "avf_internal.h"
+
+static long avf_get_capabilities(void __user *arg)
+{
+	struct avf_capabilities caps;
+
+	avf_fill_capabilities(&caps);
+	return copy_to_user(arg, &caps, sizeof(caps)) ? -EFAULT : 0;
+}
+
+static long avf_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case AVF_GET_CAPABILITIES:
+		return avf_get_capabilities(uarg);
+	case AVF_VM_OPEN:
+		return avf_vm_open_ioctl(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations avf_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = avf_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice avf_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "avf",
+	.fops = &avf_dev_fops,
+	.mode = 0666,
+};
+
+static int __init avf_init(void)
+{
+	int ret;
+
+	ret = avf_objects_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&avf_misc);
+	if (ret) {
+		avf_objects_exit();
+		return ret;
+	}
+	pr_info("avf: /dev/avf ready (ABI %d)\n", AVF_ABI_VERSION);
+	return 0;
+}
+
+static void __exit avf_exit(void)
+{
+	misc_deregister(&avf_misc);
+	avf_objects_exit();
+}
+
+module_init(avf_init);
+module_exit(avf_exit);
+MODULE_DESCRIPTION("avf: Android Virtualization Framework style VM instances");
+MODULE_LICENSE("GPL");

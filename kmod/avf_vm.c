@@ -1,0 +1,652 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VM instances, VM fds and VMM fds.
+ *
+ * An instance is found by (owner uid, name) in a global registry. Each open
+ * VM fd is a struct avf_vm_file with its own event queue; each binding of a
+ * VMM is a struct avf_vmm behind a VMM fd. Object lifetime is the fds'
+ * release(): every fd holds a reference on its instance, the registry holds
+ * one until delete.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/ktime.h>
+#include <linux/pid.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include "avf_internal.h"
+
+/**
+ * struct avf_registry - every live (not deleted) instance
+ * @lock: protects @vms and @count.
+ * @vms: struct avf_vm list.
+ * @count: entries in @vms.
+ */
+static struct {
+	struct mutex lock;
+	struct list_head vms;
+	unsigned int count;
+} avf_registry = {
+	.lock = __MUTEX_INITIALIZER(avf_registry.lock),
+	.vms = LIST_HEAD_INIT(avf_registry.vms),
+};
+
+static DEFINE_SPINLOCK(avf_cid_lock);
+static struct avf_cid_pool avf_cids;	/* protected by avf_cid_lock */
+
+/**
+ * struct avf_vm_file - one open VM fd
+ * @vm: the instance; set once before the fd is installed.
+ * @node: in vm->readers, under vm->readers_lock.
+ * @read_lock: serialises read() on this fd.
+ * @q: pending records, under vm->readers_lock.
+ * @ring: storage of @q.
+ */
+struct avf_vm_file {
+	struct avf_vm *vm;
+	struct list_head node;
+	struct mutex read_lock;
+	struct avf_evq q;
+	struct avf_event ring[AVF_EVENT_QUEUE_LEN];
+};
+
+/**
+ * struct avf_vmm - one binding of a VMM process to an instance
+ * @vm: the instance (holds a reference).
+ * @cid: CID allocated for this run.
+ * @bound: true while this is vm->vmm; under vm->lock.
+ */
+struct avf_vmm {
+	struct avf_vm *vm;
+	u32 cid;
+	bool bound;
+};
+
+static void avf_vm_free(struct kref *ref)
+{
+	struct avf_vm *vm = container_of(ref, struct avf_vm, ref);
+
+	WARN_ON(vm->vmm);
+	put_pid(vm->vmm_pid);
+	mutex_destroy(&vm->lock);
+	kfree(vm);
+}
+
+static void avf_vm_put(struct avf_vm *vm)
+{
+	kref_put(&vm->ref, avf_vm_free);
+}
+
+static struct avf_vm *avf_vm_alloc(kuid_t owner, const char *name)
+{
+	struct avf_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+
+	if (!vm)
+		return NULL;
+	kref_init(&vm->ref);
+	INIT_LIST_HEAD(&vm->node);
+	vm->owner = owner;
+	memcpy(vm->name, name, AVF_NAME_MAX);
+	mutex_init(&vm->lock);
+	vm->status = AVF_STATUS_STOPPED;
+	vm->last_stop_reason = AVF_STOP_NONE;
+	spin_lock_init(&vm->readers_lock);
+	INIT_LIST_HEAD(&vm->readers);
+	init_waitqueue_head(&vm->wq);
+	return vm;
+}
+
+/*
+ * Queue one record on every VM fd of @vm and wake readers.
+ * Context: vm->lock held.
+ */
+static void avf_vm_emit(struct avf_vm *vm, u32 type, s32 code, const char *msg)
+{
+	struct avf_vm_file *vf;
+	struct avf_event ev = {
+		.type = type,
+		.code = code,
+		.seq = ++vm->seq,
+		.timestamp_ns = ktime_get_ns(),
+	};
+
+	lockdep_assert_held(&vm->lock);
+	if (msg)
+		strscpy(ev.message, msg, sizeof(ev.message));
+	spin_lock(&vm->readers_lock);
+	list_for_each_entry(vf, &vm->readers, node)
+		avf_evq_push(&vf->q, &ev);
+	spin_unlock(&vm->readers_lock);
+	wake_up_interruptible_poll(&vm->wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/*
+ * End the current run: RUNNING -> STOPPED with @reason.
+ * Context: vm->lock held, vm->vmm set. Returns the VMM's pid reference,
+ * which the caller puts (after signalling it, for a stop).
+ */
+static struct pid *avf_vm_unbind(struct avf_vm *vm, s32 reason)
+{
+	struct pid *pid = vm->vmm_pid;
+
+	lockdep_assert_held(&vm->lock);
+	WARN_ON(!avf_status_transition_ok(vm->status, AVF_STATUS_STOPPED));
+	avf_vm_emit(vm, AVF_EVENT_STOPPED, reason, NULL);
+	vm->vmm->bound = false;
+	vm->vmm = NULL;
+	vm->vmm_pid = NULL;
+	vm->status = AVF_STATUS_STOPPED;
+	vm->cid = 0;
+	vm->last_stop_reason = reason;
+	return pid;
+}
+
+/* ---- VMM fd --------------------------------------------------------- */
+
+static void avf_cid_put(u32 cid)
+{
+	spin_lock(&avf_cid_lock);
+	avf_cid_free(&avf_cids, cid);
+	spin_unlock(&avf_cid_lock);
+}
+
+static int avf_vmm_release(struct inode *inode, struct file *file)
+{
+	struct avf_vmm *vmm = file->private_data;
+	struct avf_vm *vm = vmm->vm;
+
+	mutex_lock(&vm->lock);
+	if (vmm->bound)
+		put_pid(avf_vm_unbind(vm, AVF_STOP_CRASH));
+	mutex_unlock(&vm->lock);
+	avf_cid_put(vmm->cid);
+	avf_vm_put(vm);
+	kfree(vmm);
+	return 0;
+}
+
+static long avf_vmm_report(struct avf_vmm *vmm, void __user *arg)
+{
+	struct avf_vm *vm = vmm->vm;
+	struct avf_vmm_report r;
+	int ret;
+
+	if (copy_from_user(&r, arg, sizeof(r)))
+		return -EFAULT;
+	ret = avf_report_validate(&r);
+	if (ret)
+		return ret;
+
+	mutex_lock(&vm->lock);
+	if (!vmm->bound) {
+		ret = -ESHUTDOWN;
+		goto out;
+	}
+	ret = avf_report_check_order(&vm->run, r.type);
+	if (ret)
+		goto out;
+	avf_report_apply(&vm->run, r.type);
+	if (r.type == AVF_EVENT_STOPPED)
+		put_pid(avf_vm_unbind(vm, r.code));
+	else
+		avf_vm_emit(vm, r.type, r.code,
+			    r.type == AVF_EVENT_ERROR ? r.message : NULL);
+out:
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
+static long avf_vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	switch (cmd) {
+	case AVF_VMM_REPORT:
+		return avf_vmm_report(file->private_data, (void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations avf_vmm_fops = {
+	.owner = THIS_MODULE,
+	.release = avf_vmm_release,
+	.unlocked_ioctl = avf_vmm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+/* ---- VM fd ---------------------------------------------------------- */
+
+static int avf_vm_check_live(struct avf_vm *vm)
+{
+	lockdep_assert_held(&vm->lock);
+	return vm->status == AVF_STATUS_DELETED ? -EIDRM : 0;
+}
+
+static long avf_vm_bind(struct avf_vm *vm, void __user *arg)
+{
+	struct avf_vm_bind b;
+	struct avf_vmm *vmm;
+	struct file *file;
+	int fd, ret;
+
+	if (copy_from_user(&b, arg, sizeof(b)))
+		return -EFAULT;
+	if (b.flags & ~AVF_BIND_VALID || b.cid ||
+	    !avf_zeroed(b.reserved, sizeof(b.reserved)))
+		return -EINVAL;
+
+	/* Fail fast before allocating; checked again when committing. */
+	mutex_lock(&vm->lock);
+	ret = avf_vm_check_live(vm);
+	if (!ret && vm->status != AVF_STATUS_STOPPED)
+		ret = -EBUSY;
+	mutex_unlock(&vm->lock);
+	if (ret)
+		return ret;
+
+	vmm = kzalloc(sizeof(*vmm), GFP_KERNEL_ACCOUNT);
+	if (!vmm)
+		return -ENOMEM;
+	spin_lock(&avf_cid_lock);
+	ret = avf_cid_alloc(&avf_cids, &vmm->cid);
+	spin_unlock(&avf_cid_lock);
+	if (ret) {
+		kfree(vmm);
+		return ret;
+	}
+	kref_get(&vm->ref);
+	vmm->vm = vm;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_vmm;
+	}
+	file = anon_inode_getfile("avf-vmm", &avf_vmm_fops, vmm, O_RDWR);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_fd;
+	}
+
+	b.cid = vmm->cid;
+	if (copy_to_user(arg, &b, sizeof(b))) {
+		ret = -EFAULT;
+		goto err_file;
+	}
+
+	mutex_lock(&vm->lock);
+	ret = avf_vm_check_live(vm);
+	if (!ret && vm->status != AVF_STATUS_STOPPED)
+		ret = -EBUSY;
+	if (ret) {
+		mutex_unlock(&vm->lock);
+		goto err_file;
+	}
+	vm->status = AVF_STATUS_RUNNING;
+	vm->cid = vmm->cid;
+	vm->run_count++;
+	memset(&vm->run, 0, sizeof(vm->run));
+	vm->vmm = vmm;
+	vm->vmm_pid = get_pid(task_tgid(current));
+	vmm->bound = true;
+	avf_vm_emit(vm, AVF_EVENT_RUNNING, vmm->cid, NULL);
+	mutex_unlock(&vm->lock);
+
+	fd_install(fd, file);
+	return fd;
+
+err_file:
+	put_unused_fd(fd);
+	fput(file);	/* release() frees vmm, its CID and its reference */
+	return ret;
+err_fd:
+	put_unused_fd(fd);
+err_vmm:
+	avf_cid_put(vmm->cid);
+	avf_vm_put(vm);
+	kfree(vmm);
+	return ret;
+}
+
+static long avf_vm_stop(struct avf_vm *vm)
+{
+	struct pid *pid = NULL;
+	int ret;
+
+	mutex_lock(&vm->lock);
+	ret = avf_vm_check_live(vm);
+	if (!ret && vm->status != AVF_STATUS_RUNNING)
+		ret = -ESRCH;
+	if (!ret)
+		pid = avf_vm_unbind(vm, AVF_STOP_KILLED);
+	mutex_unlock(&vm->lock);
+
+	if (pid) {
+		kill_pid(pid, SIGKILL, 1);
+		put_pid(pid);
+	}
+	return ret;
+}
+
+static long avf_vm_delete(struct avf_vm *vm)
+{
+	int ret;
+
+	mutex_lock(&avf_registry.lock);
+	mutex_lock(&vm->lock);
+	ret = avf_vm_check_live(vm);
+	if (!ret && vm->status != AVF_STATUS_STOPPED)
+		ret = -EBUSY;
+	if (!ret) {
+		vm->status = AVF_STATUS_DELETED;
+		list_del_init(&vm->node);
+		avf_registry.count--;
+	}
+	mutex_unlock(&vm->lock);
+	mutex_unlock(&avf_registry.lock);
+	if (ret)
+		return ret;
+
+	wake_up_interruptible_poll(&vm->wq, EPOLLHUP);
+	avf_vm_put(vm);	/* the registry's reference */
+	return 0;
+}
+
+static long avf_vm_get_info(struct avf_vm *vm, void __user *arg)
+{
+	struct avf_vm_info info;
+
+	memset(&info, 0, sizeof(info));
+	mutex_lock(&vm->lock);
+	info.status = vm->status;
+	info.cid = vm->cid;
+	info.vmm_pid = vm->vmm_pid ? pid_vnr(vm->vmm_pid) : 0;
+	info.last_stop_reason = vm->last_stop_reason;
+	info.run_count = vm->run_count;
+	memcpy(info.name, vm->name, AVF_NAME_MAX);
+	mutex_unlock(&vm->lock);
+
+	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long avf_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct avf_vm_file *vf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case AVF_VM_GET_INFO:
+		return avf_vm_get_info(vf->vm, uarg);
+	case AVF_VM_DELETE:
+		return arg ? -EINVAL : avf_vm_delete(vf->vm);
+	case AVF_VM_STOP:
+		return arg ? -EINVAL : avf_vm_stop(vf->vm);
+	case AVF_VM_BIND_VMM:
+		return avf_vm_bind(vf->vm, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static bool avf_vm_file_readable(struct avf_vm_file *vf)
+{
+	bool ret;
+
+	spin_lock(&vf->vm->readers_lock);
+	ret = !avf_evq_empty(&vf->q);
+	spin_unlock(&vf->vm->readers_lock);
+	return ret;
+}
+
+static bool avf_vm_deleted(struct avf_vm *vm)
+{
+	return READ_ONCE(vm->status) == AVF_STATUS_DELETED;
+}
+
+static ssize_t avf_vm_read(struct file *file, char __user *buf, size_t count,
+			   loff_t *ppos)
+{
+	struct avf_vm_file *vf = file->private_data;
+	struct avf_vm *vm = vf->vm;
+	struct avf_event ev;
+	ssize_t done = 0;
+	int ret;
+
+	if (count < sizeof(ev))
+		return -EINVAL;
+
+	if (mutex_lock_interruptible(&vf->read_lock))
+		return -ERESTARTSYS;
+	while (count - done >= sizeof(ev)) {
+		bool have;
+
+		spin_lock(&vm->readers_lock);
+		have = avf_evq_peek(&vf->q, &ev);
+		spin_unlock(&vm->readers_lock);
+		if (!have) {
+			if (done || avf_vm_deleted(vm))
+				break;
+			if (file->f_flags & O_NONBLOCK) {
+				done = -EAGAIN;
+				break;
+			}
+			ret = wait_event_interruptible(vm->wq,
+						       avf_vm_file_readable(vf) ||
+						       avf_vm_deleted(vm));
+			if (ret) {
+				done = ret;
+				break;
+			}
+			continue;
+		}
+		if (copy_to_user(buf + done, &ev, sizeof(ev))) {
+			if (!done)
+				done = -EFAULT;
+			break;
+		}
+		spin_lock(&vm->readers_lock);
+		avf_evq_consume(&vf->q, &ev);
+		spin_unlock(&vm->readers_lock);
+		done += sizeof(ev);
+	}
+	mutex_unlock(&vf->read_lock);
+	return done;
+}
+
+static __poll_t avf_vm_poll(struct file *file, poll_table *wait)
+{
+	struct avf_vm_file *vf = file->private_data;
+	__poll_t mask = 0;
+
+	poll_wait(file, &vf->vm->wq, wait);
+	if (avf_vm_file_readable(vf))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (avf_vm_deleted(vf->vm))
+		mask |= EPOLLHUP;
+	return mask;
+}
+
+static int avf_vm_release(struct inode *inode, struct file *file)
+{
+	struct avf_vm_file *vf = file->private_data;
+	struct avf_vm *vm;
+
+	if (!vf)	/* detached by a failed AVF_VM_OPEN */
+		return 0;
+	vm = vf->vm;
+	spin_lock(&vm->readers_lock);
+	list_del(&vf->node);
+	spin_unlock(&vm->readers_lock);
+	mutex_destroy(&vf->read_lock);
+	kvfree(vf);
+	avf_vm_put(vm);
+	return 0;
+}
+
+static const struct file_operations avf_vm_fops = {
+	.owner = THIS_MODULE,
+	.release = avf_vm_release,
+	.read = avf_vm_read,
+	.poll = avf_vm_poll,
+	.unlocked_ioctl = avf_vm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+/* ---- /dev/avf: AVF_VM_OPEN ------------------------------------------ */
+
+static struct avf_vm *avf_registry_find(kuid_t owner, const char *name,
+					unsigned int *owned)
+{
+	struct avf_vm *vm, *found = NULL;
+
+	lockdep_assert_held(&avf_registry.lock);
+	*owned = 0;
+	list_for_each_entry(vm, &avf_registry.vms, node) {
+		if (!uid_eq(vm->owner, owner))
+			continue;
+		(*owned)++;
+		if (!strncmp(vm->name, name, AVF_NAME_MAX))
+			found = vm;
+	}
+	return found;
+}
+
+long avf_vm_open_ioctl(void __user *arg)
+{
+	kuid_t owner = current_euid();
+	struct avf_vm *vm, *fresh;
+	struct avf_vm_file *vf;
+	struct avf_vm_open o;
+	unsigned int owned;
+	struct file *file;
+	int fd, ret;
+
+	if (copy_from_user(&o, arg, sizeof(o)))
+		return -EFAULT;
+	if (o.flags & ~AVF_OPEN_VALID || o.reserved0 ||
+	    !avf_zeroed(o.reserved, sizeof(o.reserved)))
+		return -EINVAL;
+	if ((o.flags & AVF_OPEN_EXCL) && !(o.flags & AVF_OPEN_CREATE))
+		return -EINVAL;
+	ret = avf_name_validate(o.name);
+	if (ret)
+		return ret;
+
+	vf = kvzalloc(sizeof(*vf), GFP_KERNEL_ACCOUNT);
+	if (!vf)
+		return -ENOMEM;
+	mutex_init(&vf->read_lock);
+	INIT_LIST_HEAD(&vf->node);
+	avf_evq_init(&vf->q, vf->ring, AVF_EVENT_QUEUE_LEN);
+	fresh = NULL;
+	if (o.flags & AVF_OPEN_CREATE) {
+		fresh = avf_vm_alloc(owner, o.name);
+		if (!fresh) {
+			ret = -ENOMEM;
+			goto err_vf;
+		}
+	}
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_fresh;
+	}
+	file = anon_inode_getfile("avf-vm", &avf_vm_fops, vf, O_RDWR);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_fd;
+	}
+
+	mutex_lock(&avf_registry.lock);
+	vm = avf_registry_find(owner, o.name, &owned);
+	if (vm && (o.flags & AVF_OPEN_EXCL)) {
+		ret = -EEXIST;
+	} else if (!vm && !fresh) {
+		ret = -ENOENT;
+	} else if (!vm && (owned >= AVF_MAX_VMS_PER_OWNER ||
+			   avf_registry.count >= AVF_MAX_VMS)) {
+		ret = -ENOSPC;
+	} else if (!vm) {
+		vm = fresh;
+		fresh = NULL;
+		list_add_tail(&vm->node, &avf_registry.vms);
+		avf_registry.count++;
+	}
+	if (!ret) {
+		kref_get(&vm->ref);	/* the fd's reference */
+		vf->vm = vm;
+		spin_lock(&vm->readers_lock);
+		list_add_tail(&vf->node, &vm->readers);
+		spin_unlock(&vm->readers_lock);
+	}
+	mutex_unlock(&avf_registry.lock);
+	if (ret)
+		goto err_file;
+
+	if (fresh)
+		avf_vm_put(fresh);
+	fd_install(fd, file);
+	return fd;
+
+err_file:
+	/* release() must not run on a half-built fd: detach it first. */
+	file->private_data = NULL;
+	put_unused_fd(fd);
+	fput(file);
+	goto err_fresh;
+err_fd:
+	put_unused_fd(fd);
+err_fresh:
+	if (fresh)
+		avf_vm_put(fresh);
+err_vf:
+	mutex_destroy(&vf->read_lock);
+	kvfree(vf);
+	return ret;
+}
+
+void avf_fill_capabilities(struct avf_capabilities *caps)
+{
+	memset(caps, 0, sizeof(*caps));
+	caps->abi_version = AVF_ABI_VERSION;
+	/*
+	 * Non-protected VMs need KVM on a CPU with SVM or VMX. No backend
+	 * here isolates guest memory from the host, so protected VMs are
+	 * never reported.
+	 */
+	if (IS_ENABLED(CONFIG_KVM) &&
+	    (boot_cpu_has(X86_FEATURE_SVM) || boot_cpu_has(X86_FEATURE_VMX)))
+		caps->caps |= AVF_CAP_NON_PROTECTED_VM;
+	caps->max_vms_per_owner = AVF_MAX_VMS_PER_OWNER;
+	caps->event_queue_len = AVF_EVENT_QUEUE_LEN;
+}
+
+int avf_objects_init(void)
+{
+	return avf_cid_pool_init(&avf_cids, AVF_CID_FIRST, AVF_CID_LAST);
+}
+
+void avf_objects_exit(void)
+{
+	struct avf_vm *vm, *tmp;
+
+	/*
+	 * Every fd pins the module, so only the registry's references are
+	 * left: instances not deleted before unload go away with the module.
+	 */
+	mutex_lock(&avf_registry.lock);
+	list_for_each_entry_safe(vm, tmp, &avf_registry.vms, node) {
+		list_del_init(&vm->node);
+		avf_registry.count--;
+		WARN_ON(kref_read(&vm->ref) != 1);
+		avf_vm_put(vm);
+	}
+	mutex_unlock(&avf_registry.lock);
+	avf_cid_pool_destroy(&avf_cids);
+}
