@@ -15,7 +15,9 @@
 #include <stdint.h>
 
 #define AVF_RT_SOCK_DIR		"/run/avf"
+#ifndef AVF_RT_SOCK_PATH	/* overridden only by host unit tests */
 #define AVF_RT_SOCK_PATH	"/run/avf/runtime.sock"
+#endif
 #define AVF_RT_MAX_BODY		4096u
 
 /* uid/gid the payload runs as */

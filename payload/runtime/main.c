@@ -44,6 +44,7 @@
 #include "ctl.h"
 #include "pkg.h"
 #include "rtproto.h"
+#include "rtserver.h"
 
 #define CONFIG_PATH	"/avf/config.dtb"
 #define CTL_DEV		"/dev/hvc2"
@@ -62,10 +63,9 @@
 static int ctl_fd = -1;
 static int log_fd = -1;
 static bool verbose = true;	/* until the config says otherwise */
-static bool ready_sent;
 static struct avf_config cfg;
-/* Set by setup_storage() once encrypted storage is mounted. */
-static const char *storage_path;
+/* storage_path is set by setup_storage() once encrypted storage is mounted */
+static struct avf_rt_state rt_state;
 
 static void rt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void rt_log(const char *fmt, ...)
@@ -292,62 +292,27 @@ static int make_socket(void)
 	return fd;
 }
 
-static void reply(int fd, uint32_t op, int32_t status, const void *body, uint32_t len)
-{
-	unsigned char msg[AVF_RT_MAX_MSG];
-	struct avf_rt_hdr h = { .op = op, .status = status, .len = len };
-
-	if (len > AVF_RT_MAX_BODY)
-		return;
-	memcpy(msg, &h, sizeof(h));
-	if (len)
-		memcpy(msg + sizeof(h), body, len);
-	if (send(fd, msg, sizeof(h) + len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		rt_info("runtime socket reply: %s", strerror(errno));
-}
-
 /* 1: served a request, 0: nothing to read, -1: close the connection */
 static int serve_client(int fd)
 {
-	unsigned char msg[AVF_RT_MAX_MSG + 1];
+	unsigned char msg[AVF_RT_MAX_MSG], out[AVF_RT_MAX_MSG];
 	char line[AVF_CTL_LINE_MAX + 1];
-	struct avf_rt_hdr h;
-	ssize_t n;
+	bool send_ready;
+	ssize_t n, len;
 
+	/* MSG_TRUNC: the real size of an oversized datagram, which is refused */
 	n = recv(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (n == 0)
 		return -1;
-	if ((size_t)n < sizeof(h) || (size_t)n > AVF_RT_MAX_MSG)
-		return -1;	/* not our protocol */
-	memcpy(&h, msg, sizeof(h));
-	if (h.len != (size_t)n - sizeof(h) || h.reserved || h.status)
+	len = avf_rt_handle(&rt_state, msg, (size_t)n, out, &send_ready);
+	if (len < 0)
 		return -1;
-
-	switch (h.op) {
-	case AVF_RT_OP_NOTIFY_READY:
-		if (h.len) {
-			reply(fd, h.op, -EINVAL, NULL, 0);
-			break;
-		}
-		if (!ready_sent) {
-			ready_sent = true;
-			ctl_send(line, avf_ctl_fmt_ready(line, sizeof(line)));
-		}
-		reply(fd, h.op, 0, NULL, 0);
-		break;
-	case AVF_RT_OP_STORAGE_PATH:
-		if (storage_path)
-			reply(fd, h.op, 0, storage_path, (uint32_t)strlen(storage_path));
-		else
-			reply(fd, h.op, -ENOENT, NULL, 0);
-		break;
-	default:
-		/* AVF_RT_OP_INSTANCE_SECRET, AVF_RT_OP_IS_NEW_INSTANCE: no instance secret yet */
-		reply(fd, h.op, -ENOSYS, NULL, 0);
-		break;
-	}
+	if (send_ready)
+		ctl_send(line, avf_ctl_fmt_ready(line, sizeof(line)));
+	if (send(fd, out, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -1;
 	return 1;
 }
 

@@ -11,6 +11,10 @@ top=$(cd "$here/../.." && pwd)
 out=${OUT:-$top/build/user}
 pk=$out/guest/packages
 args=("$@")
+if [[ " $* " != *" --kernel "* ]] && [ -z "${AVF_KERNEL:-}" ]; then
+	kdir=$("$top/kernel/build.sh" normal) || { echo "Bail out! kernel build failed"; exit 1; }
+	args+=(--kernel "$kdir/arch/x86/boot/bzImage")
+fi
 
 # name | package | payload name | expected control lines (';'-separated) | timeout
 cases=(
@@ -33,8 +37,13 @@ for c in "${cases[@]}"; do
 	IFS='|' read -r name pkg payload expect tmo <<<"$c"
 	n=$((n + 1))
 	logdir=$(mktemp -d)
+	rc=0
 	"$here/qemu-run.sh" "${args[@]}" --timeout "$tmo" --out "$logdir" "$pk/$pkg.zip" "$payload" \
-		>/dev/null 2>"$logdir/qemu-run.err"
+		>/dev/null 2>"$logdir/qemu-run.err" || rc=$?
+	if [ $rc = 2 ]; then
+		echo "Bail out! $(tail -1 "$logdir/qemu-run.err")"
+		exit 1
+	fi
 	got=$(tr '\n' ';' <"$logdir/control.log" | sed 's/;$//')
 	# shellcheck disable=SC2053 # the expectation may hold a glob
 	if [[ $got == $expect ]]; then

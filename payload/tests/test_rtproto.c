@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The runtime socket protocol: the runtime's handler against hostile
+ * requests, and libvm_payload end to end against that handler on a test
+ * socket.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "rtserver.h"
+#include "vm_payload.h"
+
+static size_t mkreq(void *buf, uint32_t op, int32_t status, uint32_t len, uint32_t reserved,
+		    const void *body, size_t body_len)
+{
+	struct avf_rt_hdr h = { op, status, len, reserved };
+
+	memcpy(buf, &h, sizeof(h));
+	if (body_len)
+		memcpy((char *)buf + sizeof(h), body, body_len);
+	return sizeof(h) + body_len;
+}
+
+static struct avf_rt_hdr hdr_of(const void *buf)
+{
+	struct avf_rt_hdr h;
+
+	memcpy(&h, buf, sizeof(h));
+	return h;
+}
+
+TEST(notify_ready_once)
+{
+	unsigned char req[64], out[AVF_RT_MAX_MSG];
+	struct avf_rt_state st = { 0 };
+	bool ready;
+	size_t n = mkreq(req, AVF_RT_OP_NOTIFY_READY, 0, 0, 0, NULL, 0);
+
+	ASSERT_EQ((ssize_t)sizeof(struct avf_rt_hdr), avf_rt_handle(&st, req, n, out, &ready));
+	ASSERT_TRUE(ready);
+	ASSERT_EQ(0, hdr_of(out).status);
+	ASSERT_EQ((uint32_t)AVF_RT_OP_NOTIFY_READY, hdr_of(out).op);
+	for (int i = 0; i < 3; i++) {
+		ASSERT_LT(0, avf_rt_handle(&st, req, n, out, &ready));
+		ASSERT_FALSE(ready);
+		ASSERT_EQ(0, hdr_of(out).status);
+	}
+}
+
+TEST(malformed_requests_close)
+{
+	unsigned char req[AVF_RT_MAX_MSG + 16], out[AVF_RT_MAX_MSG];
+	struct avf_rt_state st = { 0 };
+	bool ready;
+	size_t n;
+
+	memset(req, 0, sizeof(req));
+	for (size_t len = 0; len < sizeof(struct avf_rt_hdr); len++)
+		ASSERT_EQ(-1, avf_rt_handle(&st, req, len, out, &ready));
+	n = mkreq(req, AVF_RT_OP_NOTIFY_READY, 0, 4, 0, NULL, 0);	/* len lies */
+	ASSERT_EQ(-1, avf_rt_handle(&st, req, n, out, &ready));
+	n = mkreq(req, AVF_RT_OP_NOTIFY_READY, 0, 0, 1, NULL, 0);	/* reserved */
+	ASSERT_EQ(-1, avf_rt_handle(&st, req, n, out, &ready));
+	n = mkreq(req, AVF_RT_OP_NOTIFY_READY, -5, 0, 0, NULL, 0);	/* status */
+	ASSERT_EQ(-1, avf_rt_handle(&st, req, n, out, &ready));
+	n = mkreq(req, AVF_RT_OP_NOTIFY_READY, 0, 0xffffffffu, 0, NULL, 0);
+	ASSERT_EQ(-1, avf_rt_handle(&st, req, n, out, &ready));
+	/* oversized datagram */
+	mkreq(req, AVF_RT_OP_STORAGE_PATH, 0, AVF_RT_MAX_BODY + 1, 0, NULL, 0);
+	ASSERT_EQ(-1, avf_rt_handle(&st, req, sizeof(struct avf_rt_hdr) + AVF_RT_MAX_BODY + 1,
+				    out, &ready));
+	ASSERT_FALSE(st.ready_sent);
+}
+
+TEST(notify_with_body_refused)
+{
+	unsigned char req[64], out[AVF_RT_MAX_MSG];
+	struct avf_rt_state st = { 0 };
+	bool ready;
+	size_t n = mkreq(req, AVF_RT_OP_NOTIFY_READY, 0, 3, 0, "abc", 3);
+
+	ASSERT_LT(0, avf_rt_handle(&st, req, n, out, &ready));
+	ASSERT_EQ(-EINVAL, hdr_of(out).status);
+	ASSERT_FALSE(ready);
+}
+
+TEST(unknown_and_future_ops)
+{
+	const uint32_t ops[] = { 0, AVF_RT_OP_INSTANCE_SECRET, AVF_RT_OP_IS_NEW_INSTANCE, 99,
+				 0xffffffffu };
+	unsigned char req[64], out[AVF_RT_MAX_MSG];
+	struct avf_rt_state st = { 0 };
+	bool ready;
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		size_t n = mkreq(req, ops[i], 0, 0, 0, NULL, 0);
+
+		ASSERT_EQ((ssize_t)sizeof(struct avf_rt_hdr),
+			  avf_rt_handle(&st, req, n, out, &ready));
+		ASSERT_EQ(-ENOSYS, hdr_of(out).status);
+		ASSERT_EQ(ops[i], hdr_of(out).op);
+	}
+}
+
+TEST(storage_path)
+{
+	unsigned char req[64], out[AVF_RT_MAX_MSG];
+	struct avf_rt_state st = { 0 };
+	bool ready;
+	size_t n = mkreq(req, AVF_RT_OP_STORAGE_PATH, 0, 0, 0, NULL, 0);
+
+	ASSERT_LT(0, avf_rt_handle(&st, req, n, out, &ready));
+	ASSERT_EQ(-ENOENT, hdr_of(out).status);
+	st.storage_path = "/mnt/encryptedstore";
+	ASSERT_EQ((ssize_t)(sizeof(struct avf_rt_hdr) + 19), avf_rt_handle(&st, req, n, out, &ready));
+	ASSERT_EQ(0, hdr_of(out).status);
+	ASSERT_EQ(0, memcmp(out + sizeof(struct avf_rt_hdr), "/mnt/encryptedstore", 19));
+}
+
+/* ---- libvm_payload against the handler ---- */
+
+struct server {
+	int lfd;
+	struct avf_rt_state st;
+	int readies;
+	int stop;
+};
+
+static void *serve(void *arg)
+{
+	struct server *s = arg;
+
+	while (!s->stop) {
+		unsigned char msg[AVF_RT_MAX_MSG], out[AVF_RT_MAX_MSG];
+		int cfd = accept(s->lfd, NULL, NULL);
+		bool ready;
+		ssize_t n, len;
+
+		if (cfd < 0)
+			break;
+		while ((n = recv(cfd, msg, sizeof(msg), MSG_TRUNC)) > 0) {
+			len = avf_rt_handle(&s->st, msg, (size_t)n, out, &ready);
+			if (len < 0)
+				break;
+			if (ready)
+				s->readies++;
+			if (send(cfd, out, (size_t)len, MSG_NOSIGNAL) < 0)
+				break;
+		}
+		close(cfd);
+	}
+	return NULL;
+}
+
+TEST(library_end_to_end)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct server s = { .st = { .storage_path = "/mnt/encryptedstore" } };
+	unsigned char secret[32];
+	pthread_t th;
+
+	/* without a runtime every call fails cleanly */
+	unlink(AVF_RT_SOCK_PATH);
+	errno = 0;
+	ASSERT_FALSE(AVmPayload_getVmInstanceSecret("a", 1, secret, 16));
+	ASSERT_EQ(ENOENT, errno);
+
+	s.lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	ASSERT_LE(0, s.lfd);
+	strcpy(sa.sun_path, AVF_RT_SOCK_PATH);
+	ASSERT_EQ(0, bind(s.lfd, (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_EQ(0, listen(s.lfd, 4));
+	ASSERT_EQ(0, pthread_create(&th, NULL, serve, &s));
+
+	ASSERT_STREQ("/mnt/apk", AVmPayload_getApkContentsPath());
+	AVmPayload_notifyPayloadReady();
+	AVmPayload_notifyPayloadReady();
+	ASSERT_STREQ("/mnt/encryptedstore", AVmPayload_getEncryptedStoragePath());
+	memset(secret, 0x5a, sizeof(secret));
+	errno = 0;
+	ASSERT_FALSE(AVmPayload_getVmInstanceSecret("id", 2, secret, sizeof(secret)));
+	ASSERT_EQ(ENOSYS, errno);
+	for (size_t i = 0; i < sizeof(secret); i++)
+		ASSERT_EQ(0, secret[i]);
+	errno = 0;
+	ASSERT_FALSE(AVmPayload_getVmInstanceSecret("id", 2, secret, 0));
+	ASSERT_EQ(EINVAL, errno);
+	errno = 0;
+	ASSERT_FALSE(AVmPayload_getVmInstanceSecret(NULL, 2, secret, 8));
+	ASSERT_EQ(EINVAL, errno);
+	errno = 0;
+	ASSERT_FALSE(AVmPayload_getVmInstanceSecret("id", 2, NULL, 8));
+	ASSERT_EQ(EINVAL, errno);
+	errno = 0;
+	ASSERT_FALSE(AVmPayload_isNewInstance());
+	ASSERT_EQ(ENOSYS, errno);
+
+	s.stop = 1;
+	shutdown(s.lfd, SHUT_RDWR);
+	pthread_join(th, NULL);
+	close(s.lfd);
+	unlink(AVF_RT_SOCK_PATH);
+	ASSERT_EQ(1, s.readies);
+}
+
+TEST_HARNESS_MAIN
