@@ -15,11 +15,23 @@ void outsink_init(struct outsink *s, int fd)
 	s->written = 0;
 }
 
+/* 1: writable now, 0: not now, -1: the destination is gone. */
 static int writable(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
 
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+	if (poll(&p, 1, 0) != 1)
+		return 0;
+	if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
+		return -1;
+	return !!(p.revents & POLLOUT);
+}
+
+static void give_up(struct outsink *s)
+{
+	s->dropped += s->len;
+	s->len = 0;
+	s->fd = -1;
 }
 
 void outsink_flush(struct outsink *s)
@@ -32,18 +44,20 @@ void outsink_flush(struct outsink *s)
 			n = first;
 		if (n > CONSOLE_WRITE_CHUNK)
 			n = CONSOLE_WRITE_CHUNK;
-		if (!writable(s->fd))
+		switch (writable(s->fd)) {
+		case 0:
 			return;
+		case -1:
+			give_up(s);
+			return;
+		}
 		w = write(s->fd, s->ring + s->head, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
 			/* Destination gone (EPIPE, EIO...): stop trying, keep draining. */
-			if (w < 0 && errno != EAGAIN) {
-				s->dropped += s->len;
-				s->len = 0;
-				s->fd = -1;
-			}
+			if (w < 0 && errno != EAGAIN)
+				give_up(s);
 			return;
 		}
 		s->written += (size_t)w;
