@@ -16,6 +16,10 @@
 #     --accel tcg|kvm   default tcg
 #     --console         also print the guest console (hvc0) and payload log
 #     --out DIR         keep console.log, payload.log, control.log in DIR
+#     --timestamps      prefix each control line with the seconds since
+#                       QEMU was started (boot-time measurements)
+#     --config-cpio F   append F instead of a generated configuration archive
+#     --no-config       append no configuration at all (tests the runtime)
 #
 # Exit status: 0 when the VM ended by itself, 124 on timeout, 2 usage.
 set -euo pipefail
@@ -24,7 +28,7 @@ top=$(cd "$here/../.." && pwd)
 out=${OUT:-$top/build/user}
 
 kernel=${AVF_KERNEL:-} initrd=$out/guest/initramfs.cpio.gz debug=full mem=256 cpus=1
-timeout_s=120 accel=tcg show_console=0 keep=
+timeout_s=120 accel=tcg show_console=0 keep= stamps=0 config_cpio= no_config=0
 usage() { sed -n '/^#   qemu-run.sh/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -37,6 +41,9 @@ while [ $# -gt 0 ]; do
 	--accel) accel=$2; shift 2 ;;
 	--console) show_console=1; shift ;;
 	--out) keep=$2; shift 2 ;;
+	--timestamps) stamps=1; shift ;;
+	--config-cpio) config_cpio=$2; shift 2 ;;
+	--no-config) no_config=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
 	-*) usage ;;
@@ -59,16 +66,32 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dir=${keep:-$tmp}
 mkdir -p "$dir"
-: >"$dir/console.log"; : >"$dir/payload.log"; : >"$dir/control.log"
+: >"$dir/console.log"; : >"$dir/payload.log"; : >"$dir/control.log"; : >"$dir/control.times"
 
 # the initramfs is padded to 4 bytes, so the config archive can follow it
-"$mkconfig" -o "$tmp/config.cpio" --payload "$payload" --debug "$debug" --mem "$mem" --cpus "$cpus"
+if [ $no_config = 1 ]; then
+	: >"$tmp/config.cpio"
+elif [ -n "$config_cpio" ]; then
+	cp "$config_cpio" "$tmp/config.cpio"
+else
+	"$mkconfig" -o "$tmp/config.cpio" --payload "$payload" --debug "$debug" \
+		--mem "$mem" --cpus "$cpus"
+fi
 cat "$initrd" "$tmp/config.cpio" >"$tmp/initrd"
 # a disk is whole sectors: pad the package with zeros
 cp "$pkg" "$tmp/package.img"
 truncate -s %512 "$tmp/package.img"
 
-start=$(date +%s.%N)
+# the control channel goes through a FIFO so each line can be timestamped
+mkfifo "$tmp/ctl.in" "$tmp/ctl.out"
+start=$EPOCHREALTIME
+(
+	while IFS= read -r line; do
+		printf '%s\n' "$line" >>"$dir/control.log"
+		printf '%.3f %s\n' "$(bc <<<"$EPOCHREALTIME - $start")" "$line" >>"$dir/control.times"
+	done <"$tmp/ctl.out"
+) &
+reader=$!
 rc=0
 timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
 	-M microvm,x-option-roms=off,rtc=off,isa-serial=off,acpi=off \
@@ -78,7 +101,7 @@ timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
 	-append "console=hvc0 panic=-1 reboot=t quiet" \
 	-chardev file,id=hvc0,path="$dir/console.log" \
 	-chardev file,id=hvc1,path="$dir/payload.log" \
-	-chardev file,id=hvc2,path="$dir/control.log" \
+	-chardev pipe,id=hvc2,path="$tmp/ctl" \
 	-device virtio-serial-device,id=vser0,max_ports=1 \
 	-device virtconsole,bus=vser0.0,chardev=hvc0 \
 	-device virtio-serial-device,id=vser1,max_ports=1 \
@@ -88,13 +111,17 @@ timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
 	-drive file="$tmp/package.img",format=raw,if=none,id=pkg,readonly=on \
 	-device virtio-blk-device,drive=pkg \
 	</dev/null || rc=$?
-end=$(date +%s.%N)
+end=$EPOCHREALTIME
+# if QEMU never opened the FIFO the reader is still waiting in open()
+exec 9<>"$tmp/ctl.out"
+exec 9>&-
+wait $reader || true
 
 if [ $show_console = 1 ]; then
 	echo "== console (hvc0)"; cat "$dir/console.log"
 	echo "== payload log (hvc1)"; cat "$dir/payload.log"
 	echo "== control (hvc2)"
 fi
-cat "$dir/control.log"
-printf 'qemu-run: VM ran %.2f s, qemu exit %d\n' "$(echo "$end - $start" | bc)" "$rc" >&2
+if [ $stamps = 1 ]; then cat "$dir/control.times"; else cat "$dir/control.log"; fi
+printf 'qemu-run: VM ran %.2f s, qemu exit %d\n' "$(bc <<<"$end - $start")" "$rc" >&2
 exit $rc

@@ -16,7 +16,15 @@ if [[ " $* " != *" --kernel "* ]] && [ -z "${AVF_KERNEL:-}" ]; then
 	args+=(--kernel "$kdir/arch/x86/boot/bzImage")
 fi
 
-# name | package | payload name | expected control lines (';'-separated) | timeout
+# hostile configuration: a truncated tree
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$out/bin/avf-mkconfig" --payload hello.so --dtb "$work/full.dtb"
+mkdir -p "$work/cfg/avf"
+head -c 100 "$work/full.dtb" >"$work/cfg/avf/config.dtb"
+(cd "$work/cfg" && find avf | sort | cpio -o -H newc -R 0:0 --quiet) >"$work/truncated.cpio"
+
+# name | package | payload name | expected control lines (';'-separated) | timeout | qemu-run args
 cases=(
 	"hello|hello|hello.so|STARTED;READY;FINISHED 0;SHUTDOWN|120"
 	"exit-code|exit-code|exit-code.so|STARTED;FINISHED 7;SHUTDOWN|120"
@@ -27,6 +35,8 @@ cases=(
 	"not-elf|not-elf|junk.so|ERROR 3 cannot load payload junk.so: *;FAIL 14|120"
 	"hostile-package|hostile|x.so|ERROR 3 bad app package: *unsafe name;FAIL 14|120"
 	"selfcheck|selfcheck|selfcheck.so|STARTED;READY;FINISHED 0;SHUTDOWN|120"
+	"no-config|hello|hello.so|ERROR 3 config: cannot open /avf/config.dtb: *;FAIL 14|120|--no-config"
+	"truncated-config|hello|hello.so|ERROR 3 config: truncated *;FAIL 14|120|--config-cpio $work/truncated.cpio"
 	"never-ready|never-ready|never-ready.so|STARTED|20"
 )
 
@@ -34,11 +44,12 @@ echo "TAP version 13"
 echo "1..${#cases[@]}"
 n=0 bad=0
 for c in "${cases[@]}"; do
-	IFS='|' read -r name pkg payload expect tmo <<<"$c"
+	IFS='|' read -r name pkg payload expect tmo extra <<<"$c"
 	n=$((n + 1))
 	logdir=$(mktemp -d)
 	rc=0
-	"$here/qemu-run.sh" "${args[@]}" --timeout "$tmo" --out "$logdir" "$pk/$pkg.zip" "$payload" \
+	# shellcheck disable=SC2086 # extra holds separate arguments
+	"$here/qemu-run.sh" "${args[@]}" $extra --timeout "$tmo" --out "$logdir" "$pk/$pkg.zip" "$payload" \
 		>/dev/null 2>"$logdir/qemu-run.err" || rc=$?
 	if [ $rc = 2 ]; then
 		echo "Bail out! $(tail -1 "$logdir/qemu-run.err")"
