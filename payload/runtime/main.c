@@ -70,21 +70,23 @@ static struct avf_rt_state rt_state;
 static void rt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void rt_log(const char *fmt, ...)
 {
+	static const char prefix[] = "avf-runtime: ";
 	char buf[512];
+	size_t n = sizeof(prefix) - 1;
 	va_list ap;
-	int n;
+	int len;
 
+	memcpy(buf, prefix, n);
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	len = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (len < 0)
 		return;
-	if (n > (int)sizeof(buf) - 2)
-		n = (int)sizeof(buf) - 2;
+	n += (size_t)len < sizeof(buf) - n - 1 ? (size_t)len : sizeof(buf) - n - 2;
 	buf[n++] = '\n';
-	if (write(STDERR_FILENO, "avf-runtime: ", 13) >= 0 &&
-	    write(STDERR_FILENO, buf, (size_t)n) < 0)
-		return;
+	/* the console is best effort: nothing to do when it fails */
+	if (write(STDERR_FILENO, buf, n) < 0)
+		errno = 0;
 }
 
 #define rt_info(...) do { if (verbose) rt_log(__VA_ARGS__); } while (0)
@@ -389,13 +391,21 @@ static void __attribute__((noreturn)) run_payload(int report_fd, int go_fd)
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 
-	/* fds: 0 /dev/null, 1-2 payload log, 3 report pipe, 4 go pipe, nothing else */
+	/*
+	 * fds: 0 /dev/null, 1-2 payload log, 3 report pipe, 4 go pipe (both
+	 * close-on-exec), nothing else. Move everything out of the way first
+	 * so no dup2() below closes a descriptor still needed.
+	 */
 	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nul < 0 || dup2(nul, 0) < 0)
+	nul = nul < 0 ? -1 : fcntl(nul, F_DUPFD_CLOEXEC, 100);
+	report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, 100);
+	go_fd = fcntl(go_fd, F_DUPFD_CLOEXEC, 100);
+	log_fd = log_fd < 0 ? -1 : fcntl(log_fd, F_DUPFD_CLOEXEC, 100);
+	if (nul < 0 || report_fd < 0 || go_fd < 0 || dup2(nul, 0) < 0)
 		_exit(127);
 	if (log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0))
 		_exit(127);
-	if (dup2(report_fd, 3) < 0 || dup2(go_fd, 4) < 0)
+	if (dup3(report_fd, 3, O_CLOEXEC) < 0 || dup3(go_fd, 4, O_CLOEXEC) < 0)
 		_exit(127);
 	if (syscall(SYS_close_range, 5u, ~0u, 0u))
 		_exit(127);
