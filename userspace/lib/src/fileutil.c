@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -444,11 +445,14 @@ int avf__check_instance_img(int fd, char *err)
 	return AVF_OK;
 }
 
-/* @how: LOCK_EX or LOCK_SH; never blocks. */
+/*
+ * @how: LOCK_EX or LOCK_SH. Retries for up to AVF_LOCK_WAIT_MS: a VMM
+ * that has reported STOPPED may still hold the lock while it exits.
+ */
 int avf__lock_instance(const char *dir, int how, int *lockfd, char *err)
 {
 	char path[AVF_PATH_MAX];
-	int fd;
+	int fd, waited = 0;
 
 	*lockfd = -1;
 	if (snprintf(path, sizeof(path), "%s/%s", dir, AVF_FILE_LOCK) >= (int)sizeof(path))
@@ -460,9 +464,15 @@ int avf__lock_instance(const char *dir, int how, int *lockfd, char *err)
 		avf__seterr(err, "cannot open lock %s: %s", path, strerror(e));
 		return avf__errno_to_err(e);
 	}
-	if (flock(fd, how | LOCK_NB) < 0) {
+	while (flock(fd, how | LOCK_NB) < 0) {
 		int e = errno;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
 
+		if ((e == EWOULDBLOCK || e == EINTR) && waited < AVF_LOCK_WAIT_MS) {
+			nanosleep(&ts, NULL);
+			waited += 10;
+			continue;
+		}
 		close(fd);
 		if (e == EWOULDBLOCK) {
 			avf__seterr(err, "instance is in use by another process or handle "

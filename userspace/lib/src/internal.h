@@ -40,6 +40,9 @@
 #define AVF_INSTANCE_IMG_SIZE 4096
 #define AVF_INSTANCE_IMG_UNSEALED 0
 
+/* How long a call waits for the instance lock. */
+#define AVF_LOCK_WAIT_MS 3000
+
 /* How long run() waits for avf-vmm to bind. */
 #define AVF_SPAWN_TIMEOUT_MS 20000
 

@@ -460,7 +460,7 @@ fail:
 		avf__rm_rf(tmp);
 		free(tmp);
 	}
-	ioctl(fd, AVF_VM_DELETE);
+	ioctl(fd, AVF_VM_DELETE, 0);
 	close(fd);
 	return ret;
 }
@@ -621,7 +621,7 @@ int avf_vm_delete(struct avf_manager *m, const char *name)
 			goto out;
 		}
 	}
-	if (fd >= 0 && ioctl(fd, AVF_VM_DELETE) < 0) {
+	if (fd >= 0 && ioctl(fd, AVF_VM_DELETE, 0) < 0) {
 		int e = errno;
 
 		if (have_dir)

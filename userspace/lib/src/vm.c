@@ -822,7 +822,7 @@ int avf_vm_stop(struct avf_vm *vm)
 {
 	if (!vm)
 		return AVF_E_INVALID;
-	if (ioctl(vm->vm_fd, AVF_VM_STOP) < 0) {
+	if (ioctl(vm->vm_fd, AVF_VM_STOP, 0) < 0) {
 		int e = errno;
 
 		if (e == ESRCH) {
