@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * End-to-end tests of avf-vmm: create an instance through /dev/avf, run
+ * avf-vmm on it with --vm-fd, and check the life-cycle records the module
+ * fans out on the VM fd. Runs inside the test host (selftests/vm/run.sh).
+ *
+ * Paths: $AVF_VMM (avf-vmm), $AVF_GUEST_KERNEL (vmlinux), $AVF_GUEST_INITRD,
+ * $AVF_TEST_PACKAGES (hello.zip, exit-code.zip, crash.zip, never-ready.zip);
+ * defaults under the tree's build/user/.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/avf.h>
+
+#include "kselftest_harness.h"
+
+#define VM_TIMEOUT_MS	180000	/* one guest run under nested TCG */
+#define MAX_EVENTS	32
+#define MAX_ARGS	40
+
+static char vmm_path[512], kernel_path[512], initrd_path[512], pkg_dir[512];
+
+static void pick(char *dst, size_t cap, const char *env, const char *fallback)
+{
+	const char *v = getenv(env);
+
+	snprintf(dst, cap, "%s", v && *v ? v : fallback);
+}
+
+static void init_paths(void)
+{
+	pick(vmm_path, sizeof(vmm_path), "AVF_VMM", AVF_TREE_TOP "/build/user/bin/avf-vmm");
+	pick(kernel_path, sizeof(kernel_path), "AVF_GUEST_KERNEL",
+	     AVF_TREE_TOP "/build/user/vmm/guest-vmlinux");
+	pick(initrd_path, sizeof(initrd_path), "AVF_GUEST_INITRD",
+	     AVF_TREE_TOP "/build/user/guest/initramfs.cpio.gz");
+	pick(pkg_dir, sizeof(pkg_dir), "AVF_TEST_PACKAGES",
+	     AVF_TREE_TOP "/build/user/guest/packages");
+}
+
+struct run {
+	pid_t pid;
+	int vm_fd;
+	unsigned int nev;
+	struct avf_event ev[MAX_EVENTS];
+	int status;		/* waitpid status */
+};
+
+static int open_instance(int dev, const char *name)
+{
+	struct avf_vm_open o;
+
+	memset(&o, 0, sizeof(o));
+	o.flags = AVF_OPEN_CREATE;
+	memcpy(o.name, name, strnlen(name, sizeof(o.name) - 1));
+	return ioctl(dev, AVF_VM_OPEN, &o);
+}
+
+/* Start avf-vmm for @package; extra args (NULL-terminated) are appended. */
+static pid_t spawn_vmm(int vm_fd, const char *name, const char *package, const char *const *extra)
+{
+	char pkg[600], payload[128], fdbuf[16];
+	const char *argv[MAX_ARGS];
+	unsigned int n = 0;
+	pid_t pid;
+
+	snprintf(pkg, sizeof(pkg), "%s/%s.zip", pkg_dir, package);
+	snprintf(payload, sizeof(payload), "%s.so", package);
+	argv[n++] = vmm_path;
+	if (name) {
+		argv[n++] = "--name";
+		argv[n++] = name;
+	} else {
+		snprintf(fdbuf, sizeof(fdbuf), "%d", vm_fd);
+		argv[n++] = "--vm-fd";
+		argv[n++] = fdbuf;
+	}
+	argv[n++] = "--kernel";
+	argv[n++] = kernel_path;
+	argv[n++] = "--initrd";
+	argv[n++] = initrd_path;
+	argv[n++] = "--package";
+	argv[n++] = pkg;
+	argv[n++] = "--payload";
+	argv[n++] = payload;
+	while (extra && *extra && n < MAX_ARGS - 1)
+		argv[n++] = *extra++;
+	argv[n] = NULL;
+
+	pid = fork();
+	if (pid == 0) {
+		if (!name)
+			fcntl(vm_fd, F_SETFD, 0);	/* inherited by avf-vmm */
+		execv(vmm_path, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Collect records until STOPPED (or timeout); returns 0 when STOPPED was seen. */
+static int collect(struct run *r, int timeout_ms, int stop_after_type)
+{
+	long deadline = now_ms() + timeout_ms;
+
+	while (now_ms() < deadline) {
+		struct pollfd p = { .fd = r->vm_fd, .events = POLLIN };
+		struct avf_event ev;
+		ssize_t n;
+
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		n = read(r->vm_fd, &ev, sizeof(ev));
+		if (n != (ssize_t)sizeof(ev))
+			return -EIO;
+		if (r->nev < MAX_EVENTS)
+			r->ev[r->nev++] = ev;
+		if ((int)ev.type == stop_after_type || ev.type == AVF_EVENT_STOPPED)
+			return ev.type == AVF_EVENT_STOPPED ? 0 : 1;
+	}
+	return -ETIMEDOUT;
+}
+
+static int reap(struct run *r, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	pid_t w;
+
+	do {
+		w = waitpid(r->pid, &r->status, WNOHANG);
+		if (w == r->pid)
+			return 0;
+		usleep(20000);
+	} while (now_ms() < deadline);
+	kill(r->pid, SIGKILL);
+	waitpid(r->pid, &r->status, 0);
+	return -ETIMEDOUT;
+}
+
+static void dump(struct __test_metadata *_metadata, const struct run *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nev; i++)
+		TH_LOG("event %u: type %u code %d seq %u %s", i, r->ev[i].type, r->ev[i].code,
+		       r->ev[i].seq, r->ev[i].message);
+}
+
+static int find(const struct run *r, unsigned int type)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nev; i++)
+		if (r->ev[i].type == type)
+			return (int)i;
+	return -1;
+}
+
+static const struct avf_event *last(const struct run *r)
+{
+	return r->nev ? &r->ev[r->nev - 1] : NULL;
+}
+
+FIXTURE(vm) {
+	int dev;
+	char name[AVF_NAME_MAX];
+	struct run r;
+};
+
+FIXTURE_SETUP(vm)
+{
+	static unsigned int counter;
+
+	init_paths();
+	memset(&self->r, 0, sizeof(self->r));
+	self->r.vm_fd = -1;
+	self->dev = open("/dev/avf", O_RDWR | O_CLOEXEC);
+	if (self->dev < 0)
+		SKIP(return, "/dev/avf: %s (avf.ko not loaded?)", strerror(errno));
+	if (access("/dev/kvm", R_OK | W_OK))
+		SKIP(return, "no usable /dev/kvm");
+	if (access(vmm_path, X_OK))
+		SKIP(return, "missing avf-vmm: %s", vmm_path);
+	if (access(kernel_path, R_OK))
+		SKIP(return, "missing guest kernel: %s", kernel_path);
+	if (access(initrd_path, R_OK))
+		SKIP(return, "missing guest initramfs: %s", initrd_path);
+	snprintf(self->name, sizeof(self->name), "vmtest-%d-%u", getpid(), counter++);
+	self->r.vm_fd = open_instance(self->dev, self->name);
+	ASSERT_LE(0, self->r.vm_fd);
+}
+
+FIXTURE_TEARDOWN(vm)
+{
+	if (self->r.vm_fd >= 0) {
+		ioctl(self->r.vm_fd, AVF_VM_STOP);
+		ioctl(self->r.vm_fd, AVF_VM_DELETE);
+		close(self->r.vm_fd);
+	}
+	if (self->dev >= 0)
+		close(self->dev);
+}
+
+/* Run @package to its end and check the exit status of avf-vmm. */
+static void run_to_stop(struct __test_metadata *_metadata, struct run *r, const char *package,
+			const char *const *extra)
+{
+	int ret;
+
+	r->pid = spawn_vmm(r->vm_fd, NULL, package, extra);
+	ASSERT_LT(0, r->pid);
+	ret = collect(r, VM_TIMEOUT_MS, -1);
+	ASSERT_EQ(0, reap(r, 10000));
+	if (ret)
+		dump(_metadata, r);
+	ASSERT_EQ(0, ret);
+	EXPECT_TRUE(WIFEXITED(r->status));
+	EXPECT_EQ(0, WEXITSTATUS(r->status));
+}
+
+/* The module sees one ordered sequence per run: RUNNING first, STOPPED last. */
+static void check_frame(struct __test_metadata *_metadata, const struct run *r)
+{
+	unsigned int i;
+
+	ASSERT_LE(2U, r->nev);
+	EXPECT_EQ(AVF_EVENT_RUNNING, r->ev[0].type);
+	EXPECT_LE(AVF_CID_FIRST, r->ev[0].code);
+	EXPECT_EQ(AVF_EVENT_STOPPED, last(r)->type);
+	for (i = 1; i < r->nev; i++)
+		EXPECT_EQ(r->ev[i - 1].seq + 1, r->ev[i].seq);
+}
+
+TEST_F(vm, hello_runs_to_shutdown)
+{
+	static const unsigned int want[] = {
+		AVF_EVENT_RUNNING, AVF_EVENT_PAYLOAD_STARTED, AVF_EVENT_PAYLOAD_READY,
+		AVF_EVENT_PAYLOAD_FINISHED, AVF_EVENT_STOPPED,
+	};
+	struct avf_vm_info info;
+	unsigned int i;
+
+	run_to_stop(_metadata, &self->r, "hello", NULL);
+	check_frame(_metadata, &self->r);
+	ASSERT_EQ(5U, self->r.nev);
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(want[i], self->r.ev[i].type);
+	EXPECT_EQ(0, self->r.ev[3].code);
+	EXPECT_EQ(AVF_STOP_SHUTDOWN, self->r.ev[4].code);
+	ASSERT_EQ(0, ioctl(self->r.vm_fd, AVF_VM_GET_INFO, &info));
+	EXPECT_EQ(AVF_STATUS_STOPPED, info.status);
+	EXPECT_EQ(AVF_STOP_SHUTDOWN, info.last_stop_reason);
+}
+
+TEST_F(vm, exit_code_reaches_finished)
+{
+	int i;
+
+	run_to_stop(_metadata, &self->r, "exit-code", NULL);
+	check_frame(_metadata, &self->r);
+	i = find(&self->r, AVF_EVENT_PAYLOAD_FINISHED);
+	ASSERT_LE(0, i);
+	EXPECT_EQ(7, self->r.ev[i].code);
+	EXPECT_EQ(AVF_STOP_SHUTDOWN, last(&self->r)->code);
+}
+
+TEST_F(vm, crash_reports_error_and_runtime_error)
+{
+	int i;
+
+	run_to_stop(_metadata, &self->r, "crash", NULL);
+	check_frame(_metadata, &self->r);
+	i = find(&self->r, AVF_EVENT_ERROR);
+	ASSERT_LE(0, i);
+	EXPECT_NE(NULL, strstr(self->r.ev[i].message, "signal"));
+	EXPECT_EQ(-1, find(&self->r, AVF_EVENT_PAYLOAD_FINISHED));
+	EXPECT_EQ(AVF_STOP_MICRODROID_UNKNOWN_RUNTIME_ERROR, last(&self->r)->code);
+}
+
+TEST_F(vm, never_ready_hangs_up)
+{
+	static const char *const extra[] = { "--hangup-timeout", "5", NULL };
+
+	run_to_stop(_metadata, &self->r, "never-ready", extra);
+	check_frame(_metadata, &self->r);
+	EXPECT_EQ(-1, find(&self->r, AVF_EVENT_PAYLOAD_READY));
+	EXPECT_EQ(AVF_STOP_HANGUP, last(&self->r)->code);
+}
+
+TEST_F(vm, kernel_panic_reboots)
+{
+	/* No init anywhere: the guest kernel panics and, with panic=-1, resets. */
+	static const char *const extra[] = {
+		"--cmdline", "rdinit=/nonexistent init=/nonexistent", NULL,
+	};
+	int32_t code;
+
+	run_to_stop(_metadata, &self->r, "hello", extra);
+	check_frame(_metadata, &self->r);
+	EXPECT_EQ(-1, find(&self->r, AVF_EVENT_PAYLOAD_STARTED));
+	code = last(&self->r)->code;
+	EXPECT_TRUE(code == AVF_STOP_REBOOT || code == AVF_STOP_CRASH);
+}
+
+TEST_F(vm, sigkill_of_vmm_is_a_crash_and_instance_runs_again)
+{
+	struct avf_vm_info info;
+
+	self->r.pid = spawn_vmm(self->r.vm_fd, NULL, "never-ready", NULL);
+	ASSERT_LT(0, self->r.pid);
+	ASSERT_EQ(1, collect(&self->r, VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED));
+	kill(self->r.pid, SIGKILL);
+	ASSERT_EQ(0, reap(&self->r, 10000));
+	ASSERT_EQ(0, collect(&self->r, 10000, -1));
+	EXPECT_EQ(AVF_STOP_CRASH, last(&self->r)->code);
+	ASSERT_EQ(0, ioctl(self->r.vm_fd, AVF_VM_GET_INFO, &info));
+	EXPECT_EQ(AVF_STATUS_STOPPED, info.status);
+
+	memset(self->r.ev, 0, sizeof(self->r.ev));
+	self->r.nev = 0;
+	run_to_stop(_metadata, &self->r, "hello", NULL);
+	EXPECT_EQ(AVF_STOP_SHUTDOWN, last(&self->r)->code);
+}
+
+TEST_F(vm, sigterm_is_killed)
+{
+	self->r.pid = spawn_vmm(self->r.vm_fd, NULL, "never-ready", NULL);
+	ASSERT_LT(0, self->r.pid);
+	ASSERT_EQ(1, collect(&self->r, VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED));
+	kill(self->r.pid, SIGTERM);
+	ASSERT_EQ(0, collect(&self->r, 20000, -1));
+	ASSERT_EQ(0, reap(&self->r, 10000));
+	EXPECT_EQ(AVF_STOP_KILLED, last(&self->r)->code);
+	EXPECT_TRUE(WIFEXITED(self->r.status));
+	EXPECT_EQ(0, WEXITSTATUS(self->r.status));
+}
+
+TEST_F(vm, vm_stop_ioctl_kills)
+{
+	self->r.pid = spawn_vmm(self->r.vm_fd, NULL, "never-ready", NULL);
+	ASSERT_LT(0, self->r.pid);
+	ASSERT_EQ(1, collect(&self->r, VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED));
+	ASSERT_EQ(0, ioctl(self->r.vm_fd, AVF_VM_STOP));
+	ASSERT_EQ(0, collect(&self->r, 20000, -1));
+	ASSERT_EQ(0, reap(&self->r, 10000));
+	EXPECT_EQ(AVF_STOP_KILLED, last(&self->r)->code);
+}
+
+TEST_F(vm, open_by_name)
+{
+	int ret;
+
+	self->r.pid = spawn_vmm(-1, self->name, "hello", NULL);
+	ASSERT_LT(0, self->r.pid);
+	ret = collect(&self->r, VM_TIMEOUT_MS, -1);
+	ASSERT_EQ(0, reap(&self->r, 10000));
+	ASSERT_EQ(0, ret);
+	check_frame(_metadata, &self->r);
+	EXPECT_EQ(AVF_STOP_SHUTDOWN, last(&self->r)->code);
+}
+
+TEST_F(vm, two_vms_at_once)
+{
+	char name2[AVF_NAME_MAX + 8];
+	struct run *b;
+	int r1, r2;
+
+	b = calloc(1, sizeof(*b));
+	ASSERT_NE(NULL, b);
+	snprintf(name2, sizeof(name2), "%.40s-b", self->name);
+	b->vm_fd = open_instance(self->dev, name2);
+	ASSERT_LE(0, b->vm_fd);
+	self->r.pid = spawn_vmm(self->r.vm_fd, NULL, "hello", NULL);
+	b->pid = spawn_vmm(b->vm_fd, NULL, "exit-code", NULL);
+	ASSERT_LT(0, self->r.pid);
+	ASSERT_LT(0, b->pid);
+	r1 = collect(&self->r, VM_TIMEOUT_MS, -1);
+	r2 = collect(b, VM_TIMEOUT_MS, -1);
+	EXPECT_EQ(0, reap(&self->r, 10000));
+	EXPECT_EQ(0, reap(b, 10000));
+	ASSERT_EQ(0, r1);
+	ASSERT_EQ(0, r2);
+	check_frame(_metadata, &self->r);
+	check_frame(_metadata, b);
+	EXPECT_NE(self->r.ev[0].code, b->ev[0].code);	/* distinct CIDs */
+	EXPECT_EQ(AVF_STOP_SHUTDOWN, last(&self->r)->code);
+	EXPECT_EQ(AVF_STOP_SHUTDOWN, last(b)->code);
+	EXPECT_EQ(7, b->ev[find(b, AVF_EVENT_PAYLOAD_FINISHED)].code);
+	ioctl(b->vm_fd, AVF_VM_DELETE);
+	close(b->vm_fd);
+	free(b);
+}
+
+TEST_F(vm, two_vcpus)
+{
+	static const char *const extra[] = { "--cpus", "2", NULL };
+
+	run_to_stop(_metadata, &self->r, "hello", extra);
+	EXPECT_EQ(AVF_STOP_SHUTDOWN, last(&self->r)->code);
+}
+
+TEST_F(vm, console_capture_only_with_debug_full)
+{
+	char path_full[] = "/tmp/vmtest-console-XXXXXX";
+	char path_none[] = "/tmp/vmtest-console-none-XXXXXX";
+	const char *extra_full[] = { "--debug", "full", "--console", path_full, NULL };
+	const char *extra_none[] = { "--console", path_none, NULL };
+	char buf[8192];
+	ssize_t n;
+	int fd;
+
+	fd = mkstemp(path_full);
+	ASSERT_LE(0, fd);
+	run_to_stop(_metadata, &self->r, "hello", extra_full);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	unlink(path_full);
+	ASSERT_LT(0, n);
+	buf[n] = 0;
+	EXPECT_NE(NULL, strstr(buf, "avf-runtime"));
+
+	fd = mkstemp(path_none);
+	ASSERT_LE(0, fd);
+	memset(&self->r.ev, 0, sizeof(self->r.ev));
+	self->r.nev = 0;
+	run_to_stop(_metadata, &self->r, "hello", extra_none);
+	EXPECT_EQ(0, read(fd, buf, sizeof(buf)));
+	close(fd);
+	unlink(path_none);
+}
+
+TEST(usage_errors)
+{
+	static const char *const cases[][4] = {
+		{ "--protected", NULL },
+		{ "--mem", "0", NULL },
+		{ "--cpus", "999", NULL },
+		{ "--debug", "some", NULL },
+	};
+	unsigned int i;
+
+	init_paths();
+	if (access(vmm_path, X_OK))
+		SKIP(return, "no %s", vmm_path);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[16] = { vmm_path, "--vm-fd", "99", "--kernel", "k", "--initrd",
+					 "i", "--package", "p", "--payload", "x.so" };
+		unsigned int n = 11, j;
+		int status;
+		pid_t pid;
+
+		for (j = 0; cases[i][j]; j++)
+			argv[n++] = cases[i][j];
+		pid = fork();
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, 2);
+			execv(vmm_path, (char *const *)argv);
+			_exit(127);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_EQ(64, WEXITSTATUS(status));
+	}
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return test_harness_run(argc, argv);
+}
