@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # From the build host: boot the test host and run selftests/api/run.sh in
-# it. The guest kernel for payload VMs is the cached kernel/build.sh
-# output (the test host's /root is a tmpfs, so it is passed explicitly).
+# it. Extra arguments go to testhost/run (e.g. --module PATH, --kernel debug).
+#
+# The guest kernel for payload VMs defaults to the kernel/build.sh output;
+# that cache lives under $HOME, which the test host hides behind a tmpfs,
+# so it is copied under build/ first.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
-if [ -z "${AVF_GUEST_KERNEL:-}" ]; then
+out=${OUT:-$top/build/user}
+if [ -z "${AVF_GUEST_KERNEL:-}" ] && [ ! -e "$out/guest/vmlinux" ]; then
 	kdir=$("$top/kernel/build.sh" normal)
-	export AVF_GUEST_KERNEL=$kdir/vmlinux
+	mkdir -p "$out/tests/api"
+	cp -u "$kdir/vmlinux" "$out/tests/api/vmlinux"
+	export AVF_GUEST_KERNEL=$out/tests/api/vmlinux
 fi
 exec "$top/testhost/run" --timeout "${TIMEOUT:-1500}" "$@" -- "$top/selftests/api/run.sh"
