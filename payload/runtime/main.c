@@ -151,7 +151,7 @@ fail_vmf(int code, int stop_reason, const char *fmt, ...)
 	fail_vm(code, stop_reason, why);
 }
 
-/* fds 0-2 must exist so later opens never land there */
+/* fds 0-2 must exist so later opens never land there (no console node) */
 static void setup_stdio(void)
 {
 	for (int fd = 0; fd < 3; fd++) {
@@ -653,9 +653,10 @@ int main(void)
 		fprintf(stderr, "avf-runtime: must run as PID 1 of the guest\n");
 		return 1;
 	}
+	/* opens nothing, so fds 0-2 stay free until setup_stdio() fills them */
+	mount_basics();
 	setup_stdio();
 	umask(022);
-	mount_basics();
 
 	ctl_fd = open_console(CTL_DEV);
 	if (ctl_fd < 0) {

@@ -24,7 +24,11 @@ chmod 1777 "$root/tmp"
 install -m 0755 "$init" "$root/init"
 install -m 0644 "$libvmp" "$root$libdir/libvm_payload.so"
 strip --strip-unneeded "$root/init" "$root$libdir/libvm_payload.so"
-mknod -m 0600 "$root/dev/console" c 5 1
+# the kernel opens /dev/console for PID 1 before devtmpfs is mounted
+if ! mknod -m 0600 "$root/dev/console" c 5 1 2>/dev/null; then
+	echo "mkinitramfs: warning: cannot mknod /dev/console (not root?); the runtime" \
+		"opens the console itself, but this image differs from a root build" >&2
+fi
 
 # shared libraries: everything ldd resolves, at the path it resolves to
 deps() {
