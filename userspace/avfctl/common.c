@@ -67,7 +67,12 @@ int avfctl_fail(struct avfctl *ctl, int err, const char *what, const char *detai
 	size_t n = strcspn(name, ":");
 
 	snprintf(code, sizeof(code), "%.*s", (int)(n < sizeof(code) ? n : sizeof(code) - 1), name);
-	if (detail && *detail)
+	size_t wl = strlen(what);
+
+	/* libavf messages often start with the operation already. */
+	if (detail && !strncmp(detail, what, wl) && detail[wl] == ':')
+		avfctl_err(ctl, "%s (%s)", detail, code);
+	else if (detail && *detail)
 		avfctl_err(ctl, "%s: %s (%s)", what, detail, code);
 	else
 		avfctl_err(ctl, "%s: %s", what, name);
