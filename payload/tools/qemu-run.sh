@@ -14,6 +14,7 @@
 #     --cpus N          default 1
 #     --timeout S       kill QEMU after S seconds (default 120)
 #     --accel tcg|kvm   default tcg
+#     --cpu MODEL       default qemu64 (host with kvm)
 #     --console         also print the guest console (hvc0) and payload log
 #     --out DIR         keep console.log, payload.log, control.log in DIR
 #     --timestamps      prefix each control line with the seconds since
@@ -28,7 +29,7 @@ top=$(cd "$here/../.." && pwd)
 out=${OUT:-$top/build/user}
 
 kernel=${AVF_KERNEL:-} initrd=$out/guest/initramfs.cpio.gz debug=full mem=256 cpus=1
-timeout_s=120 accel=tcg show_console=0 keep= stamps=0 config_cpio= no_config=0
+timeout_s=120 accel=tcg cpu= show_console=0 keep= stamps=0 config_cpio= no_config=0
 usage() { sed -n '/^#   qemu-run.sh/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -39,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--cpus) cpus=$2; shift 2 ;;
 	--timeout) timeout_s=$2; shift 2 ;;
 	--accel) accel=$2; shift 2 ;;
+	--cpu) cpu=$2; shift 2 ;;
 	--console) show_console=1; shift ;;
 	--out) keep=$2; shift 2 ;;
 	--timestamps) stamps=1; shift ;;
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -eq 2 ] || usage
 pkg=$1 payload=$2
+[ -n "$cpu" ] || { [ "$accel" = kvm ] && cpu=host || cpu=qemu64; }
 
 if [ -z "$kernel" ]; then
 	kdir=$("$top/kernel/build.sh" normal)
@@ -95,7 +98,7 @@ reader=$!
 rc=0
 timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
 	-M microvm,x-option-roms=off,rtc=off,isa-serial=off,acpi=off \
-	-accel "$accel" -cpu qemu64 -m "$mem" -smp "$cpus" \
+	-accel "$accel" -cpu "$cpu" -m "$mem" -smp "$cpus" \
 	-nodefaults -no-user-config -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$tmp/initrd" \
 	-append "console=hvc0 panic=-1 reboot=t quiet" \
