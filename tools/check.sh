@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: every test tier, then one summary line "N passed, N failed".
+#
+#   1. host unit tests of each userspace component under ASan+UBSan
+#   2. libFuzzer targets, bounded time each (AVF_FUZZ_SECONDS, default 20)
+#   3. module tier in the test host on the debug kernel (KASAN, lockdep,
+#      kmemleak, fault injection): KUnit, ABI selftests, load/unload cycles
+#   4. end-to-end tier in the test host: real payload VMs (selftests/vm,
+#      selftests/api)
+#
+# Results (TAP per test program, console logs) stay in build/check/.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+res=$top/build/check/results
+rm -rf build/check && mkdir -p "$res"
+step() { printf '\n==> %s\n' "$*"; }
+tap_status() { # name rc: a one-test TAP file for a step without TAP output
+	printf 'TAP version 13\n1..1\n%s 1 %s\n' "$([ "$2" = 0 ] && echo ok || echo 'not ok')" "$1" >"$res/$1.tap"
+}
+t0=$(date +%s)
+
+step "dependencies"
+tools/deps.sh || exit 1
+
+step "kernels (cached in ${AVF_CACHE:-~/.cache/avf})"
+kernel/build.sh normal >/dev/null || exit 1
+kdebug=$(kernel/build.sh debug) || exit 1
+export KSRC=$(readlink -f "$kdebug/source-tree")
+
+step "build: avf.ko (normal, debug), userspace, ASan+UBSan userspace"
+make -s module KVARIANT="normal debug" || exit 1
+make -s user || exit 1
+make -s user-asan || exit 1
+
+step "tier 1: host unit tests (ASan+UBSan)"
+for d in userspace/lib userspace/vmm userspace/avfctl payload; do
+	[ -f "$d/Makefile" ] && grep -q '^test:' "$d/Makefile" || continue
+	name=unit-$(basename "$d")
+	make -s -C "$d" test SAN=1 >"$res/$name.log" 2>&1
+	echo $? >"$res/$name.status"
+	echo "  $d: exit $(cat "$res/$name.status")"
+done
+
+step "tier 2: fuzzers (${AVF_FUZZ_SECONDS:-20}s each)"
+for d in userspace/vmm payload userspace/lib; do
+	[ -f "$d/Makefile" ] && grep -q '^fuzz:' "$d/Makefile" || continue
+	name=fuzz-$(basename "$d")
+	make -s -C "$d" fuzz FUZZ_SECONDS="${AVF_FUZZ_SECONDS:-20}" >"$res/../$name.out" 2>&1
+	rc=$?
+	tap_status "$name" $rc
+	echo "  $d: exit $rc (log: build/check/$name.out)"
+done
+
+step "tier 3: module tests in the test host (debug kernel)"
+testhost/run --kernel debug --timeout 1800 --quiet --out build/check/th-module \
+	-- env AVF_KVARIANT=debug selftests/avf/run.sh
+rc=$?
+cp build/check/th-module/results/* "$res/" 2>/dev/null
+[ $rc = 125 ] && tap_status testhost-module 1
+
+for t in vm api; do
+	[ -x "selftests/$t/run.sh" ] || continue
+	step "tier 4: end-to-end '$t' in the test host"
+	testhost/run --kernel normal --timeout 1800 --quiet --out "build/check/th-$t" \
+		-- "selftests/$t/run.sh"
+	echo $? >"$res/e2e-$t.status"
+	cp "build/check/th-$t/output" "$res/e2e-$t.log"
+done
+
+step "summary ($(( $(date +%s) - t0 ))s)"
+python3 tools/tap_summary.py "$res"

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Sum up (K)TAP results of every make-check tier with the kernel's own
+KTAP parser (tools/testing/kunit/kunit_parser.py from $KSRC).
+
+  tap_summary.py RESULT_DIR
+
+RESULT_DIR holds NAME.tap / NAME.ktap / NAME.log files and, for each, an
+optional NAME.status with the exit status of what produced it. A file may
+hold several TAP documents (one per test program); each is parsed on its
+own. A non-zero status with no failing test counted is one failure; so is
+a file without any TAP. Prints one line per file and a last line
+"N passed, N failed, N skipped"; exits 1 if anything failed.
+"""
+import io
+import os
+import re
+import sys
+
+ksrc = os.environ.get("KSRC")
+if not ksrc:
+    sys.exit("tap_summary: KSRC (kernel source tree) not set")
+sys.path.insert(0, os.path.join(ksrc, "tools", "testing", "kunit"))
+import kunit_parser  # noqa: E402
+import kunit_printer  # noqa: E402
+
+# The parser's own per-test listing goes to the log, not the terminal.
+QUIET = io.StringIO()
+kunit_parser.stdout = kunit_printer.Printer(QUIET)
+
+DMESG = re.compile(r"^\[[ 0-9.]+\] ")
+START = re.compile(r"^(K?TAP version \d+)")
+
+
+def documents(lines):
+    """Split a stream into top-level TAP/KTAP documents."""
+    docs, cur = [], None
+    for line in lines:
+        bare = DMESG.sub("", line)
+        if START.match(bare):
+            cur = []
+            docs.append(cur)
+        if cur is not None:
+            cur.append(line)
+    return docs
+
+
+def failed_names(test, prefix=""):
+    name = prefix + test.name if test.name else prefix
+    if not test.subtests:
+        if test.status in (kunit_parser.TestStatus.FAILURE,
+                           kunit_parser.TestStatus.TEST_CRASHED):
+            return [name]
+        return []
+    out = []
+    for sub in test.subtests:
+        out += failed_names(sub, name + "." if name else "")
+    return out
+
+
+def main():
+    rdir = sys.argv[1]
+    tp = tf = ts = 0
+    for fn in sorted(os.listdir(rdir)):
+        base, ext = os.path.splitext(fn)
+        if ext not in (".tap", ".ktap", ".log"):
+            continue
+        with open(os.path.join(rdir, fn), errors="backslashreplace") as f:
+            lines = f.readlines()
+        status = 0
+        sf = os.path.join(rdir, base + ".status")
+        if os.path.exists(sf):
+            status = int(open(sf).read().strip() or "1")
+        p = f_ = s = 0
+        fails = []
+        for doc in documents(lines):
+            test = kunit_parser.parse_run_tests(doc)
+            c = test.counts
+            p += c.passed
+            s += c.skipped
+            f_ += c.failed + c.crashed + c.errors
+            fails += failed_names(test)
+            if c.errors and not (c.failed + c.crashed):
+                fails.append("%s: parse errors" % (test.name or base))
+        if p + f_ + s == 0:
+            f_ += 1
+            fails.append("no TAP output")
+        if status and not f_:
+            f_ += 1
+            fails.append("exited %d" % status)
+        print("  %-4s %-28s %4d passed, %d failed, %d skipped" %
+              ("FAIL" if f_ else "ok", base, p, f_, s))
+        for name in fails[:20]:
+            print("         failed: %s" % name)
+        tp, tf, ts = tp + p, tf + f_, ts + s
+    print("%d passed, %d failed, %d skipped" % (tp, tf, ts))
+    return 1 if tf else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
