@@ -6,8 +6,8 @@
 # control channel, vda app package. Prints the control-channel lines.
 #
 #   qemu-run.sh [options] PACKAGE.zip PAYLOAD_NAME
-#     --kernel PATH     bzImage or vmlinux (default: $AVF_KERNEL, else the
-#                       output of kernel/build.sh normal)
+#     --kernel PATH     vmlinux (PVH) or bzImage (default: $AVF_KERNEL, else
+#                       vmlinux from kernel/build.sh normal)
 #     --initrd PATH     guest initramfs (default: build/user/guest/initramfs.cpio.gz)
 #     --debug full|none default full
 #     --mem MIB         default 256
@@ -58,7 +58,7 @@ pkg=$1 payload=$2
 
 if [ -z "$kernel" ]; then
 	kdir=$("$top/kernel/build.sh" normal)
-	kernel=$kdir/arch/x86/boot/bzImage
+	kernel=$kdir/vmlinux	# PVH entry, as avf-vmm boots it
 fi
 mkconfig=$out/bin/avf-mkconfig
 for f in "$kernel" "$initrd" "$pkg" "$mkconfig"; do
@@ -87,11 +87,13 @@ truncate -s %512 "$tmp/package.img"
 
 # the control channel goes through a FIFO so each line can be timestamped
 mkfifo "$tmp/ctl.in" "$tmp/ctl.out"
-start=$EPOCHREALTIME
+usec() { local t=${EPOCHREALTIME/[.,]/}; echo $((10#$t)); }
+secs() { printf '%d.%03d' $(($1 / 1000000)) $(($1 % 1000000 / 1000)); }
+start=$(usec)
 (
 	while IFS= read -r line; do
 		printf '%s\n' "$line" >>"$dir/control.log"
-		printf '%.3f %s\n' "$(bc <<<"$EPOCHREALTIME - $start")" "$line" >>"$dir/control.times"
+		printf '%s %s\n' "$(secs $(($(usec) - start)))" "$line" >>"$dir/control.times"
 	done <"$tmp/ctl.out"
 ) &
 reader=$!
@@ -114,7 +116,7 @@ timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
 	-drive file="$tmp/package.img",format=raw,if=none,id=pkg,readonly=on \
 	-device virtio-blk-device,drive=pkg \
 	</dev/null || rc=$?
-end=$EPOCHREALTIME
+end=$(usec)
 # if QEMU never opened the FIFO the reader is still waiting in open()
 exec 9<>"$tmp/ctl.out"
 exec 9>&-
@@ -126,5 +128,5 @@ if [ $show_console = 1 ]; then
 	echo "== control (hvc2)"
 fi
 if [ $stamps = 1 ]; then cat "$dir/control.times"; else cat "$dir/control.log"; fi
-printf 'qemu-run: VM ran %.2f s, qemu exit %d\n' "$(bc <<<"$end - $start")" "$rc" >&2
+printf 'qemu-run: VM ran %s s, qemu exit %d\n' "$(secs $((end - start)))" "$rc" >&2
 exit $rc

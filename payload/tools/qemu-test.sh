@@ -13,7 +13,7 @@ pk=$out/guest/packages
 args=("$@")
 if [[ " $* " != *" --kernel "* ]] && [ -z "${AVF_KERNEL:-}" ]; then
 	kdir=$("$top/kernel/build.sh" normal) || { echo "Bail out! kernel build failed"; exit 1; }
-	args+=(--kernel "$kdir/arch/x86/boot/bzImage")
+	args+=(--kernel "$kdir/vmlinux")
 fi
 
 # hostile configuration: a truncated tree
