@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
@@ -65,6 +66,9 @@ int AVmPayload_main(void)
 	fd = open("/mnt/apk/newfile", O_WRONLY | O_CREAT, 0644);
 	check(fd < 0, "cannot write into /mnt/apk");
 	check(open("/avf/config.dtb", O_WRONLY) < 0, "cannot write the config");
+	check(open("/dev/hvc2", O_WRONLY | O_NOCTTY) < 0, "cannot write the control channel");
+	check(open("/dev/vda", O_RDONLY) < 0, "cannot read the package disk");
+	check(kill(1, SIGKILL) < 0 && errno == EPERM, "cannot signal the runtime");
 	fd = open("/tmp/scratch", O_WRONLY | O_CREAT, 0600);
 	check(fd >= 0, "/tmp writable");
 	if (fd >= 0)
