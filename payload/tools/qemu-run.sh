@@ -29,7 +29,7 @@ top=$(cd "$here/../.." && pwd)
 out=${OUT:-$top/build/user}
 
 kernel=${AVF_KERNEL:-} initrd=$out/guest/initramfs.cpio.gz debug=full mem=256 cpus=1
-timeout_s=120 accel=tcg cpu= show_console=0 keep= stamps=0 config_cpio= no_config=0
+timeout_s=120 accel=tcg cpu='' show_console=0 keep='' stamps=0 config_cpio='' no_config=0
 usage() { sed -n '/^#   qemu-run.sh/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
