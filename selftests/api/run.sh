@@ -8,8 +8,10 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-out=${OUT:-$top/build/user}
-export AVF_TEST_PACKAGES=${AVF_TEST_PACKAGES:-$out/guest/packages}
+# SAN=1: the ASan+UBSan builds (make -C selftests/api SAN=1); the guest
+# side never carries sanitizers.
+if [ "${SAN:-0}" = 1 ]; then out=$top/build/asan; else out=$top/build/user; fi
+export AVF_TEST_PACKAGES=${AVF_TEST_PACKAGES:-$top/build/user/guest/packages}
 export AVFCTL=${AVFCTL:-$out/bin/avfctl}
 
 # Only in the throwaway test host: let another uid use KVM (the export/
