@@ -267,7 +267,6 @@ static int stage_import(struct avf_manager *m, int dirfd, const void *varg, char
 	const struct import_arg *a = varg;
 	int fd, ret;
 
-	(void)m;
 	ret = avf__copy_fd(a->d->config_fd, dirfd, AVF_FILE_CONFIG, false, err);
 	if (!ret)
 		ret = avf__copy_fd(a->d->instance_id_fd, dirfd, AVF_FILE_INSTANCE_ID, false, err);
@@ -286,11 +285,25 @@ static int stage_import(struct avf_manager *m, int dirfd, const void *varg, char
 	/* Check what we copied, not what the sender claimed. */
 	{
 		struct avf_config *c = NULL;
+		bool want_storage;
 
 		ret = avf__config_load(dirfd, &c, err);
-		avf_config_free(c);
 		if (ret)
 			return ret;
+		want_storage = c->encrypted_storage_bytes != 0;
+		if (c->protected_vm && !(m->caps.caps & AVF_CAP_PROTECTED_VM)) {
+			avf__seterr(err, "import: protected VMs are not supported on this host");
+			avf_config_free(c);
+			return AVF_E_NOT_CAPABLE;
+		}
+		avf_config_free(c);
+		if (want_storage != (a->d->storage_fd >= 0)) {
+			avf__seterr(err, "import: the config %s encrypted storage but the "
+					 "descriptor %s storage.img",
+				    want_storage ? "has" : "has no",
+				    a->d->storage_fd >= 0 ? "carries" : "lacks");
+			return AVF_E_CORRUPT;
+		}
 		fd = openat(dirfd, AVF_FILE_INSTANCE_IMG, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return AVF_E_IO;

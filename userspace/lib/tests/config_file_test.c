@@ -377,6 +377,15 @@ TEST(vm_names)
 	EXPECT_EQ(AVF_OK, avf__valid_name(longname, err));
 }
 
+static int count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
 static int tmpfile_with(const char *text)
 {
 	char path[] = "/tmp/avf-unit-fd-XXXXXX";
@@ -429,6 +438,52 @@ TEST(descriptor_over_socketpair)
 		ASSERT_EQ(16, write(sv[0], junk, sizeof(junk)));
 		EXPECT_EQ(AVF_E_PROTOCOL, avf_descriptor_recv(sv[1], &r));
 		EXPECT_EQ(NULL, r);
+	}
+	/* A valid header with a pipe among the fds: refused, nothing leaks. */
+	{
+		struct {
+			char magic[4];
+			uint16_t version, nfds;
+			uint32_t flags, reserved;
+		} h = { { 'A', 'V', 'F', 'D' }, 1, 3, 0, 0 };
+		union {
+			char buf[CMSG_SPACE(3 * sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { &h, sizeof(h) };
+		struct msghdr msg = { 0 };
+		struct cmsghdr *c;
+		int p[2], fds[3], before;
+
+		ASSERT_EQ(0, pipe(p));
+		before = count_fds();
+		fds[0] = d.config_fd;
+		fds[1] = p[0];
+		fds[2] = d.instance_img_fd;
+		memset(&u, 0, sizeof(u));
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(3 * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, sizeof(fds));
+		ASSERT_EQ((ssize_t)sizeof(h), sendmsg(sv[0], &msg, 0));
+		EXPECT_EQ(AVF_E_PROTOCOL, avf_descriptor_recv(sv[1], &r));
+		EXPECT_EQ(NULL, r);
+		EXPECT_EQ(before, count_fds());
+		/* Header says 4 fds, 3 attached. */
+		h.nfds = 4;
+		h.flags = 1;
+		fds[1] = d.instance_id_fd;
+		memcpy(CMSG_DATA(c), fds, sizeof(fds));
+		ASSERT_EQ((ssize_t)sizeof(h), sendmsg(sv[0], &msg, 0));
+		EXPECT_EQ(AVF_E_PROTOCOL, avf_descriptor_recv(sv[1], &r));
+		EXPECT_EQ(before, count_fds());
+		close(p[0]);
+		close(p[1]);
 	}
 	/* Peer hung up. */
 	close(sv[0]);
