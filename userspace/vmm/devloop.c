@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -9,6 +10,7 @@
 
 #include "devloop.h"
 #include "log.h"
+#include "seccomp.h"
 
 int devloop_init(struct devloop *dl, devloop_fn tick, void *tick_arg)
 {
@@ -70,6 +72,10 @@ static void *devloop_thread(void *arg)
 	int n;
 
 	prctl(PR_SET_NAME, "devices");
+	if (vmm_seccomp_install(SECCOMP_ROLE_DEVICES)) {
+		vlog("devices: cannot confine the device thread\n");
+		abort();	/* the module reports CRASH */
+	}
 	for (;;) {
 		n = epoll_wait(dl->epfd, ev, DEVLOOP_MAX_SOURCES + 1, DEVLOOP_IDLE_TICK_MS);
 		if (n < 0 && errno != EINTR) {

@@ -37,10 +37,10 @@ err_close:
 
 void gmem_exit(struct guest_mem *m)
 {
-	if (m->host && m->host != MAP_FAILED)
-		munmap(m->host, m->size);
-	if (m->memfd >= 0)
-		close(m->memfd);
+	if (!m->host)
+		return;		/* never set up */
+	munmap(m->host, m->size);
+	close(m->memfd);
 	m->host = NULL;
 	m->memfd = -1;
 }

@@ -15,6 +15,7 @@
 
 #include "boot.h"
 #include "log.h"
+#include "seccomp.h"
 #include "vm.h"
 
 #define KVM_IDENTITY_MAP_ADDR	(GPA_TSS_ADDR - 0x1000)
@@ -300,6 +301,10 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (vmm_seccomp_install(SECCOMP_ROLE_VCPU)) {
+		vm_request_stop(vm, AVF_STOP_INFRASTRUCTURE_ERROR);
+		return NULL;
+	}
 
 	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {

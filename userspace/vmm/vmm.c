@@ -26,6 +26,7 @@
 #include "config_fdt.h"
 #include "limits.h"
 #include "log.h"
+#include "seccomp.h"
 #include "vm.h"
 #include "vmm.h"
 
@@ -359,8 +360,14 @@ int vmm_run(const struct vmm_opts *o)
 	uint32_t cid = AVF_CID_FIRST;
 
 	vlog_verbose = o->verbose;
-	/* No core dumps or ptrace by other users: guest memory and secrets stay private. */
+	/*
+	 * No core dumps or ptrace by other users: guest memory and secrets stay
+	 * private. (LeakSanitizer needs a dumpable process to stop the world,
+	 * so sanitizer builds keep it.)
+	 */
+#ifndef __SANITIZE_ADDRESS__
 	prctl(PR_SET_DUMPABLE, 0);
+#endif
 	signal(SIGPIPE, SIG_IGN);
 
 	if (o->protected_vm) {
@@ -394,7 +401,9 @@ int vmm_run(const struct vmm_opts *o)
 		vm_destroy(&vm);
 		return lifecycle_stop(&lc, AVF_STOP_START_FAILED) ? EXIT_VMM_INTERNAL : 0;
 	}
-	ret = vm_start(&vm);
+	ret = vmm_seccomp_prepare();
+	ret = ret ?: vm_start(&vm);
+	ret = ret ?: vmm_seccomp_install(SECCOMP_ROLE_MAIN);
 	if (ret) {
 		vlog("starting threads: %s\n", strerror(-ret));
 		vm_destroy(&vm);
