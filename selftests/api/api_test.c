@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -505,6 +506,118 @@ TEST_F(api, delete_is_seen_by_every_handle)
 	avf_vm_release(a);
 	avf_vm_release(b);
 	avf_vm_release(again);
+	avf_config_free(c);
+}
+
+TEST_F(api, vmm_killed_reports_crash_and_runs_again)
+{
+	struct avf_config *c = example_config(self->m, "never-ready", false, 0);
+	struct avf_config *got = NULL;
+	struct avf_vm_state st;
+	struct avf_vm *vm = NULL;
+	struct rec r;
+
+	rec_init(&r);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "killed", c, &vm));
+	ASSERT_EQ(AVF_OK, avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_THREAD));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	ASSERT_EQ(AVF_OK, avf_vm_info(vm, &st));
+	ASSERT_EQ(AVF_VM_STATUS_RUNNING, st.status);
+	ASSERT_LT(0, st.vmm_pid);
+	ASSERT_LE(2048, st.cid);
+	ASSERT_EQ(0, kill((pid_t)st.vmm_pid, SIGKILL));
+	ASSERT_TRUE(rec_wait_stopped(&r, 30));
+	EXPECT_EQ(EV_STOPPED, r.ev[r.n - 1]);
+	EXPECT_EQ(AVF_VM_STOP_CRASH, r.code[r.n - 1]);
+	EXPECT_EQ(AVF_VM_STATUS_STOPPED, status_of(vm));
+	/* The files are intact and the VM runs again. */
+	ASSERT_EQ(AVF_OK, avf_vm_get_config(vm, &got));
+	avf_config_free(got);
+	rec_init(&r);
+	ASSERT_EQ(AVF_OK, avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_THREAD));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	EXPECT_EQ(AVF_VM_STATUS_RUNNING, status_of(vm));
+	EXPECT_EQ(AVF_OK, avf_vm_stop(vm));
+	avf_vm_close(vm);
+	avf_config_free(c);
+}
+
+TEST_F(api, second_process_cannot_run_the_same_instance)
+{
+	struct avf_config *c = example_config(self->m, "never-ready", false, 0);
+	struct avf_vm *vm = NULL;
+	pid_t pid;
+	int st;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "owned", c, &vm));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct avf_manager *m = NULL;
+		struct avf_vm *other = NULL;
+		struct avf_descriptor *d = NULL;
+
+		if (avf_manager_open(self->root, &m, NULL) || avf_vm_get(m, "owned", &other))
+			_exit(1);
+		if (status_of(other) != AVF_VM_STATUS_RUNNING)
+			_exit(2);
+		if (avf_vm_run(other) != AVF_E_STATE)
+			_exit(3);
+		if (avf_vm_set_config(other, c) != AVF_E_STATE)
+			_exit(4);
+		if (avf_vm_to_descriptor(other, &d) != AVF_E_STATE)
+			_exit(5);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	EXPECT_EQ(AVF_OK, avf_vm_stop(vm));
+	avf_vm_close(vm);
+	avf_config_free(c);
+}
+
+static void write_file(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fwrite(text, 1, len, f);
+		fclose(f);
+	}
+}
+
+TEST_F(api, torn_or_unknown_config_is_rejected)
+{
+	struct avf_config *c = example_config(self->m, "hello", false, 0);
+	struct avf_vm *vm = NULL;
+	char path[256], *text = NULL;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "torn", c, &vm));
+	avf_vm_release(vm);
+	vm = NULL;
+	ASSERT_EQ(AVF_OK, avf_config_to_text(c, &text));
+	snprintf(path, sizeof(path), "%s/vm/torn/config", self->root);
+	write_file(path, text, strlen(text) / 2);
+	EXPECT_EQ(AVF_E_CORRUPT, avf_vm_get(self->m, "torn", &vm));
+	EXPECT_NE(NULL, strstr(avf_manager_last_error(self->m), "config"));
+	EXPECT_EQ(NULL, vm);
+	*strstr(text, "\"version\": 1") = '\0';
+	{
+		char buf[4096];
+		size_t n = (size_t)snprintf(buf, sizeof(buf), "%s\"version\": 9%s", text,
+					    text + strlen(text) + strlen("\"version\": 1"));
+
+		write_file(path, buf, n);
+	}
+	EXPECT_EQ(AVF_E_VERSION, avf_vm_get(self->m, "torn", &vm));
+	/* A broken instance can still be deleted. */
+	EXPECT_EQ(AVF_OK, avf_vm_delete(self->m, "torn"));
+	free(text);
 	avf_config_free(c);
 }
 

@@ -55,7 +55,7 @@ int avf_config_to_text(const struct avf_config *cfg, char **out)
 	    json_object_object_add(o, "vm_output_captured",
 				   json_object_new_boolean(cfg->vm_output_captured)))
 		goto out;
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 					      JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!s)
 		goto out;
