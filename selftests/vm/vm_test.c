@@ -421,14 +421,20 @@ TEST_F(vm, console_capture_only_with_debug_full)
 {
 	char path_full[] = "/tmp/vmtest-console-XXXXXX";
 	char path_none[] = "/tmp/vmtest-console-none-XXXXXX";
-	const char *extra_full[] = { "--debug", "full", "--console", path_full, NULL };
+	char path_log[] = "/tmp/vmtest-log-XXXXXX";
+	const char *extra_full[] = { "--debug", "full", "--console", path_full, "--log", path_log,
+				     NULL };
 	const char *extra_none[] = { "--console", path_none, NULL };
 	char buf[8192];
 	ssize_t n;
 	int fd;
 
+	int log_fd;
+
 	fd = mkstemp(path_full);
 	ASSERT_LE(0, fd);
+	log_fd = mkstemp(path_log);
+	ASSERT_LE(0, log_fd);
 	run_to_stop(_metadata, &self->r, "hello", extra_full);
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
@@ -436,6 +442,13 @@ TEST_F(vm, console_capture_only_with_debug_full)
 	ASSERT_LT(0, n);
 	buf[n] = 0;
 	EXPECT_NE(NULL, strstr(buf, "avf-runtime"));
+	/* The payload's stdout arrives on hvc1, in the log file. */
+	n = read(log_fd, buf, sizeof(buf) - 1);
+	close(log_fd);
+	unlink(path_log);
+	ASSERT_LT(0, n);
+	buf[n] = 0;
+	EXPECT_NE(NULL, strstr(buf, "hello from the avf payload"));
 
 	fd = mkstemp(path_none);
 	ASSERT_LE(0, fd);

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <linux/avf.h>
 #include <linux/virtio_mmio.h>
 
 #include "log.h"
@@ -101,6 +102,11 @@ static void flush_outputs(void *arg)
 	outsink_flush(&vm->log_out);
 }
 
+static void devloop_failed(void *arg)
+{
+	vm_request_stop(arg, AVF_STOP_INFRASTRUCTURE_ERROR);
+}
+
 static void serial_irq(void *opaque, bool level)
 {
 	struct vm *vm = opaque;
@@ -123,6 +129,7 @@ int vm_add_devices(struct vm *vm, int pkg_fd, int storage_fd, uint64_t cid,
 	ret = devloop_init(&vm->devloop, flush_outputs, vm);
 	if (ret)
 		return ret;
+	vm->devloop.fatal = devloop_failed;
 
 	ret = console_dev_init(&vm->con[CON_KERNEL], &vm->mem, sink_console, &vm->console_out);
 	ret = ret ?: wire_slot(vm, &vm->con[CON_KERNEL].vd);

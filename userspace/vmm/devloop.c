@@ -80,6 +80,8 @@ static void *devloop_thread(void *arg)
 		n = epoll_wait(dl->epfd, ev, DEVLOOP_MAX_SOURCES + 1, DEVLOOP_IDLE_TICK_MS);
 		if (n < 0 && errno != EINTR) {
 			vlog("devloop: epoll_wait: %s\n", strerror(errno));
+			if (dl->fatal)
+				dl->fatal(dl->tick_arg);
 			break;
 		}
 		for (i = 0; i < (unsigned int)(n > 0 ? n : 0); i++) {

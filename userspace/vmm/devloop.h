@@ -31,6 +31,7 @@ struct devloop {
 	struct devloop_source src[DEVLOOP_MAX_SOURCES];
 	devloop_fn tick;	/* flush hook, run after events and when idle */
 	void *tick_arg;
+	devloop_fn fatal;	/* the loop cannot go on: stop the VM */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	uint64_t sync_req, sync_done;
