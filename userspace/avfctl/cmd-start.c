@@ -4,8 +4,10 @@
  * console and payload log go to files (default <data root>/logs/NAME.console
  * and NAME.log, read back by "avfctl console/log").
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "avfctl.h"
 
@@ -44,6 +46,10 @@ int cmd_start(struct avfctl *ctl, struct opts *o)
 		con = o->console ? strdup(o->console) : avfctl_output_path(m, avf_vm_name(vm),
 									   "console");
 		log = o->log ? strdup(o->log) : avfctl_output_path(m, avf_vm_name(vm), "log");
+		/* Each start begins fresh files (avf-vmm appends). */
+		if ((!o->console && con && truncate(con, 0) && errno != ENOENT) ||
+		    (!o->log && log && truncate(log, 0) && errno != ENOENT))
+			avfctl_err(ctl, "note: cannot truncate old output: %s", strerror(errno));
 		avf_vm_set_output_paths(vm, con, log);
 	} else if (o->console || o->log) {
 		avfctl_err(ctl, "VM '%s' does not capture output; --console/--log need a VM "

@@ -190,18 +190,28 @@ int avf_vm_log_fd(struct avf_vm *vm)
 	return vm->log_fd;
 }
 
-/* Reaps our avf-vmm child, waiting up to @ms for it. */
+/*
+ * Reaps our avf-vmm child, waiting up to @ms for it. Called from the
+ * caller's thread and from the callback thread: vmm_pid is under vm->lock.
+ */
 static void reap(struct avf_vm *vm, long ms)
 {
 	long end = now_ms() + ms;
+	pid_t pid;
 
-	if (vm->vmm_pid <= 0)
+	pthread_mutex_lock(&vm->lock);
+	pid = vm->vmm_pid;
+	pthread_mutex_unlock(&vm->lock);
+	if (pid <= 0)
 		return;
 	for (;;) {
-		pid_t r = waitpid(vm->vmm_pid, NULL, WNOHANG);
+		pid_t r = waitpid(pid, NULL, WNOHANG);
 
-		if (r == vm->vmm_pid || (r < 0 && errno != EINTR)) {
-			vm->vmm_pid = 0;
+		if (r == pid || (r < 0 && errno != EINTR)) {
+			pthread_mutex_lock(&vm->lock);
+			if (vm->vmm_pid == pid)
+				vm->vmm_pid = 0;
+			pthread_mutex_unlock(&vm->lock);
 			return;
 		}
 		if (now_ms() >= end)
@@ -317,9 +327,14 @@ static void *event_thread(void *arg)
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = vm->wake_fd[0], .events = POLLIN },
-			{ .fd = vm->hup ? -1 : vm->vm_fd, .events = POLLIN },
+			{ .fd = vm->vm_fd, .events = POLLIN },
 		};
 		bool stop;
+
+		pthread_mutex_lock(&vm->lock);
+		if (vm->hup)
+			p[1].fd = -1; /* deleted: only a wake-up can come */
+		pthread_mutex_unlock(&vm->lock);
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			sleep_ms(10);
@@ -765,7 +780,9 @@ int avf_vm_run(struct avf_vm *vm)
 		if (ret)
 			break;
 		if (info.run_count > before) {
+			pthread_mutex_lock(&vm->lock);
 			vm->vmm_pid = pid;
+			pthread_mutex_unlock(&vm->lock);
 			ret = AVF_OK;
 			break;
 		}
@@ -773,7 +790,7 @@ int avf_vm_run(struct avf_vm *vm)
 		if (r == pid) {
 			char tail[160];
 
-			/* It may have bound and stopped between our two looks. */
+			/* It may have bound and stopped between our two looks (reaped). */
 			if (get_info(vm, &info) == AVF_OK && info.run_count > before) {
 				ret = AVF_OK;
 				break;
