@@ -495,6 +495,78 @@ TEST(usage_errors)
 	}
 }
 
+/*
+ * The hostile guest (hostile_guest.S) abuses the transport and queues; the
+ * VMM must flag each device NEEDS_RESET, keep serving the others, recover
+ * a device after reset and report the final triple fault as REBOOT.
+ * Standalone mode: needs /dev/kvm only.
+ */
+TEST(hostile_guest)
+{
+	char guest[600], console[] = "/tmp/vmtest-hostile-XXXXXX", pkg[] = "/tmp/vmtest-pkg-XXXXXX";
+	char errlog[] = "/tmp/vmtest-hostile-err-XXXXXX";
+	static const char *const want[] = {
+		"mmio-sweep: ok", "blk-loop-needs-reset: ok", "vsock-avail-jump-needs-reset: ok",
+		"console-oob-needs-reset: ok", "blk-read-after-reset: ok", "triple-fault",
+	};
+	char buf[4096];
+	int cfd, pfd, efd, status;
+	unsigned int i;
+	ssize_t n;
+	pid_t pid;
+
+	init_paths();
+	snprintf(guest, sizeof(guest), "%s/build/user/tests/vm/hostile_guest.elf", AVF_TREE_TOP);
+	if (access(vmm_path, X_OK))
+		SKIP(return, "missing %s", vmm_path);
+	if (access(guest, R_OK))
+		SKIP(return, "missing %.400s", guest);
+	if (access("/dev/kvm", R_OK | W_OK))
+		SKIP(return, "no usable /dev/kvm");
+	cfd = mkstemp(console);
+	pfd = mkstemp(pkg);
+	efd = mkstemp(errlog);
+	ASSERT_LE(0, cfd);
+	ASSERT_LE(0, pfd);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(12, pwrite(pfd, "AVF-HOSTILE", 12, 0));
+	ASSERT_EQ(0, ftruncate(pfd, 4096));
+	pid = fork();
+	if (pid == 0) {
+		const char *argv[] = {
+			vmm_path, "--standalone", "--kernel", guest, "--initrd", pkg, "--package",
+			pkg, "--payload", "x.so", "--debug", "full", "--console", console,
+			"--hangup-timeout", "60", NULL,
+		};
+		dup2(efd, 2);
+		execv(vmm_path, (char *const *)argv);
+		_exit(127);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	n = pread(cfd, buf, sizeof(buf) - 1, 0);
+	ASSERT_LT(0, n);
+	buf[n] = 0;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (!strstr(buf, want[i]))
+			TH_LOG("missing '%s' in:\n%s", want[i], buf);
+		EXPECT_NE(NULL, strstr(buf, want[i]));
+	}
+	n = pread(efd, buf, sizeof(buf) - 1, 0);
+	ASSERT_LT(0, n);
+	buf[n] = 0;
+	if (!strstr(buf, "event STOPPED code=5"))
+		TH_LOG("avf-vmm said:\n%s", buf);
+	EXPECT_NE(NULL, strstr(buf, "event STOPPED code=5"));
+	close(cfd);
+	close(pfd);
+	close(efd);
+	unlink(console);
+	unlink(pkg);
+	unlink(errlog);
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
