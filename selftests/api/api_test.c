@@ -543,6 +543,39 @@ TEST_F(api, vmm_killed_reports_crash_and_runs_again)
 	avf_config_free(c);
 }
 
+TEST_F(api, vmm_that_cannot_start_fails_run)
+{
+	struct avf_config *c = example_config(self->m, "hello", false, 0);
+	const char *saved = getenv("AVF_VMM");
+	char *keep = saved ? strdup(saved) : NULL;
+	struct avf_vm_state st;
+	struct avf_vm *vm = NULL;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "novmm", c, &vm));
+	setenv("AVF_VMM", "/nonexistent/avf-vmm", 1);
+	EXPECT_EQ(AVF_E_SPAWN, avf_vm_run(vm));
+	EXPECT_NE(NULL, strstr(avf_vm_last_error(vm), "AVF_VMM"));
+	/* A VMM that exits before binding. */
+	setenv("AVF_VMM", "/bin/false", 1);
+	EXPECT_EQ(AVF_E_SPAWN, avf_vm_run(vm));
+	EXPECT_NE(NULL, strstr(avf_vm_last_error(vm), "status 1"))
+		TH_LOG("%s", avf_vm_last_error(vm));
+	if (keep)
+		setenv("AVF_VMM", keep, 1);
+	else
+		unsetenv("AVF_VMM");
+	free(keep);
+	ASSERT_EQ(AVF_OK, avf_vm_info(vm, &st));
+	EXPECT_EQ(AVF_VM_STATUS_STOPPED, st.status);
+	EXPECT_EQ(0, st.run_count);
+	/* The lock was released: a real run works. */
+	EXPECT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	EXPECT_EQ(AVF_OK, avf_vm_wait_stopped(vm, RUN_TIMEOUT_S * 1000));
+	avf_vm_close(vm);
+	avf_config_free(c);
+}
+
 TEST_F(api, second_process_cannot_run_the_same_instance)
 {
 	struct avf_config *c = example_config(self->m, "never-ready", false, 0);
