@@ -103,8 +103,14 @@ int cli_parse(int argc, char **argv, struct vmm_opts *o)
 				return bad("--mem", optarg);
 			break;
 		case OPT_CPUS:
-			if (parse_u32(optarg, 1, VMM_CPUS_MAX, &o->cpus))
+			/* MATCH_HOST may ask for more than the guest supports: clamp. */
+			if (parse_u32(optarg, 1, 4096, &o->cpus))
 				return bad("--cpus", optarg);
+			if (o->cpus > VMM_CPUS_MAX) {
+				fprintf(stderr, "avf-vmm: --cpus %u: using %u\n", o->cpus,
+					VMM_CPUS_MAX);
+				o->cpus = VMM_CPUS_MAX;
+			}
 			break;
 		case OPT_DEBUG:
 			if (!strcmp(optarg, "full"))
