@@ -172,7 +172,7 @@ int avfctl_get_vm(struct avfctl *ctl, struct avf_manager *m, struct opts *o, str
 			return ret;
 		ret = avf_vm_get_or_create(m, name, cfg, vm);
 		avf_config_free(cfg);
-	} else if (ret == AVF_OK && (o->seen & (O_CONFIG_SET & ~O_NAME))) {
+	} else if (ret == AVF_OK && (o->package || o->payload)) {
 		avfctl_err(ctl, "note: VM '%s' exists; config options ignored (use 'config')",
 			   name);
 	}
