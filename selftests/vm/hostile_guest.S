@@ -134,6 +134,53 @@ _start:
 4:	mov	$msg_read, %esi
 	call	result
 
+#ifdef FLOOD
+	/*
+	 * 7. flood: 100 MiB through hvc0 in 64 KiB buffers, then 128 KiB
+	 * through the UART, with nobody reading on the host side.
+	 */
+	mov	$MMIO(0), %ebx
+	call	bring_up
+	mov	$DESC, %edi
+	xor	%eax, %eax
+11:	movl	$BUF, 0(%edi, %eax, 8)		/* desc[i/2]: 16 bytes apart */
+	movl	$0, 4(%edi, %eax, 8)
+	movl	$0x10000, 8(%edi, %eax, 8)
+	movl	$0, 12(%edi, %eax, 8)
+	add	$2, %eax
+	cmp	$16, %eax
+	jb	11b
+	mov	$BUF, %edi			/* fill the buffer with text */
+	mov	$0x4000, %ecx
+	mov	$0x0a787878, %eax		/* "xxx\n" */
+	rep stosl
+	xor	%esi, %esi			/* chains published */
+12:	mov	%esi, %eax			/* wait until fewer than 8 in flight */
+	sub	USED + 2, %ax
+	cmp	$8, %ax
+	jae	12b
+	mov	%esi, %eax
+	and	$7, %eax
+	mov	%ax, AVAIL + 4(, %eax, 2)	/* ring[i % 8] = i % 8 */
+	inc	%esi
+	mov	%si, AVAIL + 2
+	movl	$1, R_QSEL(%ebx)
+	movl	$1, R_NOTIFY(%ebx)
+	cmp	$1600, %esi			/* 1600 x 64 KiB = 100 MiB */
+	jb	12b
+13:	cmpw	$1600, USED + 2
+	jne	13b
+	mov	$msg_flood, %esi
+	call	puts
+	mov	$0x3f8, %dx
+	mov	$0x20000, %ecx
+	mov	$'y', %al
+14:	outb	%al, %dx
+	loop	14b
+	mov	$'\n', %al
+	outb	%al, %dx
+#endif
+
 	/* 6. triple fault */
 	mov	$msg_bye, %esi
 	call	puts
@@ -214,6 +261,7 @@ msg_read:	.asciz	"blk-read-after-reset"
 msg_ok:		.asciz	": ok\n"
 msg_fail:	.asciz	": FAIL\n"
 msg_bye:	.asciz	"triple-fault\n"
+msg_flood:	.asciz	"flood-done\n"
 
 	.section .note.Xen, "a", @note
 	.balign 4

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,6 +25,10 @@
 #include <linux/avf.h>
 
 #include "kselftest_harness.h"
+
+/* Guests boot under nested TCG (and a debug host kernel): allow minutes, not 30 s. */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT	900
 
 #define VM_TIMEOUT_MS	180000	/* one guest run under nested TCG */
 #define MAX_EVENTS	32
@@ -565,6 +570,83 @@ TEST(hostile_guest)
 	unlink(console);
 	unlink(pkg);
 	unlink(errlog);
+}
+
+/* Run a bare guest image standalone; returns the wait status, fills @ru and @err. */
+static int run_bare(const char *image, const char *pkg, int console_fd, struct rusage *ru,
+		    char *err, size_t errcap)
+{
+	char console[32], errlog[] = "/tmp/vmtest-bare-err-XXXXXX";
+	int efd = mkstemp(errlog), status = -1;
+	ssize_t n;
+	pid_t pid;
+
+	if (efd < 0)
+		return -1;
+	snprintf(console, sizeof(console), "/dev/fd/%d", console_fd);
+	pid = fork();
+	if (pid == 0) {
+		const char *argv[] = {
+			vmm_path, "--standalone", "--kernel", image, "--initrd", pkg, "--package",
+			pkg, "--payload", "x.so", "--debug", "full", "--console", console,
+			"--hangup-timeout", "0", NULL,
+		};
+		fcntl(console_fd, F_SETFD, 0);
+		dup2(efd, 2);
+		execv(vmm_path, (char *const *)argv);
+		_exit(127);
+	}
+	if (pid > 0)
+		wait4(pid, &status, 0, ru);
+	n = pread(efd, err, errcap - 1, 0);
+	err[n > 0 ? n : 0] = 0;
+	close(efd);
+	unlink(errlog);
+	return status;
+}
+
+/*
+ * RELIABILITY.md 18: the guest writes 100 MiB to hvc0 and 128 KiB to the
+ * UART while nobody reads the console pipe. The run must end (the vCPU never
+ * blocks) and the VMM's peak RSS may not grow by more than 1% over the same
+ * guest without the flood.
+ */
+TEST(console_flood_unread)
+{
+	char base[600], flood[600], pkg[] = "/tmp/vmtest-flood-pkg-XXXXXX", err[4096];
+	struct rusage ru_base, ru_flood;
+	int p[2], pfd, st;
+
+	init_paths();
+	snprintf(base, sizeof(base), "%s/build/user/tests/vm/hostile_guest.elf", AVF_TREE_TOP);
+	snprintf(flood, sizeof(flood), "%s/build/user/tests/vm/flood_guest.elf", AVF_TREE_TOP);
+	if (access(vmm_path, X_OK))
+		SKIP(return, "missing %s", vmm_path);
+	if (access(flood, R_OK) || access(base, R_OK))
+		SKIP(return, "missing %.400s", flood);
+	if (access("/dev/kvm", R_OK | W_OK))
+		SKIP(return, "no usable /dev/kvm");
+	pfd = mkstemp(pkg);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(12, pwrite(pfd, "AVF-HOSTILE", 12, 0));
+	ASSERT_EQ(0, ftruncate(pfd, 4096));
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));	/* p[0] is never read */
+
+	st = run_bare(base, pkg, p[1], &ru_base, err, sizeof(err));
+	ASSERT_TRUE(WIFEXITED(st));
+	st = run_bare(flood, pkg, p[1], &ru_flood, err, sizeof(err));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	if (!strstr(err, "event STOPPED code=5"))
+		TH_LOG("avf-vmm said:\n%s", err);
+	EXPECT_NE(NULL, strstr(err, "event STOPPED code=5"));
+	TH_LOG("peak RSS: %ld KiB without flood, %ld KiB with", ru_base.ru_maxrss,
+	       ru_flood.ru_maxrss);
+	EXPECT_LE(ru_flood.ru_maxrss, ru_base.ru_maxrss + ru_base.ru_maxrss / 100 + 512);
+	close(p[0]);
+	close(p[1]);
+	close(pfd);
+	unlink(pkg);
 }
 
 int main(int argc, char **argv)
