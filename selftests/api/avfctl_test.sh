@@ -102,6 +102,20 @@ expect 75 "stop while stopped" -- stop nr
 expect 0 "run with --debug full streams the payload log" -- run dbg "${hello[@]}" --debug full --log -
 check "payload log reached stdout" -- 'grep -q "hello from the avf payload" "$out"'
 
+# Module instances vanish on reload; the files persist and libavf re-opens.
+module=$(cat /run/avfout/module 2>/dev/null)
+if [ -n "$module" ] && [ -r "$module" ] && [ "$(id -u)" = 0 ]; then
+	rmmod avf >"$out" 2>&1 && insmod "$module" >>"$out" 2>&1
+	if [ $? = 0 ]; then ok "module reload"; else not_ok "module reload"; fi
+	expect 0 "status after reload" -- --json status vm1
+	check "the instance is back, STOPPED, with no runs" -- 'jq -e ".status == \"STOPPED\" and .run_count == 0" "$out"'
+	expect 0 "it runs after the reload" -- run vm1
+else
+	for t in "module reload" "status after reload" "instance back after reload" "runs after reload"; do
+		skip_test "$t" "no module path or not root"
+	done
+fi
+
 # export to another data root, run the copy there
 "$avfctl" --data-root "$other" import copy --socket "$root/xfer.sock" --timeout 60 >"$root/import.out" 2>&1 &
 ipid=$!
