@@ -26,6 +26,10 @@ static long avf_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return avf_get_capabilities(uarg);
 	case AVF_VM_OPEN:
 		return avf_vm_open_ioctl(uarg);
+	case AVF_INSTANCE_SEAL:
+		return avf_instance_seal_ioctl(uarg);
+	case AVF_UDS_LOAD:
+		return avf_uds_load_ioctl(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -10,6 +10,7 @@
 #ifndef _AVF_INTERNAL_H
 #define _AVF_INTERNAL_H
 
+#include <linux/bits.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -92,6 +93,96 @@ int avf_report_validate(const struct avf_vmm_report *r);
 int avf_report_check_order(const struct avf_run_state *s, u32 type);
 void avf_report_apply(struct avf_run_state *s, u32 type);
 bool avf_zeroed(const void *p, size_t len);
+
+/* ---- crypto (avf_crypto.c) and identity (avf_identity.c) -------------- */
+
+#define AVF_HASH_SIZE		32
+#define AVF_SEAL_KEY_SIZE	32
+#define AVF_SEAL_NONCE_SIZE	12
+#define AVF_SEAL_TAG_SIZE	16
+#define AVF_IMAGE_MAX		(1LL << 30)
+#define AVF_UDS_KEY_DESC	"avf:uds"
+#define AVF_STATE_MAGIC		"AVFI"
+#define AVF_STATE_VERSION	1
+
+/** struct avf_buf - one part of a message to hash */
+struct avf_buf {
+	const void *p;
+	size_t len;
+};
+
+/**
+ * struct avf_measurement - what an instance's identity is made of
+ * @kernel: SHA-256 of the guest kernel.
+ * @initrd: SHA-256 of the guest runtime (initramfs).
+ * @package: SHA-256 of the app package.
+ * @debug_level: AVF_DEBUG_*.
+ * @protected_vm: 0 or 1.
+ */
+struct avf_measurement {
+	u8 kernel[AVF_HASH_SIZE];
+	u8 initrd[AVF_HASH_SIZE];
+	u8 package[AVF_HASH_SIZE];
+	u32 debug_level;
+	u32 protected_vm;
+};
+
+/**
+ * struct avf_state - the plaintext of a sealed instance state
+ * @salt: per-instance random salt, made at AVF_INSTANCE_SEAL.
+ * @m: the measurement recorded at creation.
+ */
+struct avf_state {
+	u8 salt[AVF_HASH_SIZE];
+	struct avf_measurement m;
+};
+
+/* Where the layout of the sealed blob puts things (all little endian). */
+#define AVF_STATE_HDR_SIZE	20	/* magic, version, nonce: the AAD */
+#define AVF_STATE_TEXT_SIZE	(AVF_INSTANCE_STATE_SIZE - AVF_STATE_HDR_SIZE - AVF_SEAL_TAG_SIZE)
+
+/* Which parts of a measurement differ (avf_measurement_diff()). */
+#define AVF_DIFF_KERNEL		BIT(0)
+#define AVF_DIFF_INITRD		BIT(1)
+#define AVF_DIFF_PACKAGE	BIT(2)
+#define AVF_DIFF_CONFIG		BIT(3)
+
+int avf_hmac_sha256(const u8 *key, size_t klen, const struct avf_buf *parts,
+		    size_t n, u8 *out);
+int avf_hkdf_sha256(const u8 *salt, size_t slen, const u8 *ikm, size_t ilen,
+		    const u8 *info, size_t info_len, u8 *out, size_t olen);
+int avf_gcm_seal(const u8 *key, const u8 *nonce, u8 *buf, size_t aad_len,
+		 size_t text_len);
+int avf_gcm_open(const u8 *key, const u8 *nonce, u8 *buf, size_t aad_len,
+		 size_t text_len);
+int avf_sha256_file(struct file *file, u8 *out);
+
+int avf_state_seal(const u8 *uds, const struct avf_state *st, const u8 *nonce,
+		   u8 *blob);
+int avf_state_open(const u8 *uds, const u8 *blob, struct avf_state *st);
+int avf_derive_secret(const u8 *uds, const struct avf_state *st, u8 *secret);
+unsigned int avf_measurement_diff(const struct avf_measurement *a,
+				  const struct avf_measurement *b);
+
+/**
+ * struct avf_held_images - images of a run, write-denied until it ends
+ * @files: kernel, initrd, package.
+ * @denied: whether deny_write_access() is held on each.
+ */
+struct avf_held_images {
+	struct file *files[3];
+	bool denied[3];
+};
+
+void avf_images_put(struct avf_held_images *h);
+long avf_instance_seal_ioctl(void __user *arg);
+long avf_uds_load_ioctl(void __user *arg);
+int avf_vmm_start_prepare(const struct avf_vmm_start *s, const u8 *blob,
+			  struct avf_held_images *held, u8 *secret,
+			  char *why, size_t why_len, s32 *error_code);
+bool avf_uds_persistent(void);
+int avf_identity_init(void);
+void avf_identity_exit(void);
 
 /* ---- objects (avf_vm.c) ---------------------------------------------- */
 

@@ -59,11 +59,16 @@ struct avf_vm_file {
  * @vm: the instance (holds a reference).
  * @cid: CID allocated for this run.
  * @bound: true while this is vm->vmm; under vm->lock.
+ * @started: AVF_VMM_START succeeded or is in progress; under vm->lock.
+ * @images: what this run boots, write-denied until the VMM fd is released;
+ *	set once by AVF_VMM_START.
  */
 struct avf_vmm {
 	struct avf_vm *vm;
 	u32 cid;
 	bool bound;
+	bool started;
+	struct avf_held_images images;
 };
 
 static void avf_vm_free(struct kref *ref)
@@ -163,10 +168,69 @@ static int avf_vmm_release(struct inode *inode, struct file *file)
 	if (vmm->bound)
 		put_pid(avf_vm_unbind(vm, AVF_STOP_CRASH));
 	mutex_unlock(&vm->lock);
+	avf_images_put(&vmm->images);
 	avf_cid_put(vmm->cid);
 	avf_vm_put(vm);
 	kfree(vmm);
 	return 0;
+}
+
+static long avf_vmm_start(struct avf_vmm *vmm, void __user *arg)
+{
+	struct avf_vm *vm = vmm->vm;
+	struct avf_held_images held = {};
+	struct avf_vmm_start s;
+	char why[AVF_MESSAGE_MAX];
+	u8 secret[AVF_SECRET_SIZE];
+	s32 code = AVF_ERROR_UNKNOWN;
+	u8 *blob;
+	int ret;
+
+	if (copy_from_user(&s, arg, sizeof(s)))
+		return -EFAULT;
+	if (s.flags & ~AVF_START_VALID || s.reserved0 ||
+	    !avf_zeroed(s.reserved, sizeof(s.reserved)) ||
+	    s.state_size != AVF_INSTANCE_STATE_SIZE ||
+	    !avf_zeroed(s.images.reserved, sizeof(s.images.reserved)) ||
+	    s.images.debug_level > AVF_DEBUG_FULL || s.images.protected_vm > 1)
+		return -EINVAL;
+	if (s.images.protected_vm)
+		return -EOPNOTSUPP;
+	blob = memdup_user(u64_to_user_ptr(s.state), AVF_INSTANCE_STATE_SIZE);
+	if (IS_ERR(blob))
+		return PTR_ERR(blob);
+
+	mutex_lock(&vm->lock);
+	ret = !vmm->bound ? -ESHUTDOWN : vmm->started ? -EALREADY : 0;
+	if (!ret)
+		vmm->started = true;
+	mutex_unlock(&vm->lock);
+	if (ret)
+		goto out;
+
+	ret = avf_vmm_start_prepare(&s, blob, &held, secret, why, sizeof(why), &code);
+	memzero_explicit(secret, sizeof(secret));
+
+	mutex_lock(&vm->lock);
+	if (!ret && !vmm->bound)
+		ret = -ESHUTDOWN;	/* stopped meanwhile */
+	if (ret == -EKEYREJECTED || ret == -EBADMSG || ret == -EPROTONOSUPPORT) {
+		/* Tell the owner why; the VMM ends the run with a stop reason. */
+		if (vmm->bound && !avf_report_check_order(&vm->run, AVF_EVENT_ERROR)) {
+			avf_report_apply(&vm->run, AVF_EVENT_ERROR);
+			avf_vm_emit(vm, AVF_EVENT_ERROR, code, why);
+		}
+	}
+	if (ret)
+		vmm->started = false;
+	else
+		vmm->images = held;
+	mutex_unlock(&vm->lock);
+	if (ret)
+		avf_images_put(&held);
+out:
+	kfree(blob);
+	return ret;
 }
 
 static long avf_vmm_report(struct avf_vmm *vmm, void __user *arg)
@@ -205,6 +269,8 @@ static long avf_vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	switch (cmd) {
 	case AVF_VMM_REPORT:
 		return avf_vmm_report(file->private_data, (void __user *)arg);
+	case AVF_VMM_START:
+		return avf_vmm_start(file->private_data, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -623,12 +689,18 @@ void avf_fill_capabilities(struct avf_capabilities *caps)
 	if (IS_ENABLED(CONFIG_KVM) &&
 	    (boot_cpu_has(X86_FEATURE_SVM) || boot_cpu_has(X86_FEATURE_VMX)))
 		caps->caps |= AVF_CAP_NON_PROTECTED_VM;
+	if (avf_uds_persistent())
+		caps->flags |= AVF_CAPS_UDS_PERSISTENT;
 	caps->max_vms_per_owner = AVF_MAX_VMS_PER_OWNER;
 	caps->event_queue_len = AVF_EVENT_QUEUE_LEN;
 }
 
 int avf_objects_init(void)
 {
+	int ret = avf_identity_init();
+
+	if (ret)
+		return ret;
 	return avf_cid_pool_init(&avf_cids, AVF_CID_FIRST, AVF_CID_LAST);
 }
 
@@ -649,4 +721,5 @@ void avf_objects_exit(void)
 	}
 	mutex_unlock(&avf_registry.lock);
 	avf_cid_pool_destroy(&avf_cids);
+	avf_identity_exit();
 }

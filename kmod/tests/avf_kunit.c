@@ -7,6 +7,8 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/hex.h>
+#include <crypto/sha2.h>
 #include "../avf_internal.h"
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
@@ -398,8 +400,237 @@ static struct kunit_suite avf_cid_suite = {
 	.test_cases = avf_cid_cases,
 };
 
+/* ---- crypto known answers ------------------------------------------- */
+
+static void hex2bin_or_fail(struct kunit *test, u8 *dst, const char *hex)
+{
+	KUNIT_ASSERT_EQ(test, hex2bin(dst, hex, strlen(hex) / 2), 0);
+}
+
+static void avf_hkdf_rfc5869_test(struct kunit *test)
+{
+	/* RFC 5869 A.1 */
+	u8 ikm[22], salt[13], info[10], okm[42], want[42];
+
+	memset(ikm, 0x0b, sizeof(ikm));
+	hex2bin_or_fail(test, salt, "000102030405060708090a0b0c");
+	hex2bin_or_fail(test, info, "f0f1f2f3f4f5f6f7f8f9");
+	hex2bin_or_fail(test, want, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+	KUNIT_ASSERT_EQ(test, avf_hkdf_sha256(salt, sizeof(salt), ikm, sizeof(ikm),
+					      info, sizeof(info), okm, sizeof(okm)), 0);
+	KUNIT_EXPECT_MEMEQ(test, okm, want, sizeof(want));
+	KUNIT_EXPECT_EQ(test, avf_hkdf_sha256(NULL, 0, ikm, 1, NULL, 0, okm, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, avf_hkdf_sha256(NULL, 0, ikm, 1, NULL, 0, okm, 255 * 32 + 1), -EINVAL);
+}
+
+static void avf_gcm_vector_test(struct kunit *test)
+{
+	/* "The Galois/Counter Mode of Operation", test case 16 (AES-256) */
+	u8 key[32], iv[12], want[20 + 60 + 16];
+	u8 *buf = kunit_kzalloc(test, sizeof(want), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	hex2bin_or_fail(test, key, "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
+	hex2bin_or_fail(test, iv, "cafebabefacedbaddecaf888");
+	hex2bin_or_fail(test, buf, "feedfacedeadbeeffeedfacedeadbeefabaddad2"
+			"d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+			"1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
+	hex2bin_or_fail(test, want, "feedfacedeadbeeffeedfacedeadbeefabaddad2"
+			"522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+			"8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
+			"76fc6ece0f4e1768cddf8853bb2d551b");
+	KUNIT_ASSERT_EQ(test, avf_gcm_seal(key, iv, buf, 20, 60), 0);
+	KUNIT_EXPECT_MEMEQ(test, buf, want, sizeof(want));
+	KUNIT_ASSERT_EQ(test, avf_gcm_open(key, iv, buf, 20, 60), 0);
+	buf[0] ^= 1;	/* AAD is authenticated */
+	memcpy(buf + 20, want + 20, 76);
+	KUNIT_EXPECT_EQ(test, avf_gcm_open(key, iv, buf, 20, 60), -EBADMSG);
+}
+
+static struct kunit_case avf_crypto_cases[] = {
+	KUNIT_CASE(avf_hkdf_rfc5869_test),
+	KUNIT_CASE(avf_gcm_vector_test),
+	{}
+};
+
+static struct kunit_suite avf_crypto_suite = {
+	.name = "avf_crypto",
+	.test_cases = avf_crypto_cases,
+};
+
+/* ---- identity: derivation and sealed state -------------------------- */
+
+static void fixed_state(u8 *uds, struct avf_state *st)
+{
+	int i;
+
+	for (i = 0; i < AVF_HASH_SIZE; i++)
+		uds[i] = i;
+	memset(st, 0, sizeof(*st));
+	memset(st->salt, 0x11, AVF_HASH_SIZE);
+	memset(st->m.kernel, 0x22, AVF_HASH_SIZE);
+	memset(st->m.initrd, 0x33, AVF_HASH_SIZE);
+	memset(st->m.package, 0x44, AVF_HASH_SIZE);
+	st->m.debug_level = AVF_DEBUG_FULL;
+}
+
+static void avf_derive_kat_test(struct kunit *test)
+{
+	u8 uds[32], out[32], want[32];
+	struct avf_state st;
+
+	/* computed independently with Python's hmac/hashlib */
+	fixed_state(uds, &st);
+	hex2bin_or_fail(test, want, "ffdc422eca45b4166fa16a116b8793b29cbb73ef450f3a50155f6b7f2d402f84");
+	KUNIT_ASSERT_EQ(test, avf_derive_secret(uds, &st, out), 0);
+	KUNIT_EXPECT_MEMEQ(test, out, want, 32);
+	st.m.debug_level = AVF_DEBUG_NONE;
+	hex2bin_or_fail(test, want, "e94d5272f8feaec88e9963c03e23321e27ec54a9147ff46aeb5aea76edc074eb");
+	KUNIT_ASSERT_EQ(test, avf_derive_secret(uds, &st, out), 0);
+	KUNIT_EXPECT_MEMEQ(test, out, want, 32);
+}
+
+struct derive_case {
+	const char *desc;
+	void (*change)(u8 *uds, struct avf_state *st);
+};
+
+static void ch_uds(u8 *uds, struct avf_state *st) { uds[31] ^= 1; }
+static void ch_salt(u8 *uds, struct avf_state *st) { st->salt[0] ^= 1; }
+static void ch_kernel(u8 *uds, struct avf_state *st) { st->m.kernel[5] ^= 1; }
+static void ch_initrd(u8 *uds, struct avf_state *st) { st->m.initrd[9] ^= 1; }
+static void ch_package(u8 *uds, struct avf_state *st) { st->m.package[31] ^= 1; }
+static void ch_debug(u8 *uds, struct avf_state *st) { st->m.debug_level = AVF_DEBUG_NONE; }
+static void ch_protected(u8 *uds, struct avf_state *st) { st->m.protected_vm = 1; }
+
+static const struct derive_case derive_cases[] = {
+	{ "device secret", ch_uds },
+	{ "instance salt", ch_salt },
+	{ "kernel", ch_kernel },
+	{ "runtime", ch_initrd },
+	{ "payload package", ch_package },
+	{ "debug level", ch_debug },
+	{ "protected", ch_protected },
+};
+
+static void derive_case_desc(const struct derive_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+KUNIT_ARRAY_PARAM(derive, derive_cases, derive_case_desc);
+
+static void avf_derive_inputs_test(struct kunit *test)
+{
+	const struct derive_case *c = test->param_value;
+	u8 uds[32], a[32], b[32];
+	struct avf_state st;
+
+	fixed_state(uds, &st);
+	KUNIT_ASSERT_EQ(test, avf_derive_secret(uds, &st, a), 0);
+	KUNIT_ASSERT_EQ(test, avf_derive_secret(uds, &st, b), 0);
+	KUNIT_EXPECT_MEMEQ(test, a, b, 32);	/* deterministic */
+	c->change(uds, &st);
+	KUNIT_ASSERT_EQ(test, avf_derive_secret(uds, &st, b), 0);
+	KUNIT_EXPECT_MEMNEQ(test, a, b, 32);
+}
+
+static void avf_state_kat_test(struct kunit *test)
+{
+	u8 uds[32], nonce[12], digest[32], want[32];
+	u8 *blob = kunit_kzalloc(test, AVF_INSTANCE_STATE_SIZE, GFP_KERNEL);
+	struct avf_state st, back;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, blob);
+	fixed_state(uds, &st);
+	for (i = 0; i < 12; i++)
+		nonce[i] = 0xa0 + i;
+	KUNIT_ASSERT_EQ(test, avf_state_seal(uds, &st, nonce, blob), 0);
+	/* SHA-256 of the blob, computed independently (Python, pyca AESGCM) */
+	sha256(blob, AVF_INSTANCE_STATE_SIZE, digest);
+	hex2bin_or_fail(test, want, "a1349f8a2d1333dd96f6b30ad91751e32997abe1794e7a5d33b467f883cbaadc");
+	KUNIT_EXPECT_MEMEQ(test, digest, want, 32);
+	KUNIT_ASSERT_EQ(test, avf_state_open(uds, blob, &back), 0);
+	KUNIT_EXPECT_MEMEQ(test, &back, &st, sizeof(st));
+	KUNIT_EXPECT_EQ(test, avf_measurement_diff(&back.m, &st.m), 0u);
+}
+
+struct tamper_case {
+	const char *desc;
+	int offset;	/* byte to flip; -1: use another device secret */
+	int want;
+};
+
+static const struct tamper_case tamper_cases[] = {
+	{ "magic", 0, -EBADMSG },
+	{ "version", 4, -EPROTONOSUPPORT },
+	{ "nonce", 10, -EBADMSG },
+	{ "salt", 20, -EBADMSG },
+	{ "kernel hash", 60, -EBADMSG },
+	{ "padding", 200, -EBADMSG },
+	{ "tag", 255, -EBADMSG },
+	{ "other device secret", -1, -EBADMSG },
+};
+
+static void tamper_case_desc(const struct tamper_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+KUNIT_ARRAY_PARAM(tamper, tamper_cases, tamper_case_desc);
+
+static void avf_state_tamper_test(struct kunit *test)
+{
+	const struct tamper_case *c = test->param_value;
+	u8 uds[32], nonce[12] = { 1 };
+	u8 *blob = kunit_kzalloc(test, AVF_INSTANCE_STATE_SIZE, GFP_KERNEL);
+	struct avf_state st, back;
+
+	KUNIT_ASSERT_NOT_NULL(test, blob);
+	fixed_state(uds, &st);
+	KUNIT_ASSERT_EQ(test, avf_state_seal(uds, &st, nonce, blob), 0);
+	if (c->offset >= 0)
+		blob[c->offset] ^= 0x80;
+	else
+		uds[0] ^= 1;
+	KUNIT_EXPECT_EQ(test, avf_state_open(uds, blob, &back), c->want);
+}
+
+static void avf_measurement_diff_test(struct kunit *test)
+{
+	u8 uds[32];
+	struct avf_state a, b;
+
+	fixed_state(uds, &a);
+	b = a;
+	KUNIT_EXPECT_EQ(test, avf_measurement_diff(&a.m, &b.m), 0u);
+	b.m.package[0] ^= 1;
+	b.m.debug_level = 0;
+	KUNIT_EXPECT_EQ(test, avf_measurement_diff(&a.m, &b.m),
+			(unsigned int)(AVF_DIFF_PACKAGE | AVF_DIFF_CONFIG));
+	b = a;
+	b.m.kernel[0] ^= 1;
+	b.m.initrd[0] ^= 1;
+	KUNIT_EXPECT_EQ(test, avf_measurement_diff(&a.m, &b.m),
+			(unsigned int)(AVF_DIFF_KERNEL | AVF_DIFF_INITRD));
+}
+
+static struct kunit_case avf_identity_cases[] = {
+	KUNIT_CASE(avf_derive_kat_test),
+	KUNIT_CASE_PARAM(avf_derive_inputs_test, derive_gen_params),
+	KUNIT_CASE(avf_state_kat_test),
+	KUNIT_CASE_PARAM(avf_state_tamper_test, tamper_gen_params),
+	KUNIT_CASE(avf_measurement_diff_test),
+	{}
+};
+
+static struct kunit_suite avf_identity_suite = {
+	.name = "avf_identity",
+	.test_cases = avf_identity_cases,
+};
+
 kunit_test_suites(&avf_name_suite, &avf_status_suite, &avf_report_suite,
-		  &avf_evq_suite, &avf_cid_suite);
+		  &avf_evq_suite, &avf_cid_suite, &avf_crypto_suite,
+		  &avf_identity_suite);
 
 MODULE_DESCRIPTION("KUnit tests for avf.ko");
 MODULE_LICENSE("GPL");

@@ -26,8 +26,18 @@ echo "== ABI selftests"
 "$abi" >"$res/avf_abi_test.tap" 2>&1 || rc=1
 grep -E '^(not ok|# (PASSED|FAILED|Totals))' "$res/avf_abi_test.tap"
 
+echo "== identity selftests"
+"$top/build/user/selftests/avf/avf_identity_test" >"$res/avf_identity_test.tap" 2>&1 || rc=1
+grep -E '^(not ok|# (PASSED|FAILED|Totals))' "$res/avf_identity_test.tap"
+
 echo "== module load/unload cycles"
 "$top/selftests/avf/avf_module_cycles.sh" "$kmod/avf.ko" "$abi" "${AVF_MODULE_CYCLES:-100}" \
 	>"$res/avf_module_cycles.tap" 2>&1 || rc=1
 grep -E '^(not )?ok' "$res/avf_module_cycles.tap"
+
+# Last: it leaves a persistent device-secret key in root's keyring.
+echo "== device secret across reloads"
+"$top/selftests/avf/avf_uds_persist.sh" "$kmod/avf.ko" "$top/build/user/selftests/avf/avf_secret_probe" \
+	>"$res/avf_uds_persist.tap" 2>&1 || rc=1
+grep -E '^(not )?ok' "$res/avf_uds_persist.tap"
 exit $rc

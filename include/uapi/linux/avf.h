@@ -194,9 +194,100 @@ struct avf_vmm_report {
 	__u64 reserved[2];
 };
 
+/* ---- identity: measured images, sealed instance state, secrets ---- */
+
+/* Bytes of a sealed instance state blob (instance.img). */
+#define AVF_INSTANCE_STATE_SIZE	256
+/* Bytes of the VM secret the module writes into the guest. */
+#define AVF_SECRET_SIZE		32
+
+/* Debug levels (VirtualMachineConfig.DEBUG_LEVEL_*). */
+#define AVF_DEBUG_NONE		0
+#define AVF_DEBUG_FULL		1
+
+/**
+ * struct avf_images - what a VM boots, as file descriptors the module
+ *	measures (SHA-256) itself
+ * @kernel_fd: guest kernel.
+ * @initrd_fd: guest runtime (initramfs).
+ * @package_fd: the app package.
+ * @debug_level: AVF_DEBUG_*; part of the identity.
+ * @protected_vm: 0 or 1; part of the identity.
+ * @reserved: must be zero.
+ *
+ * Each fd must be readable and either a memfd sealed with F_SEAL_WRITE,
+ * F_SEAL_GROW and F_SEAL_SHRINK, or a regular file nobody has open for
+ * writing: the module then denies writes to it (as exec does, ETXTBSY)
+ * until the run ends, so the bytes the VMM boots from that fd are the bytes
+ * measured. Images are at most 1 GiB.
+ */
+struct avf_images {
+	__s32 kernel_fd;
+	__s32 initrd_fd;
+	__s32 package_fd;
+	__u32 debug_level;
+	__u32 protected_vm;
+	__u32 reserved[3];
+};
+
+/**
+ * struct avf_instance_seal - create a new instance state
+ * @images: what the instance will boot.
+ * @state: out: the sealed state, AVF_INSTANCE_STATE_SIZE bytes at this
+ *	user address.
+ * @state_size: must be AVF_INSTANCE_STATE_SIZE.
+ * @flags: none defined, must be zero.
+ * @reserved: must be zero.
+ */
+struct avf_instance_seal {
+	struct avf_images images;
+	__u64 state;
+	__u32 state_size;
+	__u32 flags;
+	__u64 reserved[2];
+};
+
+/* struct avf_vmm_start.flags */
+#define AVF_START_VALID		0
+
+/**
+ * struct avf_vmm_start - verify the instance and hand its secret to the guest
+ * @images: what this run boots; measured again and compared with @state.
+ * @state: user address of the sealed state (AVF_INSTANCE_STATE_SIZE bytes).
+ * @state_size: must be AVF_INSTANCE_STATE_SIZE.
+ * @mem_fd: the guest RAM memfd, open for writing.
+ * @secret_offset: where in @mem_fd the module writes the AVF_SECRET_SIZE
+ *	byte VM secret; 8-byte aligned, inside the memfd.
+ * @flags: none defined, must be zero.
+ * @reserved0: must be zero.
+ * @reserved: must be zero.
+ */
+struct avf_vmm_start {
+	struct avf_images images;
+	__u64 state;
+	__u32 state_size;
+	__s32 mem_fd;
+	__u64 secret_offset;
+	__u32 flags;
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+/**
+ * struct avf_uds_load - (re)load the device secret from the kernel key
+ * @flags: none defined, must be zero.
+ * @reserved: must be zero.
+ */
+struct avf_uds_load {
+	__u32 flags;
+	__u32 reserved[7];
+};
+
 /* /dev/avf */
 #define AVF_GET_CAPABILITIES	_IOR(AVF_IOCTL_TYPE, 0x40, struct avf_capabilities)
 #define AVF_VM_OPEN		_IOW(AVF_IOCTL_TYPE, 0x41, struct avf_vm_open)
+#define AVF_INSTANCE_SEAL	_IOW(AVF_IOCTL_TYPE, 0x42, struct avf_instance_seal)
+#define AVF_UDS_LOAD		_IOW(AVF_IOCTL_TYPE, 0x43, struct avf_uds_load)
 
 /* VM fd */
 #define AVF_VM_GET_INFO		_IOR(AVF_IOCTL_TYPE, 0x50, struct avf_vm_info)
@@ -206,5 +297,6 @@ struct avf_vmm_report {
 
 /* VMM fd */
 #define AVF_VMM_REPORT		_IOW(AVF_IOCTL_TYPE, 0x60, struct avf_vmm_report)
+#define AVF_VMM_START		_IOW(AVF_IOCTL_TYPE, 0x61, struct avf_vmm_start)
 
 #endif /* _UAPI_LINUX_AVF_H */
