@@ -718,6 +718,7 @@ int avf_vm_run(struct avf_vm *vm)
 			add_arg(&s, vm->console_path);
 		} else {
 			if (pipe2(con, O_CLOEXEC) < 0) {
+				avf__seterr(vm->err, "pipe failed: %s", strerror(errno));
 				ret = AVF_E_SYSTEM;
 				goto out;
 			}
@@ -732,6 +733,7 @@ int avf_vm_run(struct avf_vm *vm)
 			add_arg(&s, vm->log_path);
 		} else {
 			if (pipe2(log, O_CLOEXEC) < 0) {
+				avf__seterr(vm->err, "pipe failed: %s", strerror(errno));
 				ret = AVF_E_SYSTEM;
 				goto out;
 			}
@@ -787,6 +789,11 @@ int avf_vm_run(struct avf_vm *vm)
 			break;
 		}
 		r = waitpid(pid, &st, WNOHANG);
+		/* With SIGCHLD ignored the child is reaped for us: ask kill(). */
+		if (r < 0 && errno == ECHILD && kill(pid, 0) < 0 && errno == ESRCH) {
+			st = 0xff00; /* "exit status 255": unknown */
+			r = pid;
+		}
 		if (r == pid) {
 			char tail[160];
 
