@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # From the build host: boot the test host and run selftests/api/run.sh in
-# it. Extra arguments go to testhost/run (e.g. --module PATH, --kernel debug).
+# it. Extra arguments go to testhost/run (e.g. --module PATH, --kernel debug);
+# by default it loads build/kmod/normal/avf.ko ('make module'). Build first:
+# make -C payload && make -C selftests/api [SAN=1, then also SAN=1 here].
 #
 # The guest kernel for payload VMs defaults to the kernel/build.sh output;
 # that cache lives under $HOME, which the test host hides behind a tmpfs,
