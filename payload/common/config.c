@@ -118,6 +118,15 @@ int avf_config_parse(const void *buf, size_t size, struct avf_config *cfg,
 	    get_u32(buf, node, "storage", &cfg->storage, err, errlen))
 		return -1;
 
+	if (fdt_getprop(buf, node, "new-instance", NULL)) {
+		if (get_u32(buf, node, "new-instance", &cfg->new_instance, err, errlen))
+			return -1;
+		if (cfg->new_instance > 1)
+			return fail(err, errlen, "config: new-instance %u out of range",
+				    cfg->new_instance);
+		cfg->new_instance_set = true;
+	}
+
 	if (cfg->debug_level > 1)
 		return fail(err, errlen, "config: debug-level %u out of range", cfg->debug_level);
 	if (cfg->protected_vm > 1)

@@ -19,6 +19,9 @@ struct avf_config {
 	uint32_t memory_mib;
 	uint32_t cpus;
 	uint32_t storage;
+	/* optional: absent from trees of VMMs without instance support */
+	bool new_instance_set;
+	uint32_t new_instance;
 };
 
 /* true when @name is an acceptable payload binary name */

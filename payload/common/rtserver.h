@@ -12,6 +12,10 @@
 struct avf_rt_state {
 	bool ready_sent;		/* READY went out on the control channel */
 	const char *storage_path;	/* NULL: no encrypted storage */
+	/* the 32-byte VM secret (AVF_VM_SECRET_SIZE), NULL: no identity */
+	const unsigned char *vm_secret;
+	bool new_instance_known;	/* the config tree said new-instance */
+	bool new_instance;
 };
 
 /*

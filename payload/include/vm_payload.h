@@ -37,23 +37,28 @@ void AVmPayload_notifyPayloadReady(void);
 const char *AVmPayload_getApkContentsPath(void);
 
 /*
- * Mount point of the VM instance's encrypted storage, or NULL when the VM
- * has none.
+ * Mount point of the VM instance's encrypted storage ("/mnt/encryptedstore",
+ * owned by the payload's uid), or NULL when the VM has none.
  */
 const char *AVmPayload_getEncryptedStoragePath(void);
 
 /*
- * Derive a secret of @size bytes (at most 32) bound to this VM instance and
- * to @identifier. Deterministic per (instance, identifier).
- * Returns true on success. Returns false and sets errno (ENOSYS while the
- * guest has no instance secret) on failure, leaving @secret zeroed.
+ * Derive a secret of @size bytes (1..32) bound to this VM instance and to
+ * @identifier: HKDF-SHA-256 of the VM secret, truncated to @size.
+ * Deterministic per (instance, identifier); a shorter @size gives a prefix
+ * of a longer one. Returns true on success. Returns false, leaving @secret
+ * zeroed (when not NULL), and sets errno: EINVAL for @size 0 or above 32
+ * (Android aborts there instead), a NULL buffer or an identifier above
+ * 4092 bytes; ENOKEY when the VM runs without identity; ENOSYS with a
+ * runtime that does not serve secrets.
  */
 bool AVmPayload_getVmInstanceSecret(const void *identifier, size_t identifier_size,
 				    void *secret, size_t size);
 
 /*
  * true when this is the first boot of the VM instance. Returns false and
- * sets errno to ENOSYS while the guest cannot tell.
+ * sets errno to ENOSYS when the guest cannot tell (the VM configuration
+ * carries no new-instance); errno is left alone otherwise.
  */
 bool AVmPayload_isNewInstance(void);
 

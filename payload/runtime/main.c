@@ -17,6 +17,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/fs.h>
 #include <linux/securebits.h>
 #include <poll.h>
 #include <signal.h>
@@ -26,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
@@ -42,14 +45,22 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "dmcrypt.h"
 #include "pkg.h"
 #include "rtproto.h"
 #include "rtserver.h"
+#include "secret.h"
 
 #define CONFIG_PATH	"/avf/config.dtb"
 #define CTL_DEV		"/dev/hvc2"
 #define LOG_DEV		"/dev/hvc1"
 #define PKG_DEV		"/dev/vda"
+#define SECRET_PATH	"/avf/secret"
+#define STORAGE_DEV	"/dev/vdb"
+#define STORAGE_DM_NAME	"encryptedstore"
+#define STORAGE_DM_NODE	"/dev/mapper/" STORAGE_DM_NAME
+#define STORAGE_MOUNT	"/mnt/encryptedstore"
+#define MKE2FS		"/sbin/mke2fs"
 #define PAYLOAD_DIR	AVF_APK_MOUNT "/lib/x86_64"
 #define DEVICE_WAIT_MS	10000
 #define MAX_CLIENTS	16
@@ -66,6 +77,21 @@ static bool verbose = true;	/* until the config says otherwise */
 static struct avf_config cfg;
 /* storage_path is set by setup_storage() once encrypted storage is mounted */
 static struct avf_rt_state rt_state;
+
+/*
+ * Key material lives only in this page of PID 1: locked in RAM, left out of
+ * core dumps and zero-filled in every child (MADV_WIPEONFORK), so neither
+ * the payload process nor mke2fs ever has a copy. Wiped on every way out.
+ */
+struct keys {
+	unsigned char vm_secret[AVF_VM_SECRET_SIZE];
+	unsigned char storage_key[AVF_STORAGE_KEY_SIZE];
+	char dm_params[512];
+};
+static struct keys *keys;
+static bool have_secret;
+static bool storage_dm_created;
+static bool storage_mounted;
 
 static void rt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void rt_log(const char *fmt, ...)
@@ -112,12 +138,78 @@ static void ctl_send(const char *line, int len)
 	tcdrain(ctl_fd);
 }
 
+static void sleep_ms(long ms);
+
+static void wipe_keys(void)
+{
+	if (keys)
+		avf_wipe(keys, sizeof(*keys));
+	have_secret = false;
+	rt_state.vm_secret = NULL;
+}
+
+/* Reap every process after kill(-1, SIGKILL), waiting at most ~5 s. */
+static void reap_all(void)
+{
+	for (int waited = 0; waited < 5000; waited += 10) {
+		pid_t pid;
+
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+			;
+		if (pid < 0 && errno == ECHILD)
+			return;
+		sleep_ms(10);
+	}
+	rt_log("processes still alive after SIGKILL");
+}
+
+/*
+ * Flush and close the encrypted storage: syncfs, unmount, remove the
+ * dm-crypt device (the kernel forgets the key). Every process but PID 1 is
+ * gone by now, so nothing holds the mount.
+ */
+static void teardown_storage(void)
+{
+	if (storage_mounted) {
+		int fd = open(STORAGE_MOUNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int rc = -1;
+
+		if (fd >= 0) {
+			if (syncfs(fd))
+				rt_log("syncfs %s: %s", STORAGE_MOUNT, strerror(errno));
+			close(fd);
+		}
+		for (int i = 0; i < 100; i++) {
+			rc = umount2(STORAGE_MOUNT, 0);
+			if (rc == 0 || errno != EBUSY)
+				break;
+			sleep_ms(20);
+		}
+		if (rc)
+			rt_log("unmount %s: %s", STORAGE_MOUNT, strerror(errno));
+		else
+			rt_info("storage: unmounted %s", STORAGE_MOUNT);
+		storage_mounted = false;
+		rt_state.storage_path = NULL;
+	}
+	if (storage_dm_created) {
+		int rc = avf_dm_remove(STORAGE_DM_NAME);
+
+		if (rc)
+			rt_log("remove dm device %s: %s", STORAGE_DM_NAME, strerror(-rc));
+		storage_dm_created = false;
+	}
+}
+
 /* End the VM. SHUTDOWN is sent only on the clean path. */
 static void __attribute__((noreturn)) end_vm(bool clean)
 {
 	char line[AVF_CTL_LINE_MAX + 1];
 
 	kill(-1, SIGKILL);
+	reap_all();
+	teardown_storage();
+	wipe_keys();
 	sync();
 	if (clean)
 		ctl_send(line, avf_ctl_fmt_shutdown(line, sizeof(line)));
@@ -236,6 +328,67 @@ static void load_config(void)
 		cfg.cpus, cfg.storage);
 }
 
+/*
+ * The VM secret: the VMM appends /avf/secret (32 bytes) to the initramfs
+ * when the run is identity-checked and the module writes the secret into
+ * it. Copy it into the locked page, overwrite the file's page and unlink
+ * it. No file: the VM runs without identity.
+ */
+static void load_secret(void)
+{
+	unsigned char zero[AVF_VM_SECRET_SIZE] = { 0 };
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	keys = mmap(NULL, sizeof(*keys), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	if (keys == MAP_FAILED) {
+		keys = NULL;
+		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+			 "secret page: %s", strerror(errno));
+	}
+	if (madvise(keys, sizeof(*keys), MADV_WIPEONFORK))
+		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+			 "secret page: MADV_WIPEONFORK: %s", strerror(errno));
+	if (madvise(keys, sizeof(*keys), MADV_DONTDUMP))
+		rt_log("secret page: MADV_DONTDUMP: %s", strerror(errno));
+	if (mlock(keys, sizeof(*keys)))
+		rt_log("secret page: mlock: %s", strerror(errno));
+
+	fd = open(SECRET_PATH, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG,
+				 AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG, "secret: open %s: %s",
+				 SECRET_PATH, strerror(errno));
+		rt_info("secret: none: the VM runs without identity");
+		return;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size != AVF_VM_SECRET_SIZE)
+		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+			 "secret: %s is not a %u-byte file", SECRET_PATH, AVF_VM_SECRET_SIZE);
+	do
+		n = pread(fd, keys->vm_secret, AVF_VM_SECRET_SIZE, 0);
+	while (n < 0 && errno == EINTR);
+	/* overwrite the file's page in the root file system, then drop it */
+	if (pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero))
+		rt_log("secret: overwrite %s: %s", SECRET_PATH, strerror(errno));
+	close(fd);
+	if (unlink(SECRET_PATH))
+		rt_log("secret: unlink %s: %s", SECRET_PATH, strerror(errno));
+	if (n != AVF_VM_SECRET_SIZE)
+		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+			 "secret: short read of %s", SECRET_PATH);
+	/* all zeros: the VMM's placeholder that the module never filled */
+	if (!memcmp(keys->vm_secret, zero, sizeof(zero)))
+		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+			 "secret: %s was never filled in", SECRET_PATH);
+	have_secret = true;
+	rt_state.vm_secret = keys->vm_secret;
+	rt_info("secret: loaded");
+}
+
 static void extract_package(void)
 {
 	const struct avf_pkg_limits lim = AVF_PKG_DEFAULT_LIMITS;
@@ -261,16 +414,107 @@ static void extract_package(void)
 	rt_info("package: %d files in %s", n, AVF_APK_MOUNT);
 }
 
+#define storage_fail(...) \
+	fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR, "storage: " __VA_ARGS__)
+
+/* Run mke2fs on the decrypted device; the payload uid owns the root. */
+static void format_storage(void)
+{
+	char owner[32];
+	char *const argv[] = { MKE2FS, "-q", "-F", "-t", "ext4", "-b", "4096", "-m", "0",
+			       "-L", "encryptedstore", "-E", owner, STORAGE_DM_NODE, NULL };
+	char *const envp[] = { "PATH=/sbin:/bin", NULL };
+	int status;
+	pid_t pid;
+
+	snprintf(owner, sizeof(owner), "nodiscard,root_owner=%u:%u", AVF_PAYLOAD_UID,
+		 AVF_PAYLOAD_GID);
+	rt_info("storage: no file system on the decrypted device: creating ext4");
+	pid = fork();
+	if (pid < 0)
+		storage_fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDONLY);
+
+		if (nul >= 0)
+			dup2(nul, 0);
+		execve(MKE2FS, argv, envp);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			storage_fail("wait for mke2fs: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		storage_fail("mke2fs failed (status 0x%x)", status);
+}
+
 /*
- * Encrypted storage. The device-mapper setup keyed by the instance secret
- * plugs in here and sets storage_path; without it the payload is told there
- * is no storage.
+ * Encrypted storage (config storage = 1): dm-crypt aes-xts-plain64 with
+ * 4096-byte sectors over /dev/vdb, keyed by HKDF(VM secret), ext4 inside
+ * (created when the decrypted device holds no valid superblock: first run,
+ * or a different secret, which then loses the old contents), mounted
+ * nosuid,nodev,noexec on STORAGE_MOUNT and owned by the payload uid.
  */
 static void setup_storage(void)
 {
+	unsigned char sb[1024];
+	uint64_t bytes = 0;
+	struct stat st;
+	int64_t sectors;
+	dev_t dm_dev;
+	char err[200];
+	int fd, rc;
+
 	if (!cfg.storage)
 		return;
-	rt_log("encrypted storage requested; not provided by this runtime version");
+	if (!have_secret)
+		fail_vm(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+			"storage: encrypted storage requested but the VM has no instance secret");
+	fd = open_dev(STORAGE_DEV, O_RDWR);
+	if (fd < 0)
+		storage_fail("%s: %s", STORAGE_DEV, strerror(errno));
+	if (fstat(fd, &st) || !S_ISBLK(st.st_mode) || ioctl(fd, BLKGETSIZE64, &bytes))
+		storage_fail("%s is not a usable block device", STORAGE_DEV);
+	close(fd);
+	sectors = avf_dm_crypt_sectors(bytes);
+	if (sectors < 0)
+		storage_fail("%s: size %llu is not a positive multiple of %u", STORAGE_DEV,
+			     (unsigned long long)bytes, AVF_DM_SECTOR_SIZE);
+
+	if (avf_derive_storage_key(keys->vm_secret, keys->storage_key))
+		storage_fail("key derivation failed");
+	rc = avf_dm_crypt_params(keys->dm_params, sizeof(keys->dm_params), keys->storage_key,
+				 AVF_STORAGE_KEY_SIZE, major(st.st_rdev), minor(st.st_rdev));
+	avf_wipe(keys->storage_key, sizeof(keys->storage_key));
+	if (rc < 0)
+		storage_fail("cannot build the dm-crypt table");
+	rc = avf_dm_create_crypt(STORAGE_DM_NAME, (uint64_t)sectors, keys->dm_params, &dm_dev,
+				 err, sizeof(err));
+	avf_wipe(keys->dm_params, sizeof(keys->dm_params));
+	if (rc)
+		storage_fail("%s", err);
+	storage_dm_created = true;
+
+	mkdir("/dev/mapper", 0755);
+	unlink(STORAGE_DM_NODE);
+	if (mknod(STORAGE_DM_NODE, S_IFBLK | 0600, dm_dev))
+		storage_fail("mknod %s: %s", STORAGE_DM_NODE, strerror(errno));
+
+	fd = open(STORAGE_DM_NODE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, sb, sizeof(sb), 1024) != (ssize_t)sizeof(sb))
+		storage_fail("read %s: %s", STORAGE_DM_NODE, strerror(errno));
+	close(fd);
+	if (!avf_ext4_superblock_valid(sb, bytes))
+		format_storage();
+
+	mkdir(STORAGE_MOUNT, 0700);
+	if (mount(STORAGE_DM_NODE, STORAGE_MOUNT, "ext4", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""))
+		storage_fail("mount ext4 on %s: %s", STORAGE_MOUNT, strerror(errno));
+	storage_mounted = true;
+	if (chown(STORAGE_MOUNT, AVF_PAYLOAD_UID, AVF_PAYLOAD_GID) || chmod(STORAGE_MOUNT, 0700))
+		storage_fail("chown %s: %s", STORAGE_MOUNT, strerror(errno));
+	rt_state.storage_path = STORAGE_MOUNT;
+	rt_info("storage: %s ready (%llu bytes)", STORAGE_MOUNT, (unsigned long long)bytes);
 }
 
 static int make_socket(void)
@@ -313,7 +557,9 @@ static int serve_client(int fd)
 		return -1;
 	if (send_ready)
 		ctl_send(line, avf_ctl_fmt_ready(line, sizeof(line)));
-	if (send(fd, out, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	n = send(fd, out, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	avf_wipe(out, (size_t)len);	/* may hold a derived secret */
+	if (n < 0)
 		return -1;
 	return 1;
 }
@@ -390,6 +636,11 @@ static void __attribute__((noreturn)) run_payload(int report_fd, int go_fd)
 
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* already zero-filled by MADV_WIPEONFORK; the payload gets no mapping */
+	if (keys)
+		munmap(keys, sizeof(*keys));
+	keys = NULL;
+	rt_state.vm_secret = NULL;
 
 	/*
 	 * fds: 0 /dev/null, 1-2 payload log, 3 report pipe, 4 go pipe (both
@@ -669,6 +920,9 @@ int main(void)
 		       strerror(errno));
 
 	load_config();
+	load_secret();
+	rt_state.new_instance_known = cfg.new_instance_set;
+	rt_state.new_instance = cfg.new_instance == 1;
 	extract_package();
 	setup_storage();
 	start_payload();

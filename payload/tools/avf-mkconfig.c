@@ -3,7 +3,9 @@
  * avf-mkconfig: build the VM configuration tree (dts/avf-config.rst) with
  * libfdt, as avf-vmm does, and wrap it as /avf/config.dtb in a newc cpio
  * archive to append to the guest initramfs. For running the guest without
- * avf-vmm (payload/tools/qemu-run.sh) and for tests.
+ * avf-vmm (payload/tools/qemu-run.sh) and for tests. With --secret FILE the
+ * archive also carries avf/secret, the 32-byte VM secret that the module
+ * writes there on a real run: a stand-in identity for tests.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,8 +25,11 @@ static void usage(FILE *f)
 		"usage: avf-mkconfig --payload NAME [-o CPIO] [--dtb DTB]\n"
 		"                    [--debug full|none] [--protected] [--cid N]\n"
 		"                    [--mem MIB] [--cpus N] [--storage]\n"
-		"  -o CPIO     newc archive holding avf/config.dtb\n"
-		"  --dtb DTB   the bare device tree blob\n");
+		"                    [--new-instance 0|1] [--secret FILE]\n"
+		"  -o CPIO         newc archive holding avf/config.dtb\n"
+		"  --dtb DTB       the bare device tree blob\n"
+		"  --new-instance  write new-instance = 0|1 (absent by default)\n"
+		"  --secret FILE   add FILE (exactly 32 bytes) as avf/secret to the archive\n");
 }
 
 static int parse_u32(const char *s, uint32_t *v)
@@ -37,6 +42,26 @@ static int parse_u32(const char *s, uint32_t *v)
 	if (errno || end == s || *end || x > UINT32_MAX || s[0] == '-')
 		return -1;
 	*v = (uint32_t)x;
+	return 0;
+}
+
+static int read_secret(const char *path, unsigned char out[32])
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	int extra;
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	n = fread(out, 1, 32, f);
+	extra = fgetc(f);
+	fclose(f);
+	if (n != 32 || extra != EOF) {
+		fprintf(stderr, "avf-mkconfig: %s must hold exactly 32 bytes\n", path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -66,11 +91,15 @@ int main(int argc, char **argv)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'n' },
 		{ "storage", no_argument, NULL, 's' },
+		{ "new-instance", required_argument, NULL, 'N' },
+		{ "secret", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct avf_config cfg = { .cid = 2048, .memory_mib = 256, .cpus = 1 };
-	const char *out = NULL, *dtb_out = NULL, *payload = NULL;
+	const char *out = NULL, *dtb_out = NULL, *payload = NULL, *secret_path = NULL;
+	unsigned char secret[32];
+	int new_instance = -1;
 	char buf[4096], err[256];
 	struct avf_newc c = { 0 };
 	int opt, rc = 0;
@@ -82,6 +111,13 @@ int main(int argc, char **argv)
 		case 'd': dtb_out = optarg; break;
 		case 'P': cfg.protected_vm = 1; break;
 		case 's': cfg.storage = 1; break;
+		case 'S': secret_path = optarg; break;
+		case 'N':
+			if (!strcmp(optarg, "0") || !strcmp(optarg, "1"))
+				new_instance = optarg[0] - '0';
+			else
+				goto bad;
+			break;
 		case 'g':
 			if (!strcmp(optarg, "full"))
 				cfg.debug_level = 1;
@@ -97,8 +133,10 @@ int main(int argc, char **argv)
 		default: goto bad;
 		}
 	}
-	if (optind != argc || !payload || (!out && !dtb_out))
+	if (optind != argc || !payload || (!out && !dtb_out) || (secret_path && !out))
 		goto bad;
+	if (secret_path && read_secret(secret_path, secret))
+		return 1;
 
 	/* written as given: a bad name is the runtime's to reject */
 	rc |= fdt_create(buf, sizeof(buf));
@@ -113,6 +151,8 @@ int main(int argc, char **argv)
 	rc |= fdt_property_u32(buf, "memory-mib", cfg.memory_mib);
 	rc |= fdt_property_u32(buf, "cpus", cfg.cpus);
 	rc |= fdt_property_u32(buf, "storage", cfg.storage);
+	if (new_instance >= 0)
+		rc |= fdt_property_u32(buf, "new-instance", (uint32_t)new_instance);
 	rc |= fdt_end_node(buf);
 	rc |= fdt_end_node(buf);
 	rc |= fdt_finish(buf);
@@ -127,6 +167,8 @@ int main(int argc, char **argv)
 	if (out) {
 		if (avf_newc_add(&c, "avf", S_IFDIR | 0755, NULL, 0) ||
 		    avf_newc_add(&c, "avf/config.dtb", S_IFREG | 0444, buf, fdt_totalsize(buf)) ||
+		    (secret_path &&
+		     avf_newc_add(&c, "avf/secret", S_IFREG | 0400, secret, sizeof(secret))) ||
 		    avf_newc_finish(&c) || write_file(out, c.buf, c.len)) {
 			avf_newc_free(&c);
 			return 1;

@@ -4,14 +4,20 @@
 # VM identity): /init, the dynamic loader, exactly the shared libraries that
 # /init, libvm_payload.so and the given payloads need (found with ldd, copied
 # to the paths ldd reports), libvm_payload.so, the mount points and
-# /dev/console. Sorted entries, root:root, mtime 0, gzip -n; the file is
+# /dev/console, and the helper programs given with --tool (mke2fs for the
+# encrypted storage) with their libraries. Sorted entries, root:root, mtime 0, gzip -n; the file is
 # zero-padded to a multiple of 4 bytes so another newc archive can be
 # appended directly (the kernel looks for one on a 4-byte boundary).
 #
-#   mkinitramfs.sh OUT.cpio.gz INIT LIBVM_PAYLOAD.so -- [PAYLOAD.so]...
+#   mkinitramfs.sh OUT.cpio.gz INIT LIBVM_PAYLOAD.so [--tool SRC=DEST]... -- [PAYLOAD.so]...
 set -euo pipefail
 out=$1 init=$2 libvmp=$3
 shift 3
+tools=()
+while [ "${1:-}" = --tool ]; do
+	tools+=("$2")
+	shift 2
+done
 [ "${1:-}" = -- ] && shift
 export LC_ALL=C
 
@@ -24,6 +30,13 @@ chmod 1777 "$root/tmp"
 install -m 0755 "$init" "$root/init"
 install -m 0644 "$libvmp" "$root$libdir/libvm_payload.so"
 strip --strip-unneeded "$root/init" "$root$libdir/libvm_payload.so"
+tool_srcs=()
+for t in "${tools[@]}"; do
+	src=${t%%=*} dest=${t#*=}
+	mkdir -p "$root$(dirname "$dest")"
+	install -m 0755 "$src" "$root$dest"
+	tool_srcs+=("$src")
+done
 # the kernel opens /dev/console for PID 1 before devtmpfs is mounted
 if ! mknod -m 0600 "$root/dev/console" c 5 1 2>/dev/null; then
 	echo "mkinitramfs: warning: cannot mknod /dev/console (not root?); the runtime" \
@@ -37,7 +50,7 @@ deps() {
 		/=>/ { if ($3 ~ /^\//) print $3; next }
 		$1 ~ /^\// { print $1 }'
 }
-for bin in "$init" "$libvmp" "$@"; do
+for bin in "$init" "$libvmp" "${tool_srcs[@]}" "$@"; do
 	while read -r lib; do
 		case $lib in
 		MISSING*libvm_payload.so) continue ;;	# provided above

@@ -21,6 +21,10 @@
 #                       QEMU was started (boot-time measurements)
 #     --config-cpio F   append F instead of a generated configuration archive
 #     --no-config       append no configuration at all (tests the runtime)
+#     --secret FILE     32-byte stand-in VM secret, appended as avf/secret
+#                       (what the module writes on a real run)
+#     --new-instance N  config tree new-instance = N (0 or 1)
+#     --storage IMG     attach IMG read-write as vdb, config storage = 1
 #
 # Exit status: 0 when the VM ended by itself, 124 on timeout, 2 usage.
 set -euo pipefail
@@ -30,6 +34,7 @@ out=${OUT:-$top/build/user}
 
 kernel=${AVF_KERNEL:-} initrd=$out/guest/initramfs.cpio.gz debug=full mem=256 cpus=1
 timeout_s=120 accel=tcg cpu='' show_console=0 keep='' stamps=0 config_cpio='' no_config=0
+secret='' new_instance='' storage=''
 usage() { sed -n '/^#   qemu-run.sh/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -46,6 +51,9 @@ while [ $# -gt 0 ]; do
 	--timestamps) stamps=1; shift ;;
 	--config-cpio) config_cpio=$2; shift 2 ;;
 	--no-config) no_config=1; shift ;;
+	--secret) secret=$2; shift 2 ;;
+	--new-instance) new_instance=$2; shift 2 ;;
+	--storage) storage=$2; shift 2 ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
 	-*) usage ;;
@@ -77,8 +85,19 @@ if [ $no_config = 1 ]; then
 elif [ -n "$config_cpio" ]; then
 	cp "$config_cpio" "$tmp/config.cpio"
 else
+	extra=()
+	[ -z "$secret" ] || extra+=(--secret "$secret")
+	[ -z "$new_instance" ] || extra+=(--new-instance "$new_instance")
+	[ -z "$storage" ] || extra+=(--storage)
 	"$mkconfig" -o "$tmp/config.cpio" --payload "$payload" --debug "$debug" \
-		--mem "$mem" --cpus "$cpus"
+		--mem "$mem" --cpus "$cpus" "${extra[@]}"
+fi
+disks=(-drive file="$tmp/package.img",format=raw,if=none,id=pkg,readonly=on
+	-device virtio-blk-device,drive=pkg)
+if [ -n "$storage" ]; then
+	[ -f "$storage" ] || { echo "qemu-run: missing $storage" >&2; exit 2; }
+	disks+=(-drive file="$storage",format=raw,if=none,id=storage,cache=writeback
+		-device virtio-blk-device,drive=storage)
 fi
 cat "$initrd" "$tmp/config.cpio" >"$tmp/initrd"
 # a disk is whole sectors: pad the package with zeros
@@ -113,8 +132,7 @@ timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
 	-device virtconsole,bus=vser1.0,chardev=hvc1 \
 	-device virtio-serial-device,id=vser2,max_ports=1 \
 	-device virtconsole,bus=vser2.0,chardev=hvc2 \
-	-drive file="$tmp/package.img",format=raw,if=none,id=pkg,readonly=on \
-	-device virtio-blk-device,drive=pkg \
+	"${disks[@]}" \
 	</dev/null || rc=$?
 end=$(usec)
 # if QEMU never opened the FIFO the reader is still waiting in open()
