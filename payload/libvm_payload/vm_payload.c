@@ -137,7 +137,8 @@ VMP_EXPORT bool AVmPayload_getVmInstanceSecret(const void *identifier, size_t id
 	size_t got = 0;
 	int rc;
 
-	if (secret && size)
+	/* a size above 32 may not be the buffer's: leave it alone then */
+	if (secret && size && size <= 32)
 		memset(secret, 0, size);
 	if (!secret || size == 0 || size > 32 || (!identifier && identifier_size) ||
 	    identifier_size > AVF_RT_MAX_BODY - sizeof(want)) {

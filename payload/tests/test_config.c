@@ -93,6 +93,37 @@ TEST(valid_tree)
 	ASSERT_EQ(0, avf_config_parse(buf, n + 100, &cfg, err, sizeof(err)));
 }
 
+/* new-instance is optional (older VMMs do not write it); when there, 0/1 */
+TEST(new_instance_optional)
+{
+	static char buf[8192];
+	char err[256];
+	struct avf_config cfg;
+	struct prop p[NPROPS];
+	int node;
+	size_t n;
+
+	defaults(p);
+	n = build(buf, sizeof(buf), p, -1, "avf");
+	ASSERT_EQ(0, avf_config_parse(buf, n, &cfg, err, sizeof(err)));
+	ASSERT_FALSE(cfg.new_instance_set);
+	ASSERT_EQ(0, fdt_open_into(buf, buf, sizeof(buf)));
+	node = fdt_path_offset(buf, "/avf");
+	ASSERT_LE(0, node);
+	ASSERT_EQ(0, fdt_setprop_u32(buf, node, "new-instance", 1));
+	ASSERT_EQ(0, fdt_pack(buf));
+	ASSERT_EQ(0, avf_config_parse(buf, fdt_totalsize(buf), &cfg, err, sizeof(err)));
+	ASSERT_TRUE(cfg.new_instance_set);
+	ASSERT_EQ(1u, cfg.new_instance);
+	ASSERT_EQ(0, fdt_open_into(buf, buf, sizeof(buf)));
+	ASSERT_EQ(0, fdt_setprop_u32(buf, node, "new-instance", 2));
+	ASSERT_EQ(-1, avf_config_parse(buf, fdt_totalsize(buf), &cfg, err, sizeof(err)));
+	ASSERT_STREQ("config: new-instance 2 out of range", err);
+	ASSERT_EQ(0, fdt_setprop(buf, node, "new-instance", "ab", 2));
+	ASSERT_EQ(-1, avf_config_parse(buf, fdt_totalsize(buf), &cfg, err, sizeof(err)));
+	ASSERT_FALSE(cfg.new_instance_set);
+}
+
 TEST(example_dts)
 {
 	const char *path = getenv("AVF_EXAMPLE_DTB");

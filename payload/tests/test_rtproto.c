@@ -13,6 +13,7 @@
 
 #include "kselftest_harness.h"
 #include "rtserver.h"
+#include "secret.h"
 #include "vm_payload.h"
 
 static size_t mkreq(void *buf, uint32_t op, int32_t status, uint32_t len, uint32_t reserved,
@@ -91,8 +92,7 @@ TEST(notify_with_body_refused)
 
 TEST(unknown_and_future_ops)
 {
-	const uint32_t ops[] = { 0, AVF_RT_OP_INSTANCE_SECRET, AVF_RT_OP_IS_NEW_INSTANCE, 99,
-				 0xffffffffu };
+	const uint32_t ops[] = { 0, AVF_RT_OP_IS_NEW_INSTANCE, 99, 0xffffffffu };
 	unsigned char req[64], out[AVF_RT_MAX_MSG];
 	struct avf_rt_state st = { 0 };
 	bool ready;
@@ -120,6 +120,101 @@ TEST(storage_path)
 	ASSERT_EQ((ssize_t)(sizeof(struct avf_rt_hdr) + 19), avf_rt_handle(&st, req, n, out, &ready));
 	ASSERT_EQ(0, hdr_of(out).status);
 	ASSERT_EQ(0, memcmp(out + sizeof(struct avf_rt_hdr), "/mnt/encryptedstore", 19));
+}
+
+static const unsigned char test_vm_secret[32] = {
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+	16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+};
+
+static size_t secret_req(void *buf, uint32_t size, const void *id, size_t id_len)
+{
+	unsigned char body[AVF_RT_MAX_BODY + 64];
+
+	memcpy(body, &size, sizeof(size));
+	if (id_len)
+		memcpy(body + sizeof(size), id, id_len);
+	return mkreq(buf, AVF_RT_OP_INSTANCE_SECRET, 0, (uint32_t)(sizeof(size) + id_len), 0,
+		     body, sizeof(size) + id_len);
+}
+
+TEST(instance_secret_served)
+{
+	unsigned char req[AVF_RT_MAX_MSG + 64], out[AVF_RT_MAX_MSG], want[32];
+	struct avf_rt_state st = { .vm_secret = test_vm_secret };
+	static unsigned char big_id[AVF_RT_MAX_BODY - 4];
+	struct avf_rt_hdr h;
+	bool ready;
+	size_t n = secret_req(req, 32, "avf-test", 8);
+
+	ASSERT_EQ((ssize_t)(sizeof(struct avf_rt_hdr) + 32), avf_rt_handle(&st, req, n, out, &ready));
+	ASSERT_EQ(0, hdr_of(out).status);
+	ASSERT_EQ(32u, hdr_of(out).len);
+	ASSERT_EQ(0, avf_derive_payload_secret(test_vm_secret, "avf-test", 8, want, 32));
+	ASSERT_EQ(0, memcmp(want, out + sizeof(struct avf_rt_hdr), 32));
+	/* 1 byte: the first byte of the same derivation */
+	n = secret_req(req, 1, "avf-test", 8);
+	ASSERT_EQ((ssize_t)(sizeof(struct avf_rt_hdr) + 1), avf_rt_handle(&st, req, n, out, &ready));
+	ASSERT_EQ(want[0], out[sizeof(struct avf_rt_hdr)]);
+	/* the largest identifier that fits in one request */
+	memset(big_id, 0x41, sizeof(big_id));
+	n = secret_req(req, 32, big_id, sizeof(big_id));
+	ASSERT_EQ((ssize_t)(sizeof(struct avf_rt_hdr) + 32), avf_rt_handle(&st, req, n, out, &ready));
+	ASSERT_EQ(0, hdr_of(out).status);
+	/* one byte more is an oversized datagram: the connection closes */
+	h = hdr_of(req);
+	h.len++;
+	memcpy(req, &h, sizeof(h));
+	req[n++] = 0x41;
+	ASSERT_EQ(-1, avf_rt_handle(&st, req, n, out, &ready));
+}
+
+TEST(instance_secret_bad_requests)
+{
+	const uint32_t sizes[] = { 0, 33, 64, 0x80000000u, 0xffffffffu };
+	unsigned char req[64], out[AVF_RT_MAX_MSG];
+	struct avf_rt_state st = { .vm_secret = test_vm_secret };
+	bool ready;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		n = secret_req(req, sizes[i], "id", 2);
+		ASSERT_EQ((ssize_t)sizeof(struct avf_rt_hdr), avf_rt_handle(&st, req, n, out, &ready));
+		ASSERT_EQ(-EINVAL, hdr_of(out).status);
+		ASSERT_EQ(0u, hdr_of(out).len);
+	}
+	/* a body too short to hold the size */
+	for (uint32_t len = 0; len < 4; len++) {
+		n = mkreq(req, AVF_RT_OP_INSTANCE_SECRET, 0, len, 0, "abc", len);
+		ASSERT_EQ((ssize_t)sizeof(struct avf_rt_hdr), avf_rt_handle(&st, req, n, out, &ready));
+		ASSERT_EQ(-EINVAL, hdr_of(out).status);
+	}
+	/* no identity: a clean refusal */
+	st.vm_secret = NULL;
+	n = secret_req(req, 32, "id", 2);
+	ASSERT_EQ((ssize_t)sizeof(struct avf_rt_hdr), avf_rt_handle(&st, req, n, out, &ready));
+	ASSERT_EQ(-ENOKEY, hdr_of(out).status);
+}
+
+TEST(is_new_instance)
+{
+	unsigned char req[64], out[AVF_RT_MAX_MSG];
+	struct avf_rt_state st = { 0 };
+	bool ready;
+	size_t n = mkreq(req, AVF_RT_OP_IS_NEW_INSTANCE, 0, 0, 0, NULL, 0);
+
+	ASSERT_LT(0, avf_rt_handle(&st, req, n, out, &ready));
+	ASSERT_EQ(-ENOSYS, hdr_of(out).status);
+	st.new_instance_known = true;
+	ASSERT_EQ((ssize_t)sizeof(struct avf_rt_hdr) + 1, avf_rt_handle(&st, req, n, out, &ready));
+	ASSERT_EQ(0, hdr_of(out).status);
+	ASSERT_EQ(0, out[sizeof(struct avf_rt_hdr)]);
+	st.new_instance = true;
+	ASSERT_LT(0, avf_rt_handle(&st, req, n, out, &ready));
+	ASSERT_EQ(1, out[sizeof(struct avf_rt_hdr)]);
+	n = mkreq(req, AVF_RT_OP_IS_NEW_INSTANCE, 0, 1, 0, "x", 1);
+	ASSERT_LT(0, avf_rt_handle(&st, req, n, out, &ready));
+	ASSERT_EQ(-EINVAL, hdr_of(out).status);
 }
 
 /* ---- libvm_payload against the handler ---- */
@@ -161,7 +256,8 @@ TEST(library_end_to_end)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct server s = { .st = { .storage_path = "/mnt/encryptedstore" } };
-	unsigned char secret[32];
+	unsigned char secret[32], want[32], again[32];
+	static unsigned char big[AVF_RT_MAX_BODY];
 	pthread_t th;
 
 	/* without a runtime every call fails cleanly */
@@ -184,9 +280,12 @@ TEST(library_end_to_end)
 	memset(secret, 0x5a, sizeof(secret));
 	errno = 0;
 	ASSERT_FALSE(AVmPayload_getVmInstanceSecret("id", 2, secret, sizeof(secret)));
-	ASSERT_EQ(ENOSYS, errno);
+	ASSERT_EQ(ENOKEY, errno);	/* no identity yet */
 	for (size_t i = 0; i < sizeof(secret); i++)
 		ASSERT_EQ(0, secret[i]);
+	errno = 0;
+	ASSERT_FALSE(AVmPayload_getVmInstanceSecret("id", 2, secret, 33));
+	ASSERT_EQ(EINVAL, errno);
 	errno = 0;
 	ASSERT_FALSE(AVmPayload_getVmInstanceSecret("id", 2, secret, 0));
 	ASSERT_EQ(EINVAL, errno);
@@ -199,6 +298,37 @@ TEST(library_end_to_end)
 	errno = 0;
 	ASSERT_FALSE(AVmPayload_isNewInstance());
 	ASSERT_EQ(ENOSYS, errno);
+
+	/* with identity: the same derivation as the runtime's */
+	s.st.vm_secret = test_vm_secret;
+	s.st.new_instance_known = true;
+	s.st.new_instance = true;
+	ASSERT_EQ(0, avf_derive_payload_secret(test_vm_secret, "avf-test", 8, want, 32));
+	ASSERT_TRUE(AVmPayload_getVmInstanceSecret("avf-test", 8, secret, sizeof(secret)));
+	ASSERT_EQ(0, memcmp(want, secret, 32));
+	ASSERT_TRUE(AVmPayload_getVmInstanceSecret("avf-test", 8, again, sizeof(again)));
+	ASSERT_EQ(0, memcmp(secret, again, 32));
+	ASSERT_TRUE(AVmPayload_getVmInstanceSecret("avf-tesu", 8, again, sizeof(again)));
+	ASSERT_NE(0, memcmp(secret, again, 32));
+	ASSERT_TRUE(AVmPayload_getVmInstanceSecret("avf-test", 8, again, 5));
+	ASSERT_EQ(0, memcmp(want, again, 5));
+	ASSERT_TRUE(AVmPayload_getVmInstanceSecret(NULL, 0, again, 32));
+	/* identifiers: the largest that fits, then one byte more */
+	memset(big, 7, sizeof(big));
+	ASSERT_TRUE(AVmPayload_getVmInstanceSecret(big, AVF_RT_MAX_BODY - 4, again, 32));
+	errno = 0;
+	ASSERT_FALSE(AVmPayload_getVmInstanceSecret(big, AVF_RT_MAX_BODY - 3, again, 32));
+	ASSERT_EQ(EINVAL, errno);
+	errno = 0;
+	ASSERT_FALSE(AVmPayload_getVmInstanceSecret(big, (size_t)-1, again, 32));
+	ASSERT_EQ(EINVAL, errno);
+	for (size_t i = 0; i < sizeof(again); i++)
+		ASSERT_EQ(0, again[i]);
+	ASSERT_TRUE(AVmPayload_isNewInstance());
+	s.st.new_instance = false;
+	errno = 0;
+	ASSERT_FALSE(AVmPayload_isNewInstance());
+	ASSERT_EQ(0, errno);
 
 	s.stop = 1;
 	shutdown(s.lfd, SHUT_RDWR);

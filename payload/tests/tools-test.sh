@@ -24,7 +24,7 @@ t() {	# t NAME COMMAND...
 }
 
 echo "TAP version 13"
-echo "1..9"
+echo "1..11"
 printf 'payload' >"$work/a.so"
 printf 'asset' >"$work/asset.txt"
 
@@ -60,6 +60,26 @@ mkconfig() {
 		grep -q 'storage = <0x01>' "$work/c.dts"; }; }
 }
 t "avf-mkconfig writes the tree and its cpio wrapper" mkconfig
+
+mkconfig_identity() {
+	head -c 32 /dev/urandom >"$work/secret" &&
+	"$bin/avf-mkconfig" --payload s.so --new-instance 1 --secret "$work/secret" \
+		-o "$work/s.cpio" --dtb "$work/s.dtb" &&
+	cpio -it --quiet <"$work/s.cpio" | tr '\n' ' ' | grep -qx 'avf avf/config.dtb avf/secret ' &&
+	mkdir "$work/x" && (cd "$work/x" && cpio -id --quiet <"$work/s.cpio") &&
+	cmp "$work/secret" "$work/x/avf/secret" &&
+	{ ! command -v dtc >/dev/null ||
+		dtc -q -I dtb -O dts "$work/s.dtb" | grep -q 'new-instance = <0x01>'; }
+}
+t "avf-mkconfig adds new-instance and avf/secret" mkconfig_identity
+
+mkconfig_bad_secret() {
+	head -c 31 /dev/zero >"$work/short" && head -c 33 /dev/zero >"$work/long" &&
+	! "$bin/avf-mkconfig" --payload x.so --secret "$work/short" -o "$work/y.cpio" &&
+	! "$bin/avf-mkconfig" --payload x.so --secret "$work/long" -o "$work/y.cpio" &&
+	! "$bin/avf-mkconfig" --payload x.so --new-instance 2 -o "$work/y.cpio"
+}
+t "avf-mkconfig refuses a secret that is not 32 bytes" mkconfig_bad_secret
 
 mkconfig_rejects() { ! "$bin/avf-mkconfig" --payload x.so --cid nope -o "$work/x.cpio"; }
 t "avf-mkconfig rejects bad numbers" mkconfig_rejects
