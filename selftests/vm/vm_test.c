@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -99,6 +101,9 @@ static pid_t spawn_vmm(int vm_fd, const char *name, const char *package, const c
 	argv[n++] = pkg;
 	argv[n++] = "--payload";
 	argv[n++] = payload;
+	/* A loaded test host can take more than the default 30 s to boot. */
+	argv[n++] = "--hangup-timeout";
+	argv[n++] = "300";
 	while (extra && *extra && n < MAX_ARGS - 1)
 		argv[n++] = *extra++;
 	argv[n] = NULL;
@@ -367,6 +372,39 @@ TEST_F(vm, vm_stop_ioctl_kills)
 	ASSERT_EQ(0, collect(&self->r, 20000, -1));
 	ASSERT_EQ(0, reap(&self->r, 10000));
 	EXPECT_EQ(AVF_STOP_KILLED, last(&self->r)->code);
+}
+
+/*
+ * Host-initiated vsock through the development socket: the Linux guest
+ * has no listener on the port, so its vsock driver answers our REQUEST
+ * with RST and the host side sees the connection closed.
+ */
+TEST_F(vm, vsock_connect_to_closed_port_is_refused)
+{
+	char sock[64];
+	const char *extra[] = { "--vsock-uds", sock, NULL };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[64];
+	struct pollfd p;
+	int c;
+
+	snprintf(sock, sizeof(sock), "/tmp/vmtest-vsock-%d.sock", getpid());
+	self->r.pid = spawn_vmm(self->r.vm_fd, NULL, "never-ready", extra);
+	ASSERT_LT(0, self->r.pid);
+	ASSERT_EQ(1, collect(&self->r, VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, c);
+	ASSERT_EQ(0, connect(c, (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_EQ(13, write(c, "CONNECT 5000\n", 13));
+	p = (struct pollfd){ .fd = c, .events = POLLIN };
+	ASSERT_EQ(1, poll(&p, 1, 60000));
+	EXPECT_EQ(0, read(c, buf, sizeof(buf)));	/* closed: refused */
+	close(c);
+	ASSERT_EQ(0, ioctl(self->r.vm_fd, AVF_VM_STOP));
+	ASSERT_EQ(0, collect(&self->r, 20000, -1));
+	ASSERT_EQ(0, reap(&self->r, 10000));
+	unlink(sock);
 }
 
 TEST_F(vm, open_by_name)

@@ -84,6 +84,11 @@ static int wire_slot(struct vm *vm, struct virtio_dev *vd)
 	return 0;
 }
 
+static void vsock_events(void *arg)
+{
+	vsock_dev_poll(arg);
+}
+
 static void sink_console(void *opaque, const uint8_t *buf, size_t len)
 {
 	outsink_put(opaque, buf, len);
@@ -151,6 +156,7 @@ int vm_add_devices(struct vm *vm, int pkg_fd, int storage_fd, uint64_t cid,
 	ret = wire_slot(vm, &vm->pkg.vd);
 	ret = ret ?: vsock_dev_init(&vm->vsock, &vm->mem, cid);
 	ret = ret ?: wire_slot(vm, &vm->vsock.vd);
+	ret = ret ?: devloop_add_fd(&vm->devloop, vm->vsock.epfd, vsock_events, &vm->vsock);
 	if (ret) {
 		if (storage_fd >= 0)
 			close(storage_fd);
@@ -203,6 +209,8 @@ void vm_destroy(struct vm *vm)
 	}
 	if (vm->pkg.vd.ops)
 		blk_dev_exit(&vm->pkg);
+	if (vm->vsock.vd.ops)
+		vsock_dev_exit(&vm->vsock);
 	if (vm->has_storage)
 		blk_dev_exit(&vm->storage);
 	for (i = 0; i < vm->ncpus; i++) {

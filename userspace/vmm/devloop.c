@@ -43,7 +43,7 @@ err_ep:
 	return -errno;
 }
 
-int devloop_add(struct devloop *dl, int fd, devloop_fn fn, void *arg)
+static int add_source(struct devloop *dl, int fd, devloop_fn fn, void *arg, bool counter)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 
@@ -52,8 +52,18 @@ int devloop_add(struct devloop *dl, int fd, devloop_fn fn, void *arg)
 	ev.data.u32 = dl->nsrc;
 	if (epoll_ctl(dl->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
-	dl->src[dl->nsrc++] = (struct devloop_source){ fd, fn, arg };
+	dl->src[dl->nsrc++] = (struct devloop_source){ fd, fn, arg, counter };
 	return 0;
+}
+
+int devloop_add(struct devloop *dl, int fd, devloop_fn fn, void *arg)
+{
+	return add_source(dl, fd, fn, arg, true);
+}
+
+int devloop_add_fd(struct devloop *dl, int fd, devloop_fn fn, void *arg)
+{
+	return add_source(dl, fd, fn, arg, false);
 }
 
 static void drain(int fd)
@@ -89,7 +99,8 @@ static void *devloop_thread(void *arg)
 
 			if (id >= dl->nsrc)
 				continue;
-			drain(dl->src[id].fd);
+			if (dl->src[id].counter)
+				drain(dl->src[id].fd);
 			dl->src[id].fn(dl->src[id].arg);
 		}
 		pthread_mutex_lock(&dl->lock);

@@ -59,6 +59,11 @@
 #define VSOCK_HOST_CID		2
 #define VSOCK_PKT_PAYLOAD_MAX	(64 * 1024)
 #define VSOCK_PENDING_MAX	128	/* queued control replies (RST) */
+#define VSOCK_CONN_MAX		64	/* host-initiated connections per VM */
+#define VSOCK_CONN_BUF		(256 * 1024) /* buf_alloc advertised to the guest */
+#define VSOCK_CREDIT_THRESHOLD	(VSOCK_CONN_BUF / 4) /* consumed bytes before CREDIT_UPDATE */
+#define VSOCK_LOCAL_PORT_FIRST	0x40000000U /* host ports of host-initiated connections */
+#define VSOCK_HANDSHAKE_MAX	32	/* "CONNECT <port>\n" on the development socket */
 
 /* Life-cycle. */
 #define HANGUP_TIMEOUT_DEFAULT_S	30

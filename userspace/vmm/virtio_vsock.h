@@ -1,15 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * virtio-vsock device. The guest CID comes from the module. Policy: the
- * guest may not initiate connections (to the host or anywhere else), so
- * every guest REQUEST is answered with RST, as is any packet for a
- * connection the device does not know. Spoofed source CIDs are dropped.
- * Host-initiated connections (connectVsock) need a module interface that
- * does not exist yet; see Documentation/vmm.rst.
+ * virtio-vsock device. The guest CID comes from the module.
+ *
+ * Policy: the guest may not initiate connections (to the host or anywhere
+ * else), so every guest REQUEST is answered with RST, as is any packet for
+ * a connection the device does not know. Spoofed source CIDs are dropped.
+ *
+ * Data path: host-initiated stream connections. A connected host stream
+ * fd is handed to vsock_dev_connect() with the guest port; the device
+ * sends REQUEST, and once the guest answers RESPONSE bytes flow both ways
+ * with virtio-vsock credit flow control. Guest-to-host bytes that the fd
+ * cannot take yet wait in a per-connection buffer of at most
+ * VSOCK_CONN_BUF bytes (the buf_alloc the guest sees); host-to-guest
+ * bytes are read only while the guest has credit and receive buffers, so
+ * a guest that stops reading never makes the VMM spin or buffer.
+ *
+ * Where host connections come from: the module will hand them over (not
+ * specified yet); for development, --vsock-uds PATH listens on a UNIX
+ * socket speaking "CONNECT <port>\n" -> "OK <host port>\n" (like
+ * Firecracker's hybrid vsock).
+ *
+ * Context: everything runs on the device thread with vd->lock held.
  */
 #ifndef AVF_VMM_VIRTIO_VSOCK_H
 #define AVF_VMM_VIRTIO_VSOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <linux/virtio_vsock.h>
@@ -21,6 +37,54 @@ enum vsock_verdict {
 	VSOCK_RST,		/* answer with RST */
 };
 
+enum vconn_state {
+	VCONN_FREE,
+	VCONN_HANDSHAKE,	/* development socket: waiting for "CONNECT <port>" */
+	VCONN_CONNECTING,	/* REQUEST queued or sent, waiting for RESPONSE */
+	VCONN_ESTABLISHED,
+	VCONN_CLOSING,		/* SHUTDOWN sent, waiting for the guest's RST */
+};
+
+/* Control packets a connection still has to send (struct vsock_conn.tx). */
+#define VCONN_TX_REQUEST	(1U << 0)
+#define VCONN_TX_CREDIT		(1U << 1)
+#define VCONN_TX_SHUTDOWN	(1U << 2)
+#define VCONN_TX_RST		(1U << 3)
+
+/**
+ * struct vsock_conn - one host-initiated stream connection
+ * @fd: host end (non-blocking), owned.
+ * @local_port: host-side port (VSOCK_LOCAL_PORT_FIRST upward).
+ * @peer_port: guest port.
+ * @peer_buf_alloc, @peer_fwd_cnt: the guest's receive credit, from its headers.
+ * @tx_cnt: payload bytes sent to the guest.
+ * @fwd_cnt: guest payload bytes delivered to @fd.
+ * @fwd_cnt_sent: @fwd_cnt as last told to the guest.
+ * @buf, @buf_len: guest bytes @fd has not taken yet (<= VSOCK_CONN_BUF).
+ * @hybrid: came from the development socket: answer "OK <port>\n".
+ */
+struct vsock_conn {
+	enum vconn_state state;
+	int fd;
+	uint32_t local_port;
+	uint32_t peer_port;
+	uint32_t peer_buf_alloc;
+	uint32_t peer_fwd_cnt;
+	uint32_t tx_cnt;
+	uint32_t fwd_cnt;
+	uint32_t fwd_cnt_sent;
+	uint32_t tx;
+	bool guest_shut_send;
+	bool host_eof;
+	bool host_hup;		/* fd hung up: no longer in epoll, read until EOF */
+	bool hybrid;
+	uint32_t events;	/* current epoll interest */
+	uint8_t *buf;
+	uint32_t buf_len;
+	char line[VSOCK_HANDSHAKE_MAX];
+	uint32_t line_len;
+};
+
 struct vsock_dev {
 	struct virtio_dev vd;
 	uint64_t guest_cid;
@@ -28,7 +92,13 @@ struct vsock_dev {
 	/* Bounded queue of replies waiting for guest rx buffers. */
 	struct virtio_vsock_hdr pending[VSOCK_PENDING_MAX];
 	unsigned int pend_head, pend_len;
+	struct vsock_conn conn[VSOCK_CONN_MAX];
+	unsigned int rr;	/* round-robin start for rx */
+	uint32_t next_port;
+	int epfd;		/* connection fds (and the listener) */
+	int listen_fd;		/* development socket, -1 if none */
 	uint64_t dropped, rsts, spoofed;
+	uint8_t bounce[VSOCK_PKT_PAYLOAD_MAX];
 };
 
 /*
@@ -38,9 +108,23 @@ struct vsock_dev {
  */
 int vsock_parse_tx(const struct vq_chain *c, uint64_t guest_cid, struct virtio_vsock_hdr *h);
 
-/* What to do with a valid guest packet; fills @reply for VSOCK_RST. */
+/* What to do with a packet for no known connection; fills @reply for VSOCK_RST. */
 enum vsock_verdict vsock_route(const struct virtio_vsock_hdr *h, struct virtio_vsock_hdr *reply);
 
 int vsock_dev_init(struct vsock_dev *v, const struct guest_mem *m, uint64_t guest_cid);
+void vsock_dev_exit(struct vsock_dev *v);
+
+/* Listen on a UNIX socket at @path for development connections. Before the VM runs. */
+int vsock_dev_listen(struct vsock_dev *v, const char *path);
+
+/*
+ * Connect the host stream @fd (non-blocking, taken over on success) to
+ * @guest_port. Returns 0, or -EAGAIN when VSOCK_CONN_MAX connections
+ * exist. Lock held.
+ */
+int vsock_dev_connect(struct vsock_dev *v, int fd, uint32_t guest_port, bool hybrid);
+
+/* Device thread: connection fds are ready (v->epfd readable). Takes the lock. */
+void vsock_dev_poll(struct vsock_dev *v);
 
 #endif

@@ -182,6 +182,16 @@ int virtq_pop(struct virtq *vq, const struct guest_mem *m, struct vq_chain *c)
 	}
 }
 
+bool virtq_has_avail(const struct virtq *vq, const struct guest_mem *m)
+{
+	const struct vring_avail *avail;
+
+	if (!vq->active)
+		return false;
+	avail = gmem_ptr(m, vq->avail_gpa, 4);
+	return avail && load16(&avail->idx) != vq->last_avail;
+}
+
 int virtq_push(struct virtq *vq, const struct guest_mem *m, uint16_t head, uint32_t len)
 {
 	struct vring_used *used;

@@ -57,6 +57,9 @@ void virtq_reset(struct virtq *vq);
  */
 int virtq_pop(struct virtq *vq, const struct guest_mem *m, struct vq_chain *c);
 
+/* Whether the driver made buffers available that were not taken yet. */
+bool virtq_has_avail(const struct virtq *vq, const struct guest_mem *m);
+
 /* Return a chain to the driver with @len bytes written. */
 int virtq_push(struct virtq *vq, const struct guest_mem *m, uint16_t head, uint32_t len);
 

@@ -247,6 +247,13 @@ static int setup_guest(struct vm *vm, const struct vmm_opts *o, uint32_t cid)
 		vlog("creating devices: %s\n", strerror(-ret));
 		goto out;
 	}
+	if (o->vsock_uds) {
+		ret = vsock_dev_listen(&vm->vsock, o->vsock_uds);
+		if (ret) {
+			vlog("--vsock-uds %s: %s\n", o->vsock_uds, strerror(-ret));
+			goto out;
+		}
+	}
 	ret = build_cmdline(o, vm, cmdline);
 	ret = ret ?: gmem_write(&vm->mem, GPA_CMDLINE, cmdline, strlen(cmdline) + 1);
 	ret = ret ?: pvh_write_start_info(&vm->mem, GPA_CMDLINE, initrd_gpa, initrd_len,

@@ -94,6 +94,21 @@ def vsock():
     desc(m, 0x400, 1, 0x2100, 5, 0, 0)
     publish(m, 1, [0])
     write("fuzz_vsock", "rw", 0, m)
+    # host-initiated connection (mode bit 2): the guest answers RESPONSE and
+    # sends data to host port 0x40000000
+    m = ram()
+    resp = struct.pack("<QQIIIHHIII", 2048, 2, 5000, 0x40000000, 0, 1, 2, 0, 4096, 0)
+    rw = struct.pack("<QQIIIHHIII", 2048, 2, 5000, 0x40000000, 4, 1, 5, 0, 4096, 0)
+    m[0x2000:0x2000 + len(resp)] = resp
+    m[0x2100:0x2100 + len(rw)] = rw
+    m[0x2100 + len(rw):0x2100 + len(rw) + 4] = b"data"
+    desc(m, 0x400, 0, 0x2000, len(resp), 0, 0)
+    desc(m, 0x400, 1, 0x2100, len(rw) + 4, 0, 0)
+    publish(m, 1, [0, 1])
+    for i in range(4):
+        desc(m, 0, i, 0x3000 + 0x1000 * i, 0x1000, F_WRITE, 0)
+    publish(m, 0, [0, 1, 2, 3])
+    write("fuzz_vsock", "host-connection", 2, m)
 
 
 def virtq():

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* virtio-vsock packet parsing and the no-outgoing-connections policy (RELIABILITY.md 11). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 
@@ -147,7 +152,7 @@ TEST(device_rst_roundtrip)
 	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, got->op);
 	EXPECT_EQ((uint64_t)GUEST_CID, got->dst_cid);
 	EXPECT_EQ(1, fg_used(&g, &v.vd.vq[0])->idx);
-	virtio_dev_exit(&v.vd);
+	vsock_dev_exit(&v);
 	fg_free(&g);
 }
 
@@ -173,8 +178,280 @@ TEST(pending_is_bounded)
 	EXPECT_EQ((unsigned int)VSOCK_PENDING_MAX, v.pend_len);
 	EXPECT_EQ((uint64_t)VSOCK_PENDING_MAX, v.dropped);
 	EXPECT_FALSE(v.vd.failed);
-	virtio_dev_exit(&v.vd);
+	vsock_dev_exit(&v);
 	fg_free(&g);
+}
+
+/* ---- data path: the test plays the guest driver ---------------------- */
+
+#define RXQ_OFF		0
+#define TXQ_OFF		0x8000
+#define EVQ_OFF		0x10000
+#define RX_BUFS		8
+#define RX_BUF_BYTES	0x4000
+#define RX_DATA		0x20000
+#define TX_DATA		0x80000
+
+struct vguest {
+	struct fake_guest rx, tx;	/* separate avail counters per queue */
+	struct vsock_dev *v;
+	uint16_t rx_used_seen;
+};
+
+static void vg_post_rx(struct vguest *g, uint16_t i)
+{
+	fg_set_desc(&g->rx, FG_DESC + RXQ_OFF, i, RX_DATA + i * RX_BUF_BYTES, RX_BUF_BYTES,
+		    VRING_DESC_F_WRITE, 0);
+	fg_publish(&g->rx, &g->v->vd.vq[0], i);
+}
+
+static void vg_init(struct __test_metadata *_metadata, struct vguest *g, struct vsock_dev *v,
+		    unsigned int rx_bufs)
+{
+	uint16_t i;
+
+	memset(g, 0, sizeof(*g));
+	fg_init(&g->rx);
+	g->tx = g->rx;
+	g->v = v;
+	ASSERT_EQ(0, vsock_dev_init(v, &g->rx.mem, GUEST_CID));
+	fg_vq(&g->rx, &v->vd.vq[0], RX_BUFS, RXQ_OFF);
+	fg_vq(&g->rx, &v->vd.vq[1], 8, TXQ_OFF);
+	fg_vq(&g->rx, &v->vd.vq[2], 8, EVQ_OFF);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, virtq_activate(&v->vd.vq[i], &g->rx.mem, true));
+	v->vd.status = 0xf;
+	for (i = 0; i < rx_bufs; i++)
+		vg_post_rx(g, i);
+}
+
+static void vg_free(struct vguest *g)
+{
+	vsock_dev_exit(g->v);
+	fg_free(&g->rx);
+}
+
+/* Guest transmits one packet. */
+static void vg_send(struct vguest *g, uint16_t op, uint32_t src_port, uint32_t dst_port,
+		    const void *data, uint32_t len, uint32_t flags, uint32_t buf_alloc,
+		    uint32_t fwd_cnt)
+{
+	struct virtio_vsock_hdr h = {
+		.src_cid = GUEST_CID, .dst_cid = VSOCK_HOST_CID, .src_port = src_port,
+		.dst_port = dst_port, .len = len, .type = VIRTIO_VSOCK_TYPE_STREAM, .op = op,
+		.flags = flags, .buf_alloc = buf_alloc, .fwd_cnt = fwd_cnt,
+	};
+	uint8_t *mem = g->rx.mem.host;
+
+	memcpy(mem + TX_DATA, &h, sizeof(h));
+	if (len)
+		memcpy(mem + TX_DATA + sizeof(h), data, len);
+	fg_set_desc(&g->rx, FG_DESC + TXQ_OFF, 0, TX_DATA, (uint32_t)sizeof(h) + len, 0, 0);
+	fg_publish(&g->tx, &g->v->vd.vq[1], 0);
+	virtio_dev_process(&g->v->vd);
+}
+
+/* Next packet the device put in an rx buffer; the buffer is re-posted. */
+static int vg_recv(struct vguest *g, struct virtio_vsock_hdr *h, uint8_t *data)
+{
+	struct vring_used *u = fg_used(&g->rx, &g->v->vd.vq[0]);
+	uint32_t id;
+
+	if (u->idx == g->rx_used_seen)
+		return -EAGAIN;
+	id = u->ring[g->rx_used_seen % RX_BUFS].id;
+	g->rx_used_seen++;
+	memcpy(h, g->rx.mem.host + RX_DATA + id * RX_BUF_BYTES, sizeof(*h));
+	if (data && h->len)
+		memcpy(data, g->rx.mem.host + RX_DATA + id * RX_BUF_BYTES + sizeof(*h), h->len);
+	vg_post_rx(g, (uint16_t)id);
+	return 0;
+}
+
+/* Host connects to guest port 5000; the guest accepts. Returns the host port. */
+static uint32_t vg_establish(struct __test_metadata *_metadata, struct vguest *g, int fd,
+			     uint32_t guest_buf)
+{
+	struct virtio_vsock_hdr h;
+
+	EXPECT_EQ(0, vsock_dev_connect(g->v, fd, 5000, false));
+	vsock_dev_poll(g->v);
+	EXPECT_EQ(0, vg_recv(g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_REQUEST, h.op);
+	EXPECT_EQ(5000U, h.dst_port);
+	EXPECT_EQ((uint64_t)GUEST_CID, h.dst_cid);
+	vg_send(g, VIRTIO_VSOCK_OP_RESPONSE, 5000, h.src_port, NULL, 0, 0, guest_buf, 0);
+	return h.src_port;
+}
+
+static void nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+TEST(conn_data_both_ways_and_close)
+{
+	static struct vsock_dev v;
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	uint8_t data[64];
+	uint32_t port;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	port = vg_establish(_metadata, &g, sp[1], 4096);
+
+	/* host -> guest */
+	ASSERT_EQ(4, write(sp[0], "ping", 4));
+	vsock_dev_poll(&v);
+	ASSERT_EQ(0, vg_recv(&g, &h, data));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RW, h.op);
+	ASSERT_EQ(4U, h.len);
+	EXPECT_EQ(0, memcmp(data, "ping", 4));
+	EXPECT_EQ(port, h.src_port);
+	EXPECT_EQ((uint32_t)VSOCK_CONN_BUF, h.buf_alloc);
+
+	/* guest -> host */
+	vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, port, "pong!", 5, 0, 4096, 4);
+	ASSERT_EQ(5, read(sp[0], data, sizeof(data)));
+	EXPECT_EQ(0, memcmp(data, "pong!", 5));
+	/* The consumed bytes are acknowledged with a credit update. */
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_CREDIT_UPDATE, h.op);
+	EXPECT_EQ(5U, h.fwd_cnt);
+
+	/* host closes: the guest gets SHUTDOWN, answers RST, the slot is free */
+	close(sp[0]);
+	vsock_dev_poll(&v);
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_SHUTDOWN, h.op);
+	EXPECT_EQ(3U, h.flags);
+	vg_send(&g, VIRTIO_VSOCK_OP_RST, 5000, port, NULL, 0, 0, 4096, 4);
+	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_FALSE(v.vd.failed);
+	vg_free(&g);
+}
+
+TEST(conn_respects_guest_credit)
+{
+	static struct vsock_dev v;
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	uint8_t data[64];
+	uint32_t port;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	port = vg_establish(_metadata, &g, sp[1], 8);	/* the guest takes 8 bytes */
+	ASSERT_EQ(20, write(sp[0], "0123456789abcdefghij", 20));
+	vsock_dev_poll(&v);
+	ASSERT_EQ(0, vg_recv(&g, &h, data));
+	EXPECT_EQ(8U, h.len);
+	EXPECT_EQ(-EAGAIN, vg_recv(&g, &h, data));
+	/* No credit: the fd is out of the epoll set, nothing spins. */
+	EXPECT_EQ(0, epoll_wait(v.epfd, &(struct epoll_event){ 0 }, 1, 0));
+	/* The guest consumed 8: 8 more may come. */
+	vg_send(&g, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 5000, port, NULL, 0, 0, 8, 8);
+	ASSERT_EQ(0, vg_recv(&g, &h, data));
+	EXPECT_EQ(8U, h.len);
+	EXPECT_EQ(0, memcmp(data, "89abcdef", 8));
+	close(sp[0]);
+	vg_free(&g);
+}
+
+TEST(conn_no_rx_buffers_no_spin)
+{
+	static struct vsock_dev v;
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, 1);	/* one buffer: consumed by the REQUEST */
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	ASSERT_EQ(0, vsock_dev_connect(&v, sp[1], 5000, false));
+	vsock_dev_poll(&v);
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));	/* re-posts the buffer */
+	vg_send(&g, VIRTIO_VSOCK_OP_RESPONSE, 5000, h.src_port, NULL, 0, 0, 4096, 0);
+	ASSERT_EQ(4, write(sp[0], "data", 4));
+	vsock_dev_poll(&v);			/* uses the only buffer */
+	ASSERT_EQ(4, write(sp[0], "more", 4));
+	vsock_dev_poll(&v);
+	EXPECT_EQ(0, epoll_wait(v.epfd, &(struct epoll_event){ 0 }, 1, 0));
+	close(sp[0]);
+	vg_free(&g);
+}
+
+TEST(conn_guest_overrun_is_reset)
+{
+	static struct vsock_dev v;
+	static uint8_t chunk[60000];
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	uint32_t port, sent;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	port = vg_establish(_metadata, &g, sp[1], 4096);
+	/* Nobody reads sp[0]: the device buffers up to its buf_alloc, then resets. */
+	for (sent = 0; sent < VSOCK_CONN_BUF * 2 && v.conn[0].state == VCONN_ESTABLISHED;
+	     sent += sizeof(chunk))
+		vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, port, chunk, sizeof(chunk), 0, 4096, 0);
+	EXPECT_LE(v.conn[0].buf_len, (uint32_t)VSOCK_CONN_BUF);
+	while (vg_recv(&g, &h, NULL) == 0 && h.op != VIRTIO_VSOCK_OP_RST)
+		;
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
+	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	close(sp[0]);
+	vg_free(&g);
+}
+
+TEST(dev_socket_handshake)
+{
+	static struct vsock_dev v;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	char line[64];
+	ssize_t n;
+	int c;
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/vsock-test-%d.sock", getpid());
+	ASSERT_EQ(0, vsock_dev_listen(&v, sa.sun_path));
+	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_EQ(0, connect(c, (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_EQ(13, write(c, "CONNECT 5000\n", 13));
+	vsock_dev_poll(&v);	/* accept */
+	vsock_dev_poll(&v);	/* handshake, REQUEST */
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_REQUEST, h.op);
+	EXPECT_EQ(5000U, h.dst_port);
+	vg_send(&g, VIRTIO_VSOCK_OP_RESPONSE, 5000, h.src_port, NULL, 0, 0, 4096, 0);
+	n = read(c, line, sizeof(line) - 1);
+	ASSERT_LT(0, n);
+	line[n] = 0;
+	EXPECT_STREQ("OK 1073741824\n", line);
+	/* A guest that refuses: RST closes the client. */
+	close(c);
+	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_EQ(0, connect(c, (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_EQ(13, write(c, "CONNECT 6000\n", 13));
+	vsock_dev_poll(&v);
+	vsock_dev_poll(&v);
+	while (vg_recv(&g, &h, NULL) == 0 && h.op != VIRTIO_VSOCK_OP_REQUEST)
+		;
+	vg_send(&g, VIRTIO_VSOCK_OP_RST, 6000, h.src_port, NULL, 0, 0, 0, 0);
+	EXPECT_EQ(0, read(c, line, sizeof(line)));
+	close(c);
+	unlink(sa.sun_path);
+	vg_free(&g);
 }
 
 TEST_HARNESS_MAIN
