@@ -53,6 +53,13 @@ for d in userspace/vmm payload userspace/lib; do
 	echo "  $d: exit $rc (log: build/check/$name.out)"
 done
 
+if [ -f payload/Makefile ] && grep -q '^qemu-test:' payload/Makefile; then
+	step "tier 2b: guest runtime on QEMU microvm (TCG, no avf-vmm)"
+	make -s -C payload qemu-test >"$res/guest-qemu.log" 2>&1
+	echo $? >"$res/guest-qemu.status"
+	echo "  payload qemu-test: exit $(cat "$res/guest-qemu.status")"
+fi
+
 step "tier 3: module tests in the test host (debug kernel)"
 testhost/run --kernel debug --timeout 1800 --quiet --out build/check/th-module \
 	-- env AVF_KVARIANT=debug selftests/avf/run.sh

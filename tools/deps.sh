@@ -6,9 +6,10 @@ pkgs=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves rsync kmod cpio
 	linux-source-6.12 python3
 	qemu-system-x86
-	libfdt-dev libmbedtls-dev libjson-c-dev libzip-dev zlib1g-dev
+	libfdt-dev libmbedtls-dev libjson-c-dev libminizip-dev zlib1g-dev
+	device-tree-compiler pkg-config jq
 	clang
-	e2fsprogs
+	e2fsprogs keyutils
 )
 missing=()
 for p in "${pkgs[@]}"; do
