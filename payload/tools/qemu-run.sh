@@ -92,12 +92,12 @@ else
 	"$mkconfig" -o "$tmp/config.cpio" --payload "$payload" --debug "$debug" \
 		--mem "$mem" --cpus "$cpus" "${extra[@]}"
 fi
-disks=(-drive file="$tmp/package.img",format=raw,if=none,id=pkg,readonly=on
-	-device virtio-blk-device,drive=pkg)
+disks=(-drive "file=$tmp/package.img,format=raw,if=none,id=pkg,readonly=on"
+	-device "virtio-blk-device,drive=pkg")
 if [ -n "$storage" ]; then
 	[ -f "$storage" ] || { echo "qemu-run: missing $storage" >&2; exit 2; }
-	disks+=(-drive file="$storage",format=raw,if=none,id=storage,cache=writeback
-		-device virtio-blk-device,drive=storage)
+	disks+=(-drive "file=$storage,format=raw,if=none,id=storage,cache=writeback"
+		-device "virtio-blk-device,drive=storage")
 fi
 cat "$initrd" "$tmp/config.cpio" >"$tmp/initrd"
 # a disk is whole sectors: pad the package with zeros

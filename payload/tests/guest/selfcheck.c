@@ -43,6 +43,7 @@ static int no_caps(void)
 int AVmPayload_main(void)
 {
 	unsigned char secret[32];
+	const char *storage;
 	struct statvfs sv;
 	const char *apk = AVmPayload_getApkContentsPath();
 	char path[256];
@@ -73,17 +74,51 @@ int AVmPayload_main(void)
 	check(fd >= 0, "/tmp writable");
 	if (fd >= 0)
 		close(fd);
-	check(AVmPayload_getEncryptedStoragePath() == NULL, "no encrypted storage path");
-	memset(secret, 0xaa, sizeof(secret));
-	errno = 0;
-	check(!AVmPayload_getVmInstanceSecret("id", 2, secret, sizeof(secret)) && errno == ENOSYS,
-	      "getVmInstanceSecret not yet available (ENOSYS)");
-	check(secret[0] == 0 && secret[31] == 0, "secret buffer zeroed on failure");
+	check(access("/avf/secret", F_OK) < 0 && errno == ENOENT, "no /avf/secret file");
+	check(open("/proc/1/mem", O_RDONLY) < 0, "cannot read the runtime's memory");
+	check(open("/dev/mapper/control", O_RDWR) < 0, "cannot reach device-mapper");
+	storage = AVmPayload_getEncryptedStoragePath();
 	errno = 0;
 	check(!AVmPayload_getVmInstanceSecret("id", 2, secret, 33) && errno == EINVAL,
 	      "secret size above 32 refused");
 	errno = 0;
-	check(!AVmPayload_isNewInstance() && errno == ENOSYS, "isNewInstance not yet available");
+	check(!AVmPayload_getVmInstanceSecret("id", 2, secret, 0) && errno == EINVAL,
+	      "secret size 0 refused");
+	if (!storage) {
+		/* run without identity */
+		memset(secret, 0xaa, sizeof(secret));
+		errno = 0;
+		check(!AVmPayload_getVmInstanceSecret("id", 2, secret, sizeof(secret)) &&
+		      errno == ENOKEY, "no identity: getVmInstanceSecret fails (ENOKEY)");
+		check(secret[0] == 0 && secret[31] == 0, "secret buffer zeroed on failure");
+		errno = 0;
+		check(!AVmPayload_isNewInstance() && errno == ENOSYS,
+		      "no new-instance in the config: ENOSYS");
+	} else {
+		/* run with a secret, new-instance and storage */
+		unsigned char again[32];
+		int fd2;
+
+		check(AVmPayload_getVmInstanceSecret("id", 2, secret, sizeof(secret)) &&
+		      AVmPayload_getVmInstanceSecret("id", 2, again, sizeof(again)) &&
+		      !memcmp(secret, again, sizeof(secret)), "instance secret is deterministic");
+		check(AVmPayload_getVmInstanceSecret("id2", 3, again, sizeof(again)) &&
+		      memcmp(secret, again, sizeof(secret)), "other identifier, other secret");
+		errno = 0;
+		check(AVmPayload_isNewInstance() && errno == 0, "isNewInstance true");
+		check(!strcmp(storage, "/mnt/encryptedstore"), "storage at /mnt/encryptedstore");
+		check(stat(storage, &st) == 0 && st.st_uid == 1000 && S_ISDIR(st.st_mode),
+		      "storage owned by the payload uid");
+		check(statvfs(storage, &sv) == 0 && (sv.f_flag & ST_NOSUID) && (sv.f_flag & ST_NODEV) &&
+		      (sv.f_flag & ST_NOEXEC) && !(sv.f_flag & ST_RDONLY),
+		      "storage mounted rw,nosuid,nodev,noexec");
+		snprintf(path, sizeof(path), "%s/selfcheck", storage);
+		fd2 = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		check(fd2 >= 0 && write(fd2, "x", 1) == 1 && close(fd2) == 0, "storage writable");
+		check(open("/dev/vdb", O_RDONLY) < 0, "cannot read the storage disk");
+		check(open("/dev/mapper/encryptedstore", O_RDONLY) < 0,
+		      "cannot read the decrypted device");
+	}
 	AVmPayload_notifyPayloadReady();
 	AVmPayload_notifyPayloadReady();
 	printf("selfcheck: %d failed\n", failed);
