@@ -277,6 +277,9 @@ TEST_F(api, create_get_and_files)
 	ASSERT_EQ(0, stat(path, &st));
 	EXPECT_EQ(64, st.st_size);
 	snprintf(path, sizeof(path), "%s/vm/vm1/instance.img", self->root);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(256, st.st_size); /* the module's sealed state */
+	snprintf(path, sizeof(path), "%s/vm/vm1/new_instance", self->root);
 	EXPECT_EQ(0, stat(path, &st));
 	snprintf(path, sizeof(path), "%s/vm/vm1/config", self->root);
 	EXPECT_EQ(0, stat(path, &st));
@@ -314,6 +317,13 @@ TEST_F(api, run_hello_callbacks_in_order)
 	/* Delivered on the library's thread, not ours. */
 	EXPECT_FALSE(pthread_equal(pthread_self(), r.thread[0]));
 	EXPECT_EQ(AVF_VM_STATUS_STOPPED, status_of(vm));
+	/* No longer a new instance. */
+	{
+		char path[256];
+
+		snprintf(path, sizeof(path), "%s/new_instance", avf_vm_dir(vm));
+		EXPECT_NE(0, access(path, F_OK));
+	}
 	/* It runs again. */
 	rec_init(&r);
 	ASSERT_EQ(AVF_OK, avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_THREAD));
@@ -648,9 +658,61 @@ TEST_F(api, torn_or_unknown_config_is_rejected)
 		write_file(path, buf, n);
 	}
 	EXPECT_EQ(AVF_E_VERSION, avf_vm_get(self->m, "torn", &vm));
+	/* A truncated instance.img (with a good config again). */
+	free(text);
+	ASSERT_EQ(AVF_OK, avf_config_to_text(c, &text));
+	write_file(path, text, strlen(text));
+	snprintf(path, sizeof(path), "%s/vm/torn/instance.img", self->root);
+	ASSERT_EQ(0, truncate(path, 100));
+	EXPECT_EQ(AVF_E_CORRUPT, avf_vm_get(self->m, "torn", &vm));
+	EXPECT_NE(NULL, strstr(avf_manager_last_error(self->m), "instance.img"));
 	/* A broken instance can still be deleted. */
 	EXPECT_EQ(AVF_OK, avf_vm_delete(self->m, "torn"));
 	free(text);
+	avf_config_free(c);
+}
+
+TEST_F(api, import_copies_identity_and_storage)
+{
+	struct avf_config *c = example_config(self->m, "hello", false, 8192);
+	struct avf_descriptor *d = NULL, *got = NULL;
+	struct avf_vm *vm = NULL, *copy = NULL;
+	char a[512], b[512], cmd[1200];
+	int sv[2], fd;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "src", c, &vm));
+	snprintf(a, sizeof(a), "%s/storage.img", avf_vm_dir(vm));
+	fd = open(a, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(6, pwrite(fd, "secret", 6, 4096));
+	close(fd);
+	ASSERT_EQ(AVF_OK, avf_vm_to_descriptor(vm, &d));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	ASSERT_EQ(AVF_OK, avf_descriptor_send(sv[0], d));
+	ASSERT_EQ(AVF_OK, avf_descriptor_recv(sv[1], &got));
+	ASSERT_EQ(AVF_OK, avf_import_from_descriptor(self->m, "dst", got, &copy))
+		TH_LOG("%s", avf_manager_last_error(self->m));
+	EXPECT_EQ(AVF_E_EXISTS, avf_import_from_descriptor(self->m, "dst", got, &vm));
+	EXPECT_EQ(AVF_VM_STATUS_STOPPED, status_of(copy));
+	/* Same identity (sealed state, instance id) and the same storage bytes. */
+	for (int i = 0; i < 3; i++) {
+		static const char *const files[] = { "instance.img", "instance_id", "storage.img" };
+
+		snprintf(a, sizeof(a), "%s/vm/src/%s", self->root, files[i]);
+		snprintf(b, sizeof(b), "%s/vm/dst/%s", self->root, files[i]);
+		snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
+		EXPECT_EQ(0, system(cmd)) TH_LOG("%s differs", files[i]);
+	}
+	/* Nothing staged is left behind. */
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s/tmp)\"", self->root);
+	EXPECT_EQ(0, system(cmd));
+	close(sv[0]);
+	close(sv[1]);
+	avf_descriptor_free(d);
+	avf_descriptor_free(got);
+	avf_vm_release(copy);
+	avf_vm_release(vm);
 	avf_config_free(c);
 }
 
@@ -696,9 +758,12 @@ static int import_child(int sock, const char *root, const char *name, uid_t uid)
 	if (!rec_wait_stopped(&r, RUN_TIMEOUT_S))
 		return 7;
 	ret = 8;
-	for (int i = 0; i < r.n; i++)
+	for (int i = 0; i < r.n; i++) {
 		if (r.ev[i] == EV_FINISHED && r.code[i] == 0)
 			ret = 0;
+		if (r.ev[i] == EV_ERROR || r.ev[i] == EV_STOPPED)
+			fprintf(stderr, "# child: event %d code %d\n", r.ev[i], r.code[i]);
+	}
 	avf_vm_release(vm);
 	/* Free the name in the module again (instances are per uid). */
 	if (avf_vm_delete(m, name))
@@ -753,7 +818,7 @@ FIXTURE_TEARDOWN(xfer)
 
 TEST_F(xfer, export_import_and_run_copy)
 {
-	struct avf_config *c = example_config(self->m, "hello", false, 8192);
+	struct avf_config *c = example_config(self->m, "hello", false, 0);
 	struct avf_descriptor *d = NULL;
 	struct avf_vm *vm = NULL;
 	char other[64], cmd[160], ack;

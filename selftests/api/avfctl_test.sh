@@ -72,11 +72,12 @@ expect 69 "protected VM is refused (no capability)" -- create x "${hello[@]}" --
 expect 66 "status of a missing VM" -- status nothere
 check "the error names the VM" -- 'grep -q nothere "$out"'
 
-expect 0 "create" -- create vm1 "${hello[@]}" --storage-size 1M
+expect 0 "create" -- create vm1 "${hello[@]}"
 expect 73 "create an existing name" -- create vm1 "${hello[@]}"
+expect 0 "create with encrypted storage" -- create st "${hello[@]}" --storage-size 1M
 expect 0 "list --json" -- --json list
 check "list shows vm1 STOPPED" -- 'jq -e ".[] | select(.name == \"vm1\") | .status == \"STOPPED\"" "$out"'
-check "instance files" -- 'test -s $root/vm/vm1/config -a -s $root/vm/vm1/instance.img -a $(stat -c %s $root/vm/vm1/instance_id) = 64 -a $(stat -c %s $root/vm/vm1/storage.img) = 1048576'
+check "instance files" -- 'test -s $root/vm/vm1/config -a $(stat -c %s $root/vm/vm1/instance.img) = 256 -a $(stat -c %s $root/vm/vm1/instance_id) = 64 -a $(stat -c %s $root/vm/st/storage.img) = 1048576'
 
 expect 0 "run hello exits 0" -- run vm1
 check "run printed the events in order" -- 'grep -o "payload_started\|payload_ready\|payload_finished\|stopped" "$out" | tr "\n" " " | grep -q "^payload_started payload_ready payload_finished stopped $"'

@@ -18,7 +18,7 @@
 #define EX_OK 0
 #define EX_USAGE 64	   /* bad command line */
 #define EX_DATAERR 65	   /* invalid config, corrupt instance files */
-#define EX_NOINPUT 66	   /* no such VM, VM deleted, missing file */
+#define EX_NOINPUT 66	   /* no such VM, VM deleted, missing boot image */
 #define EX_UNAVAILABLE 69  /* AVF unsupported, capability missing, avf-vmm failed */
 #define EX_SOFTWARE 70	   /* the VM stopped without its payload finishing */
 #define EX_OSERR 71	   /* system error, out of memory */

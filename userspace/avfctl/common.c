@@ -37,6 +37,7 @@ int avfctl_exit_code(int err)
 		return EX_DATAERR;
 	case AVF_E_NOT_FOUND:
 	case AVF_E_DELETED:
+	case AVF_E_IMAGE:
 		return EX_NOINPUT;
 	case AVF_E_UNSUPPORTED:
 	case AVF_E_NOT_CAPABLE:

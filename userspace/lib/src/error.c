@@ -106,6 +106,8 @@ const char *avf_strerror(int err)
 		return "AVF_E_SYSTEM: system error";
 	case AVF_E_TIMEOUT:
 		return "AVF_E_TIMEOUT: timed out";
+	case AVF_E_IMAGE:
+		return "AVF_E_IMAGE: a boot image is missing or unusable";
 	default:
 		return "unknown libavf error";
 	}

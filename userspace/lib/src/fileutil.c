@@ -4,7 +4,6 @@
  * error fails), bounded reads, sparse copies, the instance lock.
  */
 #include <dirent.h>
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -371,78 +370,40 @@ int avf__valid_name(const char *name, char *err)
 }
 
 /*
- * instance.img, version 1: a 4 KiB header
- *   0  8  magic "AVFINST\0"
- *   8  4  version (LE) = 1
- *  12  4  state (LE): 0 = unsealed placeholder, 1 = sealed by the module
- *  16  4  sealed blob length (LE), at most 4096 - 32
- *  20 12  reserved, zero
- *  32  .. sealed blob, then zero padding
+ * instance.img holds the module's sealed instance state: exactly
+ * AVF_INSTANCE_STATE_SIZE opaque bytes (AEAD-sealed by the module, which
+ * rejects a forged or altered one). Userspace only checks the size, which
+ * catches truncation; the atomic write rules out torn files.
  */
-struct inst_hdr {
-	char magic[8];
-	uint32_t version;
-	uint32_t state;
-	uint32_t blob_len;
-	uint8_t reserved[12];
-};
-
 int avf__write_instance_img(int dirfd, const void *sealed, size_t len, char *err)
 {
-	unsigned char img[AVF_INSTANCE_IMG_SIZE] = { 0 };
-	struct inst_hdr h = { 0 };
-
-	if (len > sizeof(img) - sizeof(h)) {
-		avf__seterr(err, "sealed instance state too large");
+	if (!sealed || len != AVF_INSTANCE_IMG_SIZE) {
+		avf__seterr(err, "sealed instance state must be %d bytes", AVF_INSTANCE_IMG_SIZE);
 		return AVF_E_INVALID;
 	}
-	memcpy(h.magic, AVF_INSTANCE_IMG_MAGIC, 8);
-	h.version = htole32(AVF_INSTANCE_IMG_VERSION);
-	h.state = htole32(sealed ? 1 : AVF_INSTANCE_IMG_UNSEALED);
-	h.blob_len = htole32((uint32_t)len);
-	memcpy(img, &h, sizeof(h));
-	if (len)
-		memcpy(img + sizeof(h), sealed, len);
-	return avf__write_file_atomic(dirfd, AVF_FILE_INSTANCE_IMG, img, sizeof(img), err);
+	return avf__write_file_atomic(dirfd, AVF_FILE_INSTANCE_IMG, sealed, len, err);
 }
 
 int avf__check_instance_img(int fd, char *err)
 {
-	unsigned char img[AVF_INSTANCE_IMG_SIZE];
-	struct inst_hdr h;
 	struct stat st;
-	ssize_t n;
 
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != AVF_INSTANCE_IMG_SIZE) {
-		avf__seterr(err, "instance.img: not a %d-byte regular file (truncated?)",
-			    AVF_INSTANCE_IMG_SIZE);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		avf__seterr(err, "instance.img: not a regular file");
 		return AVF_E_CORRUPT;
 	}
-	n = pread(fd, img, sizeof(img), 0);
-	if (n != (ssize_t)sizeof(img)) {
-		avf__seterr(err, "instance.img: short read");
+	if (st.st_size != AVF_INSTANCE_IMG_SIZE) {
+		avf__seterr(err, "instance.img: %lld bytes, expected %d (truncated or not ours)",
+			    (long long)st.st_size, AVF_INSTANCE_IMG_SIZE);
 		return AVF_E_CORRUPT;
-	}
-	memcpy(&h, img, sizeof(h));
-	if (memcmp(h.magic, AVF_INSTANCE_IMG_MAGIC, 8)) {
-		avf__seterr(err, "instance.img: bad magic");
-		return AVF_E_CORRUPT;
-	}
-	if (le32toh(h.version) != AVF_INSTANCE_IMG_VERSION) {
-		avf__seterr(err, "instance.img: unknown version %u", le32toh(h.version));
-		return AVF_E_VERSION;
-	}
-	if (le32toh(h.state) > 1 || le32toh(h.blob_len) > sizeof(img) - sizeof(h)) {
-		avf__seterr(err, "instance.img: bad header");
-		return AVF_E_CORRUPT;
-	}
-	for (size_t i = 0; i < sizeof(h.reserved); i++) {
-		if (h.reserved[i]) {
-			avf__seterr(err, "instance.img: reserved bytes not zero");
-			return AVF_E_CORRUPT;
-		}
 	}
 	return AVF_OK;
+}
+
+/* An empty file, created atomically. */
+int avf__write_marker(int dirfd, const char *name, char *err)
+{
+	return avf__write_file_atomic(dirfd, name, "", 0, err);
 }
 
 /*

@@ -21,6 +21,8 @@
 #define AVF_FILE_STORAGE_IMG "storage.img"
 #define AVF_FILE_LOCK "lock"
 #define AVF_FILE_VMM_LOG "vmm.log"
+/* Present from create() until the first run has started. */
+#define AVF_FILE_NEW_INSTANCE "new_instance"
 
 #define AVF_INSTANCE_ID_LEN 64
 #define AVF_CONFIG_FILE_MAX (64 * 1024)
@@ -34,11 +36,8 @@
 /* Largest encrypted storage accepted: 1 TiB. */
 #define AVF_STORAGE_MAX_BYTES (1ull << 40)
 
-/* instance.img placeholder header (sealed by the module later). */
-#define AVF_INSTANCE_IMG_MAGIC "AVFINST\0"
-#define AVF_INSTANCE_IMG_VERSION 1
-#define AVF_INSTANCE_IMG_SIZE 4096
-#define AVF_INSTANCE_IMG_UNSEALED 0
+/* instance.img is the module's sealed state, exactly this long. */
+#define AVF_INSTANCE_IMG_SIZE AVF_INSTANCE_STATE_SIZE
 
 /* How long a call waits for the instance lock. */
 #define AVF_LOCK_WAIT_MS 3000
@@ -129,6 +128,7 @@ int avf__copy_fd(int src, int dstdir, const char *name, bool sparse, char *err);
 int avf__create_sparse(int dirfd, const char *name, uint64_t size, char *err);
 int avf__valid_name(const char *name, char *err);
 int avf__write_instance_img(int dirfd, const void *sealed, size_t len, char *err);
+int avf__write_marker(int dirfd, const char *name, char *err);
 int avf__check_instance_img(int fd, char *err);
 int avf__lock_instance(const char *dir, int how, int *lockfd, char *err);
 
@@ -145,6 +145,10 @@ int avf__populate_instance(struct avf_manager *m, int dirfd, const struct avf_co
 int avf__create_common(struct avf_manager *m, const char *name,
 		       int (*stage)(struct avf_manager *m, int dirfd, const void *arg, char *err),
 		       const void *arg, struct avf_vm **out);
+
+/* identity.c */
+int avf__seal_instance(struct avf_manager *m, const struct avf_config *cfg,
+		       unsigned char blob[AVF_INSTANCE_STATE_SIZE], char *err);
 
 /* locate.c */
 const char *avf__vmm_path(void);

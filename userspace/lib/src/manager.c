@@ -297,10 +297,14 @@ int avf__populate_instance(struct avf_manager *m, int dirfd, const struct avf_co
 			   char *err)
 {
 	unsigned char id[AVF_INSTANCE_ID_LEN];
+	unsigned char state[AVF_INSTANCE_STATE_SIZE];
 	size_t got = 0;
 	int ret, fd;
 
-	(void)m;
+	/* The module measures the boot images and seals a new identity. */
+	ret = avf__seal_instance(m, cfg, state, err);
+	if (ret)
+		return ret;
 	while (got < sizeof(id)) {
 		ssize_t n = getrandom(id + got, sizeof(id) - got, 0);
 
@@ -316,7 +320,10 @@ int avf__populate_instance(struct avf_manager *m, int dirfd, const struct avf_co
 	if (!ret)
 		ret = avf__write_file_atomic(dirfd, AVF_FILE_INSTANCE_ID, id, sizeof(id), err);
 	if (!ret)
-		ret = avf__write_instance_img(dirfd, NULL, 0, err);
+		ret = avf__write_instance_img(dirfd, state, sizeof(state), err);
+	memset(state, 0, sizeof(state));
+	if (!ret)
+		ret = avf__write_marker(dirfd, AVF_FILE_NEW_INSTANCE, err);
 	if (!ret && cfg->encrypted_storage_bytes)
 		ret = avf__create_sparse(dirfd, AVF_FILE_STORAGE_IMG, cfg->encrypted_storage_bytes,
 					 err);

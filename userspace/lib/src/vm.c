@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -584,14 +585,35 @@ static int check_file(struct avf_vm *vm, const char *what, const char *path, int
 	return AVF_OK;
 }
 
-int avf_vm_run(struct avf_vm *vm)
+/* Set once an avf-vmm without --instance support was seen (transition). */
+static atomic_bool vmm_lacks_instance;
+
+/* True when the last run's vmm.log contains @needle. */
+static bool vmm_log_has(struct avf_vm *vm, const char *needle)
+{
+	char *data = NULL;
+	size_t n = 0;
+	bool found = false;
+	int dirfd;
+
+	if (open_dir(vm, &dirfd))
+		return false;
+	if (avf__read_file(dirfd, AVF_FILE_VMM_LOG, 1 << 20, &data, &n, NULL) == AVF_OK)
+		found = strstr(data, needle) != NULL;
+	free(data);
+	close(dirfd);
+	return found;
+}
+
+static int run_once(struct avf_vm *vm, bool *retry)
 {
 	struct avf_config *cfg = NULL;
 	struct avf_vm_state info;
 	struct spawn s;
 	const char *vmm, *kernel, *initrd;
 	char mem[24], cpus[16], cfd[24], lfd[24], vfd[24];
-	char *storage = NULL;
+	char *storage = NULL, *instance = NULL;
+	bool new_instance;
 	int lockfd = -1, child_vm = -1, con[2] = { -1, -1 }, log[2] = { -1, -1 };
 	int devnull = -1, vmmlog = -1, dirfd = -1, ret;
 	uint64_t before;
@@ -643,14 +665,20 @@ int avf_vm_run(struct avf_vm *vm)
 	ret = check_file(vm, "avf-vmm (set AVF_VMM)", vmm, X_OK, AVF_E_SPAWN);
 	if (!ret)
 		ret = check_file(vm, "guest kernel (set AVF_GUEST_KERNEL)", kernel, R_OK,
-				 AVF_E_SPAWN);
+				 AVF_E_IMAGE);
 	if (!ret)
 		ret = check_file(vm, "guest initramfs (set AVF_GUEST_INITRD)", initrd, R_OK,
-				 AVF_E_SPAWN);
+				 AVF_E_IMAGE);
 	if (!ret)
-		ret = check_file(vm, "app package", cfg->apk_path, R_OK, AVF_E_INVALID);
+		ret = check_file(vm, "app package", cfg->apk_path, R_OK, AVF_E_IMAGE);
 	if (ret)
 		goto out;
+	instance = avf__strdup_printf("%s/%s", vm->dir, AVF_FILE_INSTANCE_IMG);
+	if (!instance) {
+		ret = AVF_E_NOMEM;
+		goto out;
+	}
+	new_instance = faccessat(dirfd, AVF_FILE_NEW_INSTANCE, F_OK, 0) == 0;
 	if (cfg->encrypted_storage_bytes) {
 		storage = avf__strdup_printf("%s/%s", vm->dir, AVF_FILE_STORAGE_IMG);
 		if (!storage) {
@@ -709,6 +737,12 @@ int avf_vm_run(struct avf_vm *vm)
 	if (storage) {
 		add_arg(&s, "--storage");
 		add_arg(&s, storage);
+	}
+	if (!vmm_lacks_instance) {
+		add_arg(&s, "--instance");
+		add_arg(&s, instance);
+		if (new_instance)
+			add_arg(&s, "--new-instance");
 	}
 	s.keep[s.nkeep++] = child_vm;
 	s.keep[s.nkeep++] = lockfd;
@@ -803,6 +837,19 @@ int avf_vm_run(struct avf_vm *vm)
 				break;
 			}
 			vmm_log_tail(vm, tail, sizeof(tail));
+			/*
+			 * Transition: an avf-vmm that predates --instance exits
+			 * with 64 (usage). Run it without identity rather than
+			 * not at all; remove once every avf-vmm takes it.
+			 */
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 64 && !vmm_lacks_instance &&
+			    (vmm_log_has(vm, "option '--instance'") ||
+			     vmm_log_has(vm, "option '--new-instance'"))) {
+				vmm_lacks_instance = true;
+				ret = AVF_E_SPAWN;
+				*retry = true;
+				break;
+			}
 			if (WIFEXITED(st))
 				avf__seterr(vm->err, "avf-vmm exited with status %d before starting%s%s",
 					    WEXITSTATUS(st), tail[0] ? ": " : "", tail);
@@ -826,6 +873,9 @@ int avf_vm_run(struct avf_vm *vm)
 		vm->console_fd = con[0];
 		vm->log_fd = log[0];
 		con[0] = log[0] = -1;
+		/* The instance has booted once: later runs are not new. */
+		if (new_instance && unlinkat(dirfd, AVF_FILE_NEW_INSTANCE, 0) == 0)
+			avf__fsync_dir(dirfd, NULL);
 	}
 out:
 	close_fd(&con[0]);
@@ -838,7 +888,18 @@ out:
 	close_fd(&lockfd); /* avf-vmm holds its own copy while it runs */
 	close_fd(&dirfd);
 	free(storage);
+	free(instance);
 	avf_config_free(cfg);
+	return ret;
+}
+
+int avf_vm_run(struct avf_vm *vm)
+{
+	bool retry = false;
+	int ret = run_once(vm, &retry);
+
+	if (ret && retry)
+		ret = run_once(vm, &retry);
 	return ret;
 }
 

@@ -66,6 +66,7 @@ enum avf_error {
 	AVF_E_PROTOCOL = -17,	  /* unexpected answer from the module or a peer */
 	AVF_E_SYSTEM = -18,	  /* other system error (see the message) */
 	AVF_E_TIMEOUT = -19,	  /* avf-vmm did not start in time */
+	AVF_E_IMAGE = -20,	  /* guest kernel, initramfs or app package missing/refused */
 };
 
 /* Name of an avf_error value ("AVF_E_NOT_FOUND: no such VM"); never NULL. */
