@@ -46,7 +46,7 @@ cases=(
 )
 
 n=0 bad=0
-total=$((${#cases[@]} + 14))
+total=$((${#cases[@]} + 16))
 echo "TAP version 13"
 echo "1..$total"
 
@@ -161,6 +161,19 @@ report "storage: another secret sees an empty (reformatted) store" $ok
 ok=0; run storage-other-again storage storage.so "$done_ok" 180 --secret "$work/s1" --storage "$img" || ok=1
 [ "$(logline storage-content)" = EMPTY ] || { ok=1; echo "#   want EMPTY: the wrong key reformatted it"; }
 report "storage: the old secret's data is gone after that (documented)" $ok
+crash_img=$work/crash.img
+truncate -s 16M "$crash_img"
+ok=0; run storage-crash storage-crash storage-crash.so \
+	"STARTED;READY;ERROR 0 payload killed by signal 11;FAIL 15" 180 \
+	--secret "$work/s1" --storage "$crash_img" || ok=1
+grep -q 'storage: unmounted /mnt/encryptedstore' "$logdir/console.log" ||
+	{ ok=1; echo "#   no 'storage: unmounted' on the console"; }
+report "storage: closed cleanly when the payload dies by a signal" $ok
+ok=0; run storage-after-crash storage-crash storage-crash.so "STARTED;FINISHED 0;SHUTDOWN" 180 \
+	--secret "$work/s1" --storage "$crash_img" || ok=1
+[ "$(logline crash-content)" = written-before-crash ] ||
+	{ ok=1; echo "#   want crash-content written-before-crash (unsynced write before the crash)"; }
+report "storage: a write the payload never synced survives its crash" $ok
 ok=0; run storage-no-secret storage storage.so \
 	"ERROR 3 storage: encrypted storage requested but the VM has no instance secret;FAIL 14" 120 \
 	--storage "$img" || ok=1
