@@ -107,6 +107,16 @@ static void flush_outputs(void *arg)
 	outsink_flush(&vm->log_out);
 }
 
+/* Device thread, after events and at least every DEVLOOP_IDLE_TICK_MS. */
+static void device_tick(void *arg)
+{
+	struct vm *vm = arg;
+
+	flush_outputs(vm);
+	if (vm->vsock.vd.ops)
+		vsock_dev_expire(&vm->vsock, vsock_now_ms());
+}
+
 static void devloop_failed(void *arg)
 {
 	vm_request_stop(arg, AVF_STOP_INFRASTRUCTURE_ERROR);
@@ -131,7 +141,7 @@ int vm_add_devices(struct vm *vm, int pkg_fd, int storage_fd, uint64_t cid,
 	outsink_init(&vm->serial_out, console_fd);
 	serial_init(&vm->serial, &vm->serial_out, serial_irq, vm);
 
-	ret = devloop_init(&vm->devloop, flush_outputs, vm);
+	ret = devloop_init(&vm->devloop, device_tick, vm);
 	if (ret)
 		return ret;
 	vm->devloop.fatal = devloop_failed;

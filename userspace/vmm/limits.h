@@ -63,6 +63,7 @@
 #define VSOCK_CONN_BUF		(256 * 1024) /* buf_alloc advertised to the guest */
 #define VSOCK_CREDIT_THRESHOLD	(VSOCK_CONN_BUF / 4) /* consumed bytes before CREDIT_UPDATE */
 #define VSOCK_LOCAL_PORT_FIRST	0x40000000U /* host ports of host-initiated connections */
+#define VSOCK_CONNECT_TIMEOUT_MS 5000	/* guest must answer a REQUEST within */
 #define VSOCK_HANDSHAKE_MAX	32	/* "CONNECT <port>\n" on the development socket */
 
 /* Life-cycle. */

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/virtio_ids.h>
@@ -291,12 +292,21 @@ static void conn_rx_from_guest(struct vsock_dev *v, struct vsock_conn *c,
 	}
 }
 
+uint64_t vsock_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int vsock_dev_connect(struct vsock_dev *v, int fd, uint32_t guest_port, bool hybrid)
 {
 	struct vsock_conn *c = conn_alloc(v, fd);
 
 	if (!c)
 		return -EAGAIN;
+	c->deadline_ms = vsock_now_ms() + VSOCK_CONNECT_TIMEOUT_MS;
 	c->state = VCONN_CONNECTING;
 	c->hybrid = hybrid;
 	c->peer_port = guest_port;
@@ -544,6 +554,7 @@ static void handshake(struct vsock_dev *v, struct vsock_conn *c)
 			if (errno || *end || end == c->line + 8 || port > UINT32_MAX)
 				goto fail;
 			c->state = VCONN_CONNECTING;
+			c->deadline_ms = vsock_now_ms() + VSOCK_CONNECT_TIMEOUT_MS;
 			c->hybrid = true;
 			c->peer_port = (uint32_t)port;
 			c->local_port = v->next_port++;
@@ -569,6 +580,7 @@ static void accept_dev_conn(struct vsock_dev *v)
 		return;
 	}
 	c->state = VCONN_HANDSHAKE;
+	c->deadline_ms = vsock_now_ms() + VSOCK_CONNECT_TIMEOUT_MS;
 	conn_update_interest(v, c, false);
 }
 
@@ -615,6 +627,36 @@ void vsock_dev_poll(struct vsock_dev *v)
 		}
 	}
 	if (virtio_dev_live(&v->vd) && vsock_fill_rx(v))
+		virtio_dev_fail(&v->vd, "rx", -EINVAL);
+	pthread_mutex_unlock(&v->vd.lock);
+}
+
+void vsock_dev_expire(struct vsock_dev *v, uint64_t now_ms)
+{
+	bool expired = false;
+	unsigned int i;
+
+	pthread_mutex_lock(&v->vd.lock);
+	for (i = 0; i < VSOCK_CONN_MAX; i++) {
+		struct vsock_conn *c = &v->conn[i];
+
+		if ((c->state != VCONN_HANDSHAKE && c->state != VCONN_CONNECTING) ||
+		    now_ms < c->deadline_ms)
+			continue;
+		if (c->state == VCONN_HANDSHAKE) {
+			conn_free(v, c);
+			continue;
+		}
+		if (c->tx & VCONN_TX_RST)
+			continue;
+		if (c->tx & VCONN_TX_REQUEST) {
+			conn_free(v, c);	/* the guest never saw it */
+			continue;
+		}
+		conn_reset(v, c);
+		expired = true;
+	}
+	if (expired && virtio_dev_live(&v->vd) && vsock_fill_rx(v))
 		virtio_dev_fail(&v->vd, "rx", -EINVAL);
 	pthread_mutex_unlock(&v->vd.lock);
 }

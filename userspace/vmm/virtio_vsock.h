@@ -79,6 +79,7 @@ struct vsock_conn {
 	bool host_hup;		/* fd hung up: no longer in epoll, read until EOF */
 	bool hybrid;
 	uint32_t events;	/* current epoll interest */
+	uint64_t deadline_ms;	/* CONNECTING/HANDSHAKE: give up after (monotonic) */
 	uint8_t *buf;
 	uint32_t buf_len;
 	char line[VSOCK_HANDSHAKE_MAX];
@@ -126,5 +127,12 @@ int vsock_dev_connect(struct vsock_dev *v, int fd, uint32_t guest_port, bool hyb
 
 /* Device thread: connection fds are ready (v->epfd readable). Takes the lock. */
 void vsock_dev_poll(struct vsock_dev *v);
+
+/*
+ * Device thread, periodically: connections the guest did not accept within
+ * VSOCK_CONNECT_TIMEOUT_MS are reset. @now_ms is CLOCK_MONOTONIC. Takes the lock.
+ */
+void vsock_dev_expire(struct vsock_dev *v, uint64_t now_ms);
+uint64_t vsock_now_ms(void);
 
 #endif

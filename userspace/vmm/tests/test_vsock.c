@@ -412,6 +412,31 @@ TEST(conn_guest_overrun_is_reset)
 	vg_free(&g);
 }
 
+TEST(connect_times_out)
+{
+	static struct vsock_dev v;
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	char b;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	ASSERT_EQ(0, vsock_dev_connect(&v, sp[1], 5000, false));
+	vsock_dev_poll(&v);
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));	/* REQUEST, never answered */
+	vsock_dev_expire(&v, vsock_now_ms());
+	EXPECT_EQ(VCONN_CONNECTING, v.conn[0].state);
+	vsock_dev_expire(&v, vsock_now_ms() + VSOCK_CONNECT_TIMEOUT_MS + 1);
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
+	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(0, read(sp[0], &b, 1));	/* host side sees the refusal */
+	close(sp[0]);
+	vg_free(&g);
+}
+
 TEST(dev_socket_handshake)
 {
 	static struct vsock_dev v;
