@@ -29,8 +29,13 @@
 enum avf_rt_op {
 	AVF_RT_OP_NOTIFY_READY	= 1,	/* no body; reply: no body */
 	AVF_RT_OP_STORAGE_PATH	= 2,	/* no body; reply: path (no NUL), or -ENOENT */
-	AVF_RT_OP_INSTANCE_SECRET = 3,	/* body: u32 size + identifier; reply: secret */
-	AVF_RT_OP_IS_NEW_INSTANCE = 4,	/* no body; reply: u8 0/1 */
+	/*
+	 * body: u32 size (1..32) + identifier (the rest, may be empty);
+	 * reply: size bytes of HKDF-SHA-256(VM secret, "avf-payload-secret-v1",
+	 * identifier), or -EINVAL (bad size), -ENOKEY (VM without identity)
+	 */
+	AVF_RT_OP_INSTANCE_SECRET = 3,
+	AVF_RT_OP_IS_NEW_INSTANCE = 4,	/* no body; reply: u8 0/1, or -ENOSYS: unknown */
 };
 
 struct avf_rt_hdr {

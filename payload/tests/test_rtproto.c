@@ -219,6 +219,31 @@ TEST(is_new_instance)
 
 /* ---- libvm_payload against the handler ---- */
 
+/* one raw request over a new connection; returns the reply's status */
+static int raw_call(const void *req, size_t n, struct avf_rt_hdr *h, unsigned char *body)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	unsigned char msg[AVF_RT_MAX_MSG];
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	ssize_t got;
+
+	strcpy(sa.sun_path, AVF_RT_SOCK_PATH);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    send(fd, req, n, MSG_NOSIGNAL) != (ssize_t)n) {
+		if (fd >= 0)
+			close(fd);
+		return -1000;
+	}
+	got = recv(fd, msg, sizeof(msg), 0);
+	close(fd);
+	if (got < (ssize_t)sizeof(*h))
+		return -2000;	/* closed by the server */
+	memcpy(h, msg, sizeof(*h));
+	if (body)
+		memcpy(body, msg + sizeof(*h), (size_t)got - sizeof(*h));
+	return h->status;
+}
+
 struct server {
 	int lfd;
 	struct avf_rt_state st;
@@ -256,8 +281,11 @@ TEST(library_end_to_end)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct server s = { .st = { .storage_path = "/mnt/encryptedstore" } };
-	unsigned char secret[32], want[32], again[32];
-	static unsigned char big[AVF_RT_MAX_BODY];
+	unsigned char secret[32], want[32], again[32], reply[AVF_RT_MAX_BODY];
+	static unsigned char big[AVF_RT_MAX_BODY + 64];
+	static unsigned char raw[AVF_RT_MAX_MSG + 128];
+	struct avf_rt_hdr h;
+	size_t n;
 	pthread_t th;
 
 	/* without a runtime every call fails cleanly */
@@ -324,6 +352,23 @@ TEST(library_end_to_end)
 	ASSERT_EQ(EINVAL, errno);
 	for (size_t i = 0; i < sizeof(again); i++)
 		ASSERT_EQ(0, again[i]);
+	/* requests the library would never send, straight over the socket */
+	n = secret_req(raw, 0, "id", 2);
+	ASSERT_EQ(-EINVAL, raw_call(raw, n, &h, NULL));
+	n = secret_req(raw, 33, "id", 2);
+	ASSERT_EQ(-EINVAL, raw_call(raw, n, &h, NULL));
+	n = secret_req(raw, 0xffffffffu, "id", 2);
+	ASSERT_EQ(-EINVAL, raw_call(raw, n, &h, NULL));
+	n = secret_req(raw, 32, big, AVF_RT_MAX_BODY - 4);
+	ASSERT_EQ(0, raw_call(raw, n, &h, reply));
+	ASSERT_EQ(32u, h.len);
+	ASSERT_EQ(0, avf_derive_payload_secret(test_vm_secret, big, AVF_RT_MAX_BODY - 4, want, 32));
+	ASSERT_EQ(0, memcmp(want, reply, 32));
+	/* an identifier one byte too long: the runtime drops the connection */
+	n = secret_req(raw, 32, big, AVF_RT_MAX_BODY - 3);
+	ASSERT_EQ(-2000, raw_call(raw, n, &h, NULL));
+	n = secret_req(raw, 32, big, AVF_RT_MAX_BODY + 40);
+	ASSERT_EQ(-2000, raw_call(raw, n, &h, NULL));
 	ASSERT_TRUE(AVmPayload_isNewInstance());
 	s.st.new_instance = false;
 	errno = 0;
