@@ -716,6 +716,154 @@ TEST_F(api, import_copies_identity_and_storage)
 	avf_config_free(c);
 }
 
+/* ---- identity and encrypted storage (need avf-vmm --instance) ---- */
+
+static bool vmm_has_identity(void)
+{
+	const char *v = getenv("AVF_VMM");
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "grep -q -- '--new-instance' '%s'",
+		 v && *v ? v : AVF_TREE_TOP "/build/user/bin/avf-vmm");
+	return system(cmd) == 0;
+}
+
+/*
+ * Runs @vm (output captured), collects its payload log into @log and
+ * returns the payload's exit code, or -1 when it did not finish.
+ */
+static int run_and_log(struct avf_vm *vm, char *log, size_t size)
+{
+	struct rec r;
+	size_t got = 0;
+	int fd, code = -1;
+
+	rec_init(&r);
+	log[0] = '\0';
+	if (avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_THREAD) || avf_vm_run(vm))
+		return -1;
+	fd = avf_vm_log_fd(vm);
+	while (fd >= 0 && got < size - 1) {
+		ssize_t n = read(fd, log + got, size - 1 - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	log[got] = '\0';
+	if (!rec_wait_stopped(&r, RUN_TIMEOUT_S))
+		return -1;
+	for (int i = 0; i < r.n; i++)
+		if (r.ev[i] == EV_FINISHED)
+			code = r.code[i];
+	avf_vm_clear_callback(vm);
+	return code;
+}
+
+/* Copies "<key>: value" from @log into @out. */
+static void log_value(const char *log, const char *key, char *out, size_t size)
+{
+	const char *p = strstr(log, key);
+	size_t n;
+
+	out[0] = '\0';
+	if (!p)
+		return;
+	p += strlen(key);
+	n = strcspn(p, "\r\n");
+	snprintf(out, size, "%.*s", (int)n, p);
+}
+
+static struct avf_vm *import_as(struct __test_metadata *_metadata, struct avf_manager *m,
+				struct avf_vm *src, const char *name)
+{
+	struct avf_descriptor *d = NULL, *got = NULL;
+	struct avf_vm *copy = NULL;
+	int sv[2];
+
+	if (avf_vm_to_descriptor(src, &d) || socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return NULL;
+	if (!avf_descriptor_send(sv[0], d) && !avf_descriptor_recv(sv[1], &got))
+		EXPECT_EQ(AVF_OK, avf_import_from_descriptor(m, name, got, &copy))
+			TH_LOG("%s", avf_manager_last_error(m));
+	close(sv[0]);
+	close(sv[1]);
+	avf_descriptor_free(d);
+	avf_descriptor_free(got);
+	return copy;
+}
+
+TEST_F(api, identity_stable_copied_and_renewed)
+{
+	struct avf_config *c = example_config(self->m, "secret", true, 0);
+	struct avf_vm *vm = NULL, *copy = NULL;
+	char log[8192], h1[80], h2[80], h3[80], h4[80], isnew[16];
+
+	if (!vmm_has_identity())
+		SKIP(return, "avf-vmm does not take --instance yet");
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "id", c, &vm));
+	ASSERT_EQ(0, run_and_log(vm, log, sizeof(log))) TH_LOG("log: %s", log);
+	log_value(log, "secret-hash: ", h1, sizeof(h1));
+	log_value(log, "new-instance: ", isnew, sizeof(isnew));
+	ASSERT_EQ(64, strlen(h1)) TH_LOG("log: %s", log);
+	EXPECT_STREQ("1", isnew);
+	/* The same instance keeps its secret and is no longer new. */
+	ASSERT_EQ(0, run_and_log(vm, log, sizeof(log)));
+	log_value(log, "secret-hash: ", h2, sizeof(h2));
+	log_value(log, "new-instance: ", isnew, sizeof(isnew));
+	EXPECT_STREQ(h1, h2);
+	EXPECT_STREQ("0", isnew);
+	/* An imported copy is the same instance. */
+	copy = import_as(_metadata, self->m, vm, "id-copy");
+	ASSERT_NE(NULL, copy);
+	ASSERT_EQ(0, run_and_log(copy, log, sizeof(log)));
+	log_value(log, "secret-hash: ", h3, sizeof(h3));
+	EXPECT_STREQ(h1, h3);
+	/* Delete and create: a new salt, a new secret. */
+	avf_vm_release(vm);
+	vm = NULL;
+	ASSERT_EQ(AVF_OK, avf_vm_delete(self->m, "id"));
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "id", c, &vm));
+	ASSERT_EQ(0, run_and_log(vm, log, sizeof(log)));
+	log_value(log, "secret-hash: ", h4, sizeof(h4));
+	EXPECT_EQ(64, strlen(h4));
+	EXPECT_STRNE(h1, h4);
+	avf_vm_close(copy);
+	avf_vm_close(vm);
+	avf_config_free(c);
+}
+
+TEST_F(api, encrypted_storage_persists_and_is_copied)
+{
+	struct avf_config *c = example_config(self->m, "storage", true, 1 << 20);
+	struct avf_vm *vm = NULL, *copy = NULL;
+	char log[8192], v[128], cmd[700];
+
+	if (!vmm_has_identity())
+		SKIP(return, "avf-vmm does not take --instance yet (no storage key)");
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "store", c, &vm));
+	ASSERT_EQ(0, run_and_log(vm, log, sizeof(log))) TH_LOG("log: %s", log);
+	log_value(log, "storage-content: ", v, sizeof(v));
+	EXPECT_STREQ("EMPTY", v);
+	ASSERT_EQ(0, run_and_log(vm, log, sizeof(log))) TH_LOG("log: %s", log);
+	log_value(log, "storage-content: ", v, sizeof(v));
+	EXPECT_STREQ("AVF-PLAINTEXT-MARKER-7f3a9c", v);
+	/* The host only ever holds ciphertext. */
+	snprintf(cmd, sizeof(cmd), "grep -q AVF-PLAINTEXT-MARKER '%s/storage.img'", avf_vm_dir(vm));
+	EXPECT_NE(0, system(cmd));
+	/* The copy has the same storage. */
+	copy = import_as(_metadata, self->m, vm, "store-copy");
+	ASSERT_NE(NULL, copy);
+	ASSERT_EQ(0, run_and_log(copy, log, sizeof(log))) TH_LOG("log: %s", log);
+	log_value(log, "storage-content: ", v, sizeof(v));
+	EXPECT_STREQ("AVF-PLAINTEXT-MARKER-7f3a9c", v);
+	avf_vm_close(copy);
+	avf_vm_close(vm);
+	avf_config_free(c);
+}
+
 /*
  * Child: import the descriptor from @sock under @name into @root as @uid,
  * run it, expect onPayloadFinished(0). Exit 0 on success, 4 to skip.
