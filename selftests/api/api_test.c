@@ -864,6 +864,43 @@ TEST_F(api, encrypted_storage_persists_and_is_copied)
 	avf_config_free(c);
 }
 
+TEST_F(api, changed_payload_refuses_to_start)
+{
+	struct avf_config_builder *b = NULL;
+	struct avf_config *c = NULL;
+	struct avf_vm *vm = NULL;
+	char apk[256], cmd[800];
+	struct rec r;
+
+	if (!vmm_has_identity())
+		SKIP(return, "avf-vmm does not take --instance yet");
+	/* A private copy of the package that we can change later. */
+	snprintf(apk, sizeof(apk), "%s/app.zip", self->root);
+	snprintf(cmd, sizeof(cmd), "cp '%s/hello.zip' '%s'", packages(), apk);
+	ASSERT_EQ(0, system(cmd));
+	ASSERT_EQ(AVF_OK, avf_config_builder_new(self->m, &b));
+	avf_config_builder_set_apk_path(b, apk);
+	avf_config_builder_set_payload_binary_name(b, "hello.so");
+	avf_config_builder_set_protected_vm(b, false);
+	ASSERT_EQ(AVF_OK, avf_config_builder_build(b, &c));
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "app", c, &vm));
+	/* "Update the app": same name, different bytes. */
+	snprintf(cmd, sizeof(cmd), "printf x >> '%s'", apk);
+	ASSERT_EQ(0, system(cmd));
+	rec_init(&r);
+	ASSERT_EQ(AVF_OK, avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_THREAD));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	ASSERT_TRUE(rec_wait_stopped(&r, RUN_TIMEOUT_S));
+	rec_print(_metadata, &r);
+	EXPECT_EQ(EV_STOPPED, r.ev[r.n - 1]);
+	EXPECT_EQ(AVF_VM_STOP_MICRODROID_PAYLOAD_HAS_CHANGED, r.code[r.n - 1]);
+	for (int i = 0; i < r.n; i++)
+		EXPECT_NE(EV_STARTED, r.ev[i]);
+	avf_vm_close(vm);
+	avf_config_builder_free(b);
+	avf_config_free(c);
+}
+
 /*
  * Child: import the descriptor from @sock under @name into @root as @uid,
  * run it, expect onPayloadFinished(0). Exit 0 on success, 4 to skip.
