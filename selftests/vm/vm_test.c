@@ -221,8 +221,8 @@ FIXTURE_SETUP(vm)
 FIXTURE_TEARDOWN(vm)
 {
 	if (self->r.vm_fd >= 0) {
-		ioctl(self->r.vm_fd, AVF_VM_STOP);
-		ioctl(self->r.vm_fd, AVF_VM_DELETE);
+		ioctl(self->r.vm_fd, AVF_VM_STOP, 0);
+		ioctl(self->r.vm_fd, AVF_VM_DELETE, 0);
 		close(self->r.vm_fd);
 	}
 	if (self->dev >= 0)
@@ -368,7 +368,7 @@ TEST_F(vm, vm_stop_ioctl_kills)
 	self->r.pid = spawn_vmm(self->r.vm_fd, NULL, "never-ready", NULL);
 	ASSERT_LT(0, self->r.pid);
 	ASSERT_EQ(1, collect(&self->r, VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED));
-	ASSERT_EQ(0, ioctl(self->r.vm_fd, AVF_VM_STOP));
+	ASSERT_EQ(0, ioctl(self->r.vm_fd, AVF_VM_STOP, 0));
 	ASSERT_EQ(0, collect(&self->r, 20000, -1));
 	ASSERT_EQ(0, reap(&self->r, 10000));
 	EXPECT_EQ(AVF_STOP_KILLED, last(&self->r)->code);
@@ -401,7 +401,11 @@ TEST_F(vm, vsock_connect_to_closed_port_is_refused)
 	ASSERT_EQ(1, poll(&p, 1, 60000));
 	EXPECT_EQ(0, read(c, buf, sizeof(buf)));	/* closed: refused */
 	close(c);
-	ASSERT_EQ(0, ioctl(self->r.vm_fd, AVF_VM_STOP));
+	collect(&self->r, 100, -1);
+	if (find(&self->r, AVF_EVENT_STOPPED) >= 0)
+		dump(_metadata, &self->r);
+	ASSERT_EQ(-1, find(&self->r, AVF_EVENT_STOPPED));	/* still running */
+	ASSERT_EQ(0, ioctl(self->r.vm_fd, AVF_VM_STOP, 0));
 	ASSERT_EQ(0, collect(&self->r, 20000, -1));
 	ASSERT_EQ(0, reap(&self->r, 10000));
 	unlink(sock);
@@ -447,7 +451,7 @@ TEST_F(vm, two_vms_at_once)
 	EXPECT_EQ(AVF_STOP_SHUTDOWN, last(&self->r)->code);
 	EXPECT_EQ(AVF_STOP_SHUTDOWN, last(b)->code);
 	EXPECT_EQ(7, b->ev[find(b, AVF_EVENT_PAYLOAD_FINISHED)].code);
-	ioctl(b->vm_fd, AVF_VM_DELETE);
+	ioctl(b->vm_fd, AVF_VM_DELETE, 0);
 	close(b->vm_fd);
 	free(b);
 }
