@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -37,6 +38,35 @@ static void set_errmsg(char **errmsg, const char *msg)
 {
 	if (errmsg)
 		*errmsg = strdup(msg);
+}
+
+/*
+ * Removes what a crashed create, import or delete left in <root>/tmp. Only
+ * entries untouched for an hour: another process may be staging right now.
+ */
+static void clean_stale_tmp(struct avf_manager *m)
+{
+	time_t now = time(NULL);
+	struct dirent *de;
+	DIR *d = opendir(m->tmp_dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct stat st;
+		char *p;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    st.st_mtime > now - 3600)
+			continue;
+		p = avf__strdup_printf("%s/%s", m->tmp_dir, de->d_name);
+		if (p)
+			avf__rm_rf(p);
+		free(p);
+	}
+	closedir(d);
 }
 
 int avf_manager_open(const char *data_root, struct avf_manager **out, char **errmsg)
@@ -103,6 +133,7 @@ int avf_manager_open(const char *data_root, struct avf_manager **out, char **err
 		ret = avf__mkdir_p(m->tmp_dir, 0700, err);
 	if (ret)
 		goto fail;
+	clean_stale_tmp(m);
 	*out = m;
 	return AVF_OK;
 fail:
