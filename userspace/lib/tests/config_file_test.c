@@ -7,7 +7,10 @@
 #include <sys/file.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -351,6 +354,41 @@ TEST_F(dir, lock_excludes)
 	ASSERT_EQ(AVF_OK, avf__lock_instance(self->path, LOCK_SH, &b, err));
 	close(a);
 	close(b);
+}
+
+/* RELIABILITY 21: a writer killed at any moment leaves the old or the new file. */
+TEST_F(dir, kill_during_update_leaves_a_whole_file)
+{
+	struct avf_config_builder *b = tu_builder();
+	struct avf_config *a = NULL, *big = NULL, *got = NULL;
+	char err[AVF_ERRMSG_MAX];
+
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(AVF_OK, avf_config_builder_build(b, &a));
+	avf_config_builder_set_memory_bytes(b, 4096ull << 20);
+	ASSERT_EQ(AVF_OK, avf_config_builder_build(b, &big));
+	ASSERT_EQ(AVF_OK, avf__config_store(self->dirfd, a, err));
+	for (int i = 0; i < 40; i++) {
+		struct timespec ts = { 0, (i % 8) * 250000L };
+		pid_t pid = fork();
+
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			for (int k = 0;; k++)
+				avf__config_store(self->dirfd, k & 1 ? a : big, NULL);
+		}
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		ASSERT_EQ(AVF_OK, avf__config_load(self->dirfd, &got, err)) TH_LOG("%s", err);
+		EXPECT_TRUE(avf_config_memory_bytes(got) == 0 ||
+			    avf_config_memory_bytes(got) == (4096ull << 20));
+		avf_config_free(got);
+		got = NULL;
+	}
+	avf_config_free(a);
+	avf_config_free(big);
+	avf_config_builder_free(b);
 }
 
 TEST(vm_names)
