@@ -232,7 +232,11 @@ AVF_API void avf_names_free(char **names, size_t count);
 
 struct avf_vm;
 
-/* AVF_E_EXISTS when the name is taken. */
+/*
+ * AVF_E_EXISTS when the name is taken. The module seals a new identity
+ * over the guest kernel, initramfs and app package (AVF_E_IMAGE when one
+ * is missing or refused, AVF_E_BUSY when one is open for writing).
+ */
 AVF_API int avf_vm_create(struct avf_manager *m, const char *name, const struct avf_config *cfg,
 			  struct avf_vm **out);
 /* AVF_E_NOT_FOUND when there is no VM of that name (Java: null). */
@@ -281,8 +285,10 @@ AVF_API int avf_vm_set_output_paths(struct avf_vm *vm, const char *console, cons
  * Starts the VM (STOPPED only, else AVF_E_STATE): spawns avf-vmm with a VM
  * fd inherited through --vm-fd and returns once the module reports it
  * RUNNING (or the run already ended). AVF_E_SPAWN when avf-vmm cannot be
- * started or exits before binding; AVF_E_BUSY when another process holds
- * the instance lock; AVF_E_DELETED.
+ * started or exits before binding; AVF_E_IMAGE when a boot image is
+ * missing; AVF_E_BUSY when another process holds the instance lock;
+ * AVF_E_DELETED. A changed payload is refused by the module at start:
+ * on_stopped(AVF_VM_STOP_MICRODROID_PAYLOAD_HAS_CHANGED).
  */
 AVF_API int avf_vm_run(struct avf_vm *vm);
 /* Hard power-off (RUNNING only, else AVF_E_STATE); STOPPED on return. */
