@@ -974,7 +974,7 @@ static void *race_ioctls(void *arg)
 	return NULL;
 }
 
-TEST_F(avf, close_race)
+TEST_F_TIMEOUT(avf, close_race, 900)
 {
 	const char *env = getenv("AVF_RACE_ITERS");
 	long iters = env ? atol(env) : 100000;
