@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -896,6 +897,60 @@ TEST_F(api, changed_payload_refuses_to_start)
 	EXPECT_EQ(AVF_VM_STOP_MICRODROID_PAYLOAD_HAS_CHANGED, r.code[r.n - 1]);
 	for (int i = 0; i < r.n; i++)
 		EXPECT_NE(EV_STARTED, r.ev[i]);
+	avf_vm_close(vm);
+	avf_config_builder_free(b);
+	avf_config_free(c);
+}
+
+#ifndef AVF_TEST_DIR
+#define AVF_TEST_DIR "."
+#endif
+
+TEST_F(api, vsock_connect_to_the_payload)
+{
+	struct avf_config_builder *b = NULL;
+	struct avf_config *c = NULL;
+	struct avf_vm *vm = NULL;
+	const char *apk = AVF_TEST_DIR "/vsock-echo.zip";
+	bool ready = false;
+	struct rec r;
+	char buf[16] = "";
+	int fd = -1;
+
+	if (access(apk, R_OK))
+		SKIP(return, "%s not built (guest side missing)", apk);
+	ASSERT_EQ(AVF_OK, avf_config_builder_new(self->m, &b));
+	avf_config_builder_set_apk_path(b, apk);
+	avf_config_builder_set_payload_binary_name(b, "vsock-echo.so");
+	avf_config_builder_set_protected_vm(b, false);
+	ASSERT_EQ(AVF_OK, avf_config_builder_build(b, &c));
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "echo", c, &vm));
+	/* Not running: illegal. */
+	EXPECT_EQ(AVF_E_STATE, avf_vm_connect_vsock(vm, 5000, &fd));
+	rec_init(&r);
+	ASSERT_EQ(AVF_OK, avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_POLL));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	/* Wait for onPayloadReady: the payload listens from then on. */
+	for (int i = 0; i < RUN_TIMEOUT_S * 10 && !ready && !r.stopped; i++) {
+		struct pollfd p = { .fd = avf_vm_event_fd(vm), .events = POLLIN };
+
+		poll(&p, 1, 100);
+		avf_vm_dispatch(vm);
+		for (int k = 0; k < r.n; k++)
+			ready |= r.ev[k] == EV_READY;
+	}
+	ASSERT_TRUE(ready);
+	EXPECT_EQ(AVF_E_INVALID, avf_vm_connect_vsock(vm, 80, &fd));
+	EXPECT_EQ(AVF_E_REFUSED, avf_vm_connect_vsock(vm, 5001, &fd))
+		TH_LOG("%s", avf_vm_last_error(vm));
+	ASSERT_EQ(AVF_OK, avf_vm_connect_vsock(vm, 5000, &fd)) TH_LOG("%s", avf_vm_last_error(vm));
+	ASSERT_EQ(5, write(fd, "ping\n", 5));
+	EXPECT_EQ(5, read(fd, buf, sizeof(buf) - 1));
+	EXPECT_STREQ("ping\n", buf);
+	close(fd);
+	ASSERT_EQ(AVF_OK, avf_vm_wait_stopped(vm, RUN_TIMEOUT_S * 1000));
+	EXPECT_EQ(EV_FINISHED, r.ev[r.n - 2]);
+	EXPECT_EQ(0, r.code[r.n - 2]);
 	avf_vm_close(vm);
 	avf_config_builder_free(b);
 	avf_config_free(c);

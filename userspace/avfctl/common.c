@@ -43,6 +43,7 @@ int avfctl_exit_code(int err)
 	case AVF_E_NOT_CAPABLE:
 	case AVF_E_SPAWN:
 	case AVF_E_NO_OUTPUT:
+	case AVF_E_REFUSED:
 		return EX_UNAVAILABLE;
 	case AVF_E_EXISTS:
 		return EX_CANTCREAT;

@@ -108,6 +108,8 @@ const char *avf_strerror(int err)
 		return "AVF_E_TIMEOUT: timed out";
 	case AVF_E_IMAGE:
 		return "AVF_E_IMAGE: a boot image is missing or unusable";
+	case AVF_E_REFUSED:
+		return "AVF_E_REFUSED: the VM refused the connection";
 	default:
 		return "unknown libavf error";
 	}

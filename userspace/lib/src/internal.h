@@ -21,6 +21,10 @@
 #define AVF_FILE_STORAGE_IMG "storage.img"
 #define AVF_FILE_LOCK "lock"
 #define AVF_FILE_VMM_LOG "vmm.log"
+/* avf-vmm's development socket for host vsock connections. */
+#define AVF_FILE_VSOCK "vsock.sock"
+/* How long connect_vsock waits for the guest to accept. */
+#define AVF_VSOCK_CONNECT_MS 10000
 /* Present from create() until the first run has started. */
 #define AVF_FILE_NEW_INSTANCE "new_instance"
 

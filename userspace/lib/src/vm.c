@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -612,7 +614,7 @@ static int run_once(struct avf_vm *vm, bool *retry)
 	struct spawn s;
 	const char *vmm, *kernel, *initrd;
 	char mem[24], cpus[16], cfd[24], lfd[24], vfd[24];
-	char *storage = NULL, *instance = NULL;
+	char *storage = NULL, *instance = NULL, *vsock = NULL;
 	bool new_instance;
 	int lockfd = -1, child_vm = -1, con[2] = { -1, -1 }, log[2] = { -1, -1 };
 	int devnull = -1, vmmlog = -1, dirfd = -1, ret;
@@ -674,7 +676,8 @@ static int run_once(struct avf_vm *vm, bool *retry)
 	if (ret)
 		goto out;
 	instance = avf__strdup_printf("%s/%s", vm->dir, AVF_FILE_INSTANCE_IMG);
-	if (!instance) {
+	vsock = avf__strdup_printf("%s/%s", vm->dir, AVF_FILE_VSOCK);
+	if (!instance || !vsock) {
 		ret = AVF_E_NOMEM;
 		goto out;
 	}
@@ -737,6 +740,10 @@ static int run_once(struct avf_vm *vm, bool *retry)
 	if (storage) {
 		add_arg(&s, "--storage");
 		add_arg(&s, storage);
+	}
+	if (strlen(vsock) < sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		add_arg(&s, "--vsock-uds");
+		add_arg(&s, vsock);
 	}
 	if (!vmm_lacks_instance) {
 		add_arg(&s, "--instance");
@@ -889,6 +896,7 @@ out:
 	close_fd(&dirfd);
 	free(storage);
 	free(instance);
+	free(vsock);
 	avf_config_free(cfg);
 	return ret;
 }
@@ -1009,4 +1017,87 @@ out:
 	close_fd(&dirfd);
 	close_fd(&lockfd);
 	return ret;
+}
+
+int avf_vm_connect_vsock(struct avf_vm *vm, uint32_t port, int *fd)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char line[48];
+	size_t len = 0;
+	long end;
+	int s, ret;
+
+	if (!fd)
+		return AVF_E_INVALID;
+	*fd = -1;
+	if (!vm)
+		return AVF_E_INVALID;
+	if (port < 1024) {
+		avf__seterr(vm->err, "connect_vsock: port %u is below 1024", port);
+		return AVF_E_INVALID;
+	}
+	ret = require_status(vm, AVF_VM_STATUS_RUNNING, "connect_vsock");
+	if (ret)
+		return ret;
+	if (snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", vm->dir, AVF_FILE_VSOCK) >=
+	    (int)sizeof(a.sun_path)) {
+		avf__seterr(vm->err, "connect_vsock: instance path too long for a socket");
+		return AVF_E_UNSUPPORTED;
+	}
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		avf__seterr(vm->err, "socket: %s", strerror(errno));
+		return AVF_E_SYSTEM;
+	}
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		int e = errno;
+
+		close(s);
+		avf__seterr(vm->err, "connect_vsock: this run offers no host connections "
+				     "(%s: %s)", a.sun_path, strerror(e));
+		return e == EACCES ? AVF_E_PERMISSION : AVF_E_UNSUPPORTED;
+	}
+	len = (size_t)snprintf(line, sizeof(line), "CONNECT %u\n", port);
+	if (write(s, line, len) != (ssize_t)len) {
+		avf__seterr(vm->err, "connect_vsock: handshake write failed: %s", strerror(errno));
+		close(s);
+		return AVF_E_IO;
+	}
+	/* "OK <local port>\n", read a byte at a time: data may follow it. */
+	len = 0;
+	end = now_ms() + AVF_VSOCK_CONNECT_MS;
+	for (;;) {
+		struct pollfd p = { .fd = s, .events = POLLIN };
+		long left = end - now_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) == 0) {
+			avf__seterr(vm->err, "connect_vsock: port %u did not answer", port);
+			close(s);
+			return AVF_E_TIMEOUT;
+		}
+		n = read(s, &line[len], 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			avf__seterr(vm->err, "connect_vsock: the VM refused port %u", port);
+			close(s);
+			return AVF_E_REFUSED;
+		}
+		if (line[len] == '\n')
+			break;
+		if (++len >= sizeof(line) - 1) {
+			avf__seterr(vm->err, "connect_vsock: bad handshake answer");
+			close(s);
+			return AVF_E_PROTOCOL;
+		}
+	}
+	line[len] = '\0';
+	if (strncmp(line, "OK ", 3)) {
+		avf__seterr(vm->err, "connect_vsock: bad handshake answer \"%s\"", line);
+		close(s);
+		return AVF_E_PROTOCOL;
+	}
+	*fd = s;
+	return AVF_OK;
 }

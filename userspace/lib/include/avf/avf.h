@@ -67,6 +67,7 @@ enum avf_error {
 	AVF_E_SYSTEM = -18,	  /* other system error (see the message) */
 	AVF_E_TIMEOUT = -19,	  /* avf-vmm did not start in time */
 	AVF_E_IMAGE = -20,	  /* guest kernel, initramfs or app package missing/refused */
+	AVF_E_REFUSED = -21,	  /* the VM refused a vsock connection (nobody listens) */
 };
 
 /* Name of an avf_error value ("AVF_E_NOT_FOUND: no such VM"); never NULL. */
@@ -311,6 +312,17 @@ AVF_API int avf_vm_log_fd(struct avf_vm *vm);
  * compatible one (AVF_E_INCOMPATIBLE otherwise).
  */
 AVF_API int avf_vm_set_config(struct avf_vm *vm, const struct avf_config *cfg);
+
+/*
+ * VirtualMachine.connectVsock(port): a connected stream fd (blocking,
+ * close-on-exec) to @port in the running VM (AVF_E_STATE otherwise).
+ * Ports 1024..UINT32_MAX (AVF_E_INVALID). AVF_E_REFUSED when nothing
+ * listens there; AVF_E_UNSUPPORTED when this run offers no host
+ * connections. Only the owner can connect: today through a UNIX socket
+ * in the 0700 instance directory (avf-vmm --vsock-uds), later through the
+ * module.
+ */
+AVF_API int avf_vm_connect_vsock(struct avf_vm *vm, uint32_t port, int *fd);
 
 /* VirtualMachineCallback. Every member may be NULL. */
 struct avf_vm_callbacks {
