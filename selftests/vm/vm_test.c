@@ -411,6 +411,105 @@ TEST_F(vm, vsock_connect_to_closed_port_is_refused)
 	unlink(sock);
 }
 
+/* Seal an instance state for (kernel, initrd, @package, debug none) into a temp file. */
+static int seal_instance(int dev, const char *package, char *path)
+{
+	uint8_t state[AVF_INSTANCE_STATE_SIZE];
+	struct avf_instance_seal seal;
+	char pkg[600];
+	int fd, ret;
+
+	snprintf(pkg, sizeof(pkg), "%s/%s.zip", pkg_dir, package);
+	memset(&seal, 0, sizeof(seal));
+	seal.images.kernel_fd = open(kernel_path, O_RDONLY | O_CLOEXEC);
+	seal.images.initrd_fd = open(initrd_path, O_RDONLY | O_CLOEXEC);
+	seal.images.package_fd = open(pkg, O_RDONLY | O_CLOEXEC);
+	seal.state = (uintptr_t)state;
+	seal.state_size = sizeof(state);
+	ret = ioctl(dev, AVF_INSTANCE_SEAL, &seal) ? -errno : 0;
+	close(seal.images.kernel_fd);
+	close(seal.images.initrd_fd);
+	close(seal.images.package_fd);
+	if (ret)
+		return ret;
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, state, sizeof(state)) == (ssize_t)sizeof(state) ? 0 : -EIO;
+	close(fd);
+	return ret;
+}
+
+TEST_F(vm, instance_identity_checked)
+{
+	char state[] = "/tmp/vmtest-instance-XXXXXX";
+	const char *extra[] = { "--instance", state, "--new-instance", NULL };
+	int ret;
+
+	ret = seal_instance(self->dev, "hello", state);
+	if (ret == -ENOTTY)
+		SKIP(return, "module without AVF_INSTANCE_SEAL");
+	ASSERT_EQ(0, ret);
+	run_to_stop(_metadata, &self->r, "hello", extra);
+	check_frame(_metadata, &self->r);
+	EXPECT_LE(0, find(&self->r, AVF_EVENT_PAYLOAD_FINISHED));
+	EXPECT_EQ(AVF_STOP_SHUTDOWN, last(&self->r)->code);
+	unlink(state);
+}
+
+TEST_F(vm, instance_other_package_is_payload_changed)
+{
+	char state[] = "/tmp/vmtest-instance-XXXXXX";
+	const char *extra[] = { "--instance", state, NULL };
+	int i, ret;
+
+	ret = seal_instance(self->dev, "hello", state);
+	if (ret == -ENOTTY)
+		SKIP(return, "module without AVF_INSTANCE_SEAL");
+	ASSERT_EQ(0, ret);
+	run_to_stop(_metadata, &self->r, "exit-code", extra);
+	check_frame(_metadata, &self->r);
+	i = find(&self->r, AVF_EVENT_ERROR);
+	ASSERT_LE(0, i);
+	EXPECT_EQ(AVF_ERROR_PAYLOAD_CHANGED, self->r.ev[i].code);
+	EXPECT_EQ(-1, find(&self->r, AVF_EVENT_PAYLOAD_STARTED));
+	EXPECT_EQ(AVF_STOP_MICRODROID_PAYLOAD_HAS_CHANGED, last(&self->r)->code);
+	unlink(state);
+}
+
+TEST_F(vm, instance_tampered_or_truncated_state_rejected)
+{
+	char state[] = "/tmp/vmtest-instance-XXXXXX";
+	const char *extra[] = { "--instance", state, NULL };
+	uint8_t b;
+	int fd, ret, round;
+
+	ret = seal_instance(self->dev, "hello", state);
+	if (ret == -ENOTTY)
+		SKIP(return, "module without AVF_INSTANCE_SEAL");
+	ASSERT_EQ(0, ret);
+	for (round = 0; round < 2; round++) {
+		fd = open(state, O_RDWR);
+		ASSERT_LE(0, fd);
+		if (round == 0) {	/* flip one bit in the middle */
+			ASSERT_EQ(1, pread(fd, &b, 1, 100));
+			b ^= 1;
+			ASSERT_EQ(1, pwrite(fd, &b, 1, 100));
+		} else {
+			ASSERT_EQ(0, ftruncate(fd, 100));
+		}
+		close(fd);
+		memset(self->r.ev, 0, sizeof(self->r.ev));
+		self->r.nev = 0;
+		run_to_stop(_metadata, &self->r, "hello", extra);
+		check_frame(_metadata, &self->r);
+		EXPECT_LE(0, find(&self->r, AVF_EVENT_ERROR));
+		EXPECT_EQ(-1, find(&self->r, AVF_EVENT_PAYLOAD_STARTED));
+		EXPECT_EQ(AVF_STOP_MICRODROID_PAYLOAD_VERIFICATION_FAILED, last(&self->r)->code);
+	}
+	unlink(state);
+}
+
 TEST_F(vm, open_by_name)
 {
 	int ret;

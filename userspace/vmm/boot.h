@@ -60,6 +60,9 @@ struct cpio_buf {
 };
 int cpio_add(struct cpio_buf *b, const char *name, uint32_t mode, const void *data,
 	     size_t len);
+/* Same; *data_off = where the file's data starts in the archive. */
+int cpio_add_at(struct cpio_buf *b, const char *name, uint32_t mode, const void *data,
+		size_t len, size_t *data_off);
 int cpio_finish(struct cpio_buf *b);
 void cpio_free(struct cpio_buf *b);
 

@@ -14,7 +14,7 @@
 enum {
 	OPT_VM_FD = 256, OPT_NAME, OPT_KERNEL, OPT_INITRD, OPT_PACKAGE, OPT_PAYLOAD,
 	OPT_MEM, OPT_CPUS, OPT_DEBUG, OPT_PROTECTED, OPT_STORAGE, OPT_CONSOLE, OPT_LOG,
-	OPT_HANGUP, OPT_CMDLINE, OPT_VSOCK_UDS, OPT_STANDALONE, OPT_VERBOSE, OPT_HELP,
+	OPT_HANGUP, OPT_CMDLINE, OPT_INSTANCE, OPT_NEW_INSTANCE, OPT_VSOCK_UDS, OPT_STANDALONE, OPT_VERBOSE, OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -33,6 +33,8 @@ static const struct option options[] = {
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "hangup-timeout", required_argument, NULL, OPT_HANGUP },
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "instance", required_argument, NULL, OPT_INSTANCE },
+	{ "new-instance", no_argument, NULL, OPT_NEW_INSTANCE },
 	{ "vsock-uds", required_argument, NULL, OPT_VSOCK_UDS },
 	{ "standalone", no_argument, NULL, OPT_STANDALONE },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
@@ -45,7 +47,7 @@ static const char usage[] =
 	"               --package ZIP --payload NAME [--mem MIB] [--cpus N]\n"
 	"               [--debug full|none] [--protected] [--storage IMG]\n"
 	"               [--console PATH|-] [--log PATH|-] [--hangup-timeout S]\n"
-	"               [--cmdline STR]\n"
+	"               [--cmdline STR] [--instance PATH] [--new-instance]\n"
 	"  development: [--standalone] [--verbose] [--vsock-uds PATH]\n";
 
 static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -135,6 +137,8 @@ int cli_parse(int argc, char **argv, struct vmm_opts *o)
 				return bad("--cmdline", "(too long)");
 			o->cmdline = optarg;
 			break;
+		case OPT_INSTANCE: o->instance = optarg; break;
+		case OPT_NEW_INSTANCE: o->new_instance = true; break;
 		case OPT_VSOCK_UDS: o->vsock_uds = optarg; break;
 		case OPT_STANDALONE: o->standalone = true; break;
 		case OPT_VERBOSE: o->verbose = true; break;

@@ -22,6 +22,8 @@ struct vmm_opts {
 	const char *log;
 	uint32_t hangup_s;
 	const char *cmdline;
+	const char *instance;	/* sealed instance state: identity check + secret */
+	bool new_instance;
 	const char *vsock_uds;	/* development: host connections via a UNIX socket */
 	bool standalone;	/* no /dev/avf: events on stderr (development) */
 	bool verbose;

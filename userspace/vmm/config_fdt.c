@@ -25,6 +25,7 @@ int config_fdt_build(const struct vm_config *cfg, void *buf, size_t cap)
 	err = err ?: fdt_property_u32(buf, "memory-mib", cfg->memory_mib);
 	err = err ?: fdt_property_u32(buf, "cpus", cfg->cpus);
 	err = err ?: fdt_property_u32(buf, "storage", cfg->storage);
+	err = err ?: fdt_property_u32(buf, "new-instance", cfg->new_instance);
 	err = err ?: fdt_end_node(buf);
 	err = err ?: fdt_end_node(buf);
 	err = err ?: fdt_finish(buf);

@@ -20,6 +20,7 @@ struct vm_config {
 	uint32_t memory_mib;
 	uint32_t cpus;
 	uint32_t storage;	/* 0/1 */
+	uint32_t new_instance;	/* 0/1: first boot of this instance */
 };
 
 /* Build the tree into @buf (AVF_CONFIG_FDT_MAX bytes); returns its size or -errno. */

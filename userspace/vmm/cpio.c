@@ -37,6 +37,14 @@ static void pad4(struct cpio_buf *b)
 int cpio_add(struct cpio_buf *b, const char *name, uint32_t mode, const void *data,
 	     size_t len)
 {
+	size_t off;
+
+	return cpio_add_at(b, name, mode, data, len, &off);
+}
+
+int cpio_add_at(struct cpio_buf *b, const char *name, uint32_t mode, const void *data,
+		size_t len, size_t *data_off)
+{
 	static unsigned int ino = 0x41560000;	/* stays clear of the first archive */
 	size_t namesz = strlen(name) + 1;
 	char hdr[CPIO_HDR_BYTES + 1];
@@ -56,6 +64,7 @@ int cpio_add(struct cpio_buf *b, const char *name, uint32_t mode, const void *da
 	memcpy(b->data + b->len, name, namesz);
 	b->len += namesz;
 	pad4(b);
+	*data_off = b->len;
 	if (len) {
 		memcpy(b->data + b->len, data, len);
 		b->len += len;

@@ -122,6 +122,17 @@ out:
 	pthread_mutex_unlock(&lc->lock);
 }
 
+void lifecycle_error(struct lifecycle *lc, int32_t code, const char *text)
+{
+	struct control_msg msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = CTL_ERROR;
+	msg.code = code;
+	strncpy(msg.text, text, sizeof(msg.text) - 1);
+	lifecycle_handle(lc, &msg);
+}
+
 static void on_line(void *opaque, const char *line, size_t len)
 {
 	struct lifecycle *lc = opaque;

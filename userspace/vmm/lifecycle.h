@@ -31,6 +31,8 @@ void lifecycle_feed(struct lifecycle *lc, const uint8_t *buf, size_t len);
 /* One parsed message (exposed for tests). */
 void lifecycle_handle(struct lifecycle *lc, const struct control_msg *msg);
 
+/* Report ERROR(code, text) from the VMM itself (once per run, like the guest's). */
+void lifecycle_error(struct lifecycle *lc, int32_t code, const char *text);
 /* The stop reason when the guest resets (triple fault / reboot). */
 int32_t lifecycle_reset_reason(struct lifecycle *lc);
 /* Payload reached READY or FINISHED: the hang-up timer no longer applies. */

@@ -34,7 +34,12 @@
 			"8250.nr_uarts=1 pci=off i8042.noaux i8042.nokbd i8042.nopnp"
 #define FINAL_SYNC_MS	1000
 
+/*
+ * A boot image opened read-only once: the module measures this fd
+ * (AVF_VMM_START) and the guest is built from this fd's mapping only.
+ */
 struct mapped_file {
+	int fd;
 	uint8_t *data;
 	size_t len;
 };
@@ -42,23 +47,20 @@ struct mapped_file {
 static int map_file(const char *path, struct mapped_file *f)
 {
 	struct stat st;
-	int fd, ret = 0;
+	int ret = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	f->data = NULL;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (f->fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-		ret = -EINVAL;
-		goto out;
-	}
+	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+		return -EINVAL;
 	f->len = (size_t)st.st_size;
-	f->data = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
+	f->data = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, f->fd, 0);
 	if (f->data == MAP_FAILED) {
 		f->data = NULL;
 		ret = -errno;
 	}
-out:
-	close(fd);
 	return ret;
 }
 
@@ -66,7 +68,10 @@ static void unmap_file(struct mapped_file *f)
 {
 	if (f->data)
 		munmap(f->data, f->len);
+	if (f->fd >= 0)
+		close(f->fd);
 	f->data = NULL;
+	f->fd = -1;
 }
 
 /* Open a capture destination; -1 when output is not captured. */
@@ -141,8 +146,9 @@ static int build_cmdline(const struct vmm_opts *o, const struct vm *vm, char *bu
 /* The initramfs plus a second archive holding avf/config.dtb, at the top of RAM. */
 static int load_initrd(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
 		       const struct mapped_file *initrd, uint64_t kernel_end,
-		       uint64_t *gpa, uint64_t *len)
+		       uint64_t *gpa, uint64_t *len, uint64_t *secret_gpa)
 {
+	static const uint8_t no_secret[AVF_SECRET_SIZE];
 	struct vm_config cfg = {
 		.payload = o->payload,
 		.debug_level = o->debug_full ? 1 : 0,
@@ -151,10 +157,12 @@ static int load_initrd(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
 		.memory_mib = o->mem_mib,
 		.cpus = o->cpus,
 		.storage = o->storage ? 1 : 0,
+		.new_instance = o->new_instance ? 1 : 0,
 	};
 	uint8_t dtb[AVF_CONFIG_FDT_MAX];
 	struct cpio_buf cpio = { 0 };
 	uint64_t first, total, at;
+	size_t secret_off = 0;
 	int ret, dtb_len;
 
 	dtb_len = config_fdt_build(&cfg, dtb, sizeof(dtb));
@@ -162,11 +170,19 @@ static int load_initrd(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
 		return dtb_len;
 	ret = cpio_add(&cpio, "avf", 040755, NULL, 0);
 	ret = ret ?: cpio_add(&cpio, "avf/config.dtb", 0100444, dtb, (size_t)dtb_len);
+	if (!ret && o->instance) {
+		/* 32 zero bytes the module overwrites with the VM secret. */
+		ret = cpio_add_at(&cpio, "avf/secret", 0100400, no_secret, sizeof(no_secret),
+				  &secret_off);
+	}
 	ret = ret ?: cpio_finish(&cpio);
 	if (ret)
 		goto out;
 
 	first = (initrd->len + 3) & ~3ULL;	/* archives start 4-byte aligned */
+	/* The secret must be 8-byte aligned in guest memory (at is page aligned). */
+	if (o->instance && ((first + secret_off) & 7))
+		first += 4;
 	total = first + cpio.len;
 	if (total > vm->mem.size - kernel_end) {
 		ret = -ENOMEM;
@@ -186,18 +202,88 @@ static int load_initrd(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
 	ret = ret ?: gmem_write(&vm->mem, at + first, cpio.data, cpio.len);
 	*gpa = at;
 	*len = total;
+	*secret_gpa = o->instance ? at + first + secret_off : 0;
 out:
 	cpio_free(&cpio);
 	return ret;
 }
 
-static int setup_guest(struct vm *vm, const struct vmm_opts *o, uint32_t cid)
+/*
+ * Identity (Documentation/interfaces.rst, identity and secrets): the module
+ * measures the very fds the guest was built from, checks them against the
+ * sealed instance state and writes the VM secret into guest RAM at
+ * @secret_gpa. On failure *reason is the stop reason to report.
+ */
+static int start_identity(struct vm *vm, const struct vmm_opts *o, struct lifecycle *lc,
+			  int kernel_fd, int initrd_fd, int pkg_fd, uint64_t secret_gpa,
+			  int32_t *reason)
 {
-	struct mapped_file kernel = { 0 }, initrd = { 0 };
-	uint64_t entry, kernel_end, initrd_gpa, initrd_len, start_info;
+	uint8_t state[AVF_INSTANCE_STATE_SIZE];
+	char msg[AVF_MESSAGE_MAX];
+	struct avf_vmm_start st;
+	ssize_t n;
+	int fd, ret = 0;
+
+	memset(state, 0, sizeof(state));
+	fd = open(o->instance, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	n = fd < 0 ? -1 : read(fd, state, sizeof(state));
+	if (n < 0) {
+		ret = -errno;
+		vlog("--instance %s: %s\n", o->instance, strerror(errno));
+		lifecycle_error(lc, AVF_ERROR_UNKNOWN, "cannot read the instance state");
+		goto out;
+	}
+	/* A short file goes to the module as is (zero-padded): it rejects it. */
+	if (lc->vmm_fd < 0) {
+		vlog("--standalone: instance identity not checked, no VM secret\n");
+		goto out;
+	}
+	memset(&st, 0, sizeof(st));
+	st.images.kernel_fd = kernel_fd;
+	st.images.initrd_fd = initrd_fd;
+	st.images.package_fd = pkg_fd;
+	st.images.debug_level = o->debug_full ? AVF_DEBUG_FULL : AVF_DEBUG_NONE;
+	st.images.protected_vm = 0;
+	st.state = (uintptr_t)state;
+	st.state_size = AVF_INSTANCE_STATE_SIZE;
+	st.mem_fd = vm->mem.memfd;
+	st.secret_offset = secret_gpa;
+	if (ioctl(lc->vmm_fd, AVF_VMM_START, &st) == 0)
+		goto out;
+	ret = -errno;
+	switch (errno) {
+	case EKEYREJECTED:	/* the module queued ERROR(PAYLOAD_CHANGED) */
+		*reason = AVF_STOP_MICRODROID_PAYLOAD_HAS_CHANGED;
+		break;
+	case EBADMSG:
+	case EPROTONOSUPPORT:	/* the module queued ERROR(VERIFICATION_FAILED) */
+		*reason = AVF_STOP_MICRODROID_PAYLOAD_VERIFICATION_FAILED;
+		break;
+	default:
+		snprintf(msg, sizeof(msg), "AVF_VMM_START failed: %s", strerror(errno));
+		lifecycle_error(lc, AVF_ERROR_UNKNOWN, msg);
+		*reason = AVF_STOP_START_FAILED;
+		break;
+	}
+	vlog("instance %s refused: %s\n", o->instance, strerror(-ret));
+out:
+	if (fd >= 0)
+		close(fd);
+	explicit_bzero(state, sizeof(state));
+	return ret;
+}
+
+/* Build the guest; on failure *reason is the stop reason to report. */
+static int setup_guest(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
+		       struct lifecycle *lc, int32_t *reason)
+{
+	struct mapped_file kernel = { .fd = -1 }, initrd = { .fd = -1 };
+	uint64_t entry, kernel_end, initrd_gpa, initrd_len, start_info, secret_gpa;
 	char cmdline[CMDLINE_MAX];
 	int pkg_fd = -1, storage_fd = -1, console_fd, log_fd, ret;
 
+	*reason = AVF_STOP_START_FAILED;
+	/* Each image is opened once; everything below uses only these fds. */
 	ret = map_file(o->kernel, &kernel);
 	if (ret) {
 		vlog("--kernel %s: %s\n", o->kernel, strerror(-ret));
@@ -208,14 +294,14 @@ static int setup_guest(struct vm *vm, const struct vmm_opts *o, uint32_t cid)
 		vlog("--initrd %s: %s\n", o->initrd, strerror(-ret));
 		goto out;
 	}
-	pkg_fd = open(o->package, O_RDONLY | O_CLOEXEC);
+	pkg_fd = open(o->package, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (pkg_fd < 0) {
 		ret = -errno;
 		vlog("--package %s: %s\n", o->package, strerror(errno));
 		goto out;
 	}
 	if (o->storage) {
-		storage_fd = open(o->storage, O_RDWR | O_CLOEXEC);
+		storage_fd = open(o->storage, O_RDWR | O_CLOEXEC | O_NOCTTY);
 		if (storage_fd < 0) {
 			ret = -errno;
 			vlog("--storage %s: %s\n", o->storage, strerror(errno));
@@ -233,7 +319,7 @@ static int setup_guest(struct vm *vm, const struct vmm_opts *o, uint32_t cid)
 		vlog("loading %s: %s\n", o->kernel, strerror(-ret));
 		goto out;
 	}
-	ret = load_initrd(vm, o, cid, &initrd, kernel_end, &initrd_gpa, &initrd_len);
+	ret = load_initrd(vm, o, cid, &initrd, kernel_end, &initrd_gpa, &initrd_len, &secret_gpa);
 	if (ret) {
 		vlog("loading %s: %s\n", o->initrd, strerror(-ret));
 		goto out;
@@ -267,6 +353,9 @@ static int setup_guest(struct vm *vm, const struct vmm_opts *o, uint32_t cid)
 	vlog_debug("entry %#llx, kernel end %#llx, initrd %#llx+%llu, cmdline: %s\n",
 		   (unsigned long long)entry, (unsigned long long)kernel_end,
 		   (unsigned long long)initrd_gpa, (unsigned long long)initrd_len, cmdline);
+	if (o->instance)
+		ret = start_identity(vm, o, lc, kernel.fd, initrd.fd, vm->pkg.fd, secret_gpa,
+				     reason);
 out:
 	if (pkg_fd >= 0)
 		close(pkg_fd);
@@ -363,7 +452,8 @@ int vmm_run(const struct vmm_opts *o)
 {
 	static struct vm vm;	/* large; zero-initialized */
 	struct lifecycle lc;
-	int vmm_fd = -1, sig_fd, wake_fd, reason, ret;
+	int vmm_fd = -1, sig_fd, wake_fd, ret;
+	int32_t reason;
 	uint32_t cid = AVF_CID_FIRST;
 
 	vlog_verbose = o->verbose;
@@ -403,10 +493,10 @@ int vmm_run(const struct vmm_opts *o)
 	lifecycle_init(&lc, vmm_fd, wake_fd);
 	vm.lc = &lc;
 
-	ret = setup_guest(&vm, o, cid);
+	ret = setup_guest(&vm, o, cid, &lc, &reason);
 	if (ret) {
 		vm_destroy(&vm);
-		return lifecycle_stop(&lc, AVF_STOP_START_FAILED) ? EXIT_VMM_INTERNAL : 0;
+		return lifecycle_stop(&lc, reason) ? EXIT_VMM_INTERNAL : 0;
 	}
 	ret = vmm_seccomp_prepare();
 	ret = ret ?: vm_start(&vm);

@@ -154,14 +154,17 @@ static unsigned long hex8(const uint8_t *p)
 TEST(cpio_layout)
 {
 	struct cpio_buf b = { 0 };
-	size_t off = 0, n = 0;
-	const char *names[3];
+	size_t off = 0, n = 0, secret_off;
+	const char *names[4];
 
 	ASSERT_EQ(0, cpio_add(&b, "avf", 040755, NULL, 0));
 	ASSERT_EQ(0, cpio_add(&b, "avf/config.dtb", 0100444, "12345", 5));
+	ASSERT_EQ(0, cpio_add_at(&b, "avf/secret", 0100400, "SECRET", 6, &secret_off));
+	ASSERT_EQ(0, memcmp(b.data + secret_off, "SECRET", 6));
+	EXPECT_EQ(0U, secret_off % 4);
 	ASSERT_EQ(0, cpio_finish(&b));
 	EXPECT_EQ(0U, b.len % 4);
-	while (off < b.len && n < 3) {
+	while (off < b.len && n < 4) {
 		unsigned long fsz, nsz;
 
 		ASSERT_EQ(0, memcmp(b.data + off, "070701", 6));
@@ -173,10 +176,11 @@ TEST(cpio_layout)
 			EXPECT_EQ(0, memcmp(b.data + off, "12345", 5));
 		off = (off + fsz + 3) & ~3UL;
 	}
-	ASSERT_EQ(3U, n);
+	ASSERT_EQ(4U, n);
 	EXPECT_STREQ("avf", names[0]);
 	EXPECT_STREQ("avf/config.dtb", names[1]);
-	EXPECT_STREQ("TRAILER!!!", names[2]);
+	EXPECT_STREQ("avf/secret", names[2]);
+	EXPECT_STREQ("TRAILER!!!", names[3]);
 	EXPECT_EQ(b.len, off);
 	cpio_free(&b);
 }
@@ -210,6 +214,7 @@ TEST(config_tree)
 	EXPECT_EQ(256U, prop_u32(buf, node, "memory-mib"));
 	EXPECT_EQ(2U, prop_u32(buf, node, "cpus"));
 	EXPECT_EQ(1U, prop_u32(buf, node, "storage"));
+	EXPECT_EQ(0U, prop_u32(buf, node, "new-instance"));
 	EXPECT_EQ(-ENOSPC, config_fdt_build(&cfg, buf, 64));
 }
 
