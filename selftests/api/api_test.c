@@ -30,6 +30,8 @@
 
 /* A nested guest boots in seconds under TCG; leave a wide margin. */
 #define RUN_TIMEOUT_S 120
+/* Per test (the harness default is 30 s): several runs each. */
+#define VM_TEST_TIMEOUT_S 900
 
 /* ---- recording callbacks ---- */
 
@@ -294,7 +296,7 @@ TEST_F(api, create_get_and_files)
 	avf_config_free(other);
 }
 
-TEST_F(api, run_hello_callbacks_in_order)
+TEST_F_TIMEOUT(api, run_hello_callbacks_in_order, VM_TEST_TIMEOUT_S)
 {
 	struct avf_config *c = example_config(self->m, "hello", false, 0);
 	struct avf_vm *vm = NULL;
@@ -336,7 +338,7 @@ TEST_F(api, run_hello_callbacks_in_order)
 	avf_config_free(c);
 }
 
-TEST_F(api, poll_executor_exit_code)
+TEST_F_TIMEOUT(api, poll_executor_exit_code, VM_TEST_TIMEOUT_S)
 {
 	struct avf_config *c = example_config(self->m, "exit-code", false, 0);
 	struct avf_vm *vm = NULL;
@@ -361,7 +363,7 @@ TEST_F(api, poll_executor_exit_code)
 	avf_config_free(c);
 }
 
-TEST_F(api, crash_reports_error)
+TEST_F_TIMEOUT(api, crash_reports_error, VM_TEST_TIMEOUT_S)
 {
 	struct avf_config *c = example_config(self->m, "crash", false, 0);
 	struct avf_vm *vm = NULL;
@@ -387,7 +389,7 @@ TEST_F(api, crash_reports_error)
 	avf_config_free(c);
 }
 
-TEST_F(api, status_life_cycle_and_illegal_calls)
+TEST_F_TIMEOUT(api, status_life_cycle_and_illegal_calls, VM_TEST_TIMEOUT_S)
 {
 	struct avf_config *c = example_config(self->m, "never-ready", false, 0);
 	struct avf_config *more = NULL, *bad = NULL;
@@ -434,7 +436,7 @@ TEST_F(api, status_life_cycle_and_illegal_calls)
 	avf_config_free(bad);
 }
 
-TEST_F(api, console_and_log_captured)
+TEST_F_TIMEOUT(api, console_and_log_captured, VM_TEST_TIMEOUT_S)
 {
 	struct avf_config *c = example_config(self->m, "hello", true, 0);
 	struct avf_vm *vm = NULL;
@@ -520,7 +522,7 @@ TEST_F(api, delete_is_seen_by_every_handle)
 	avf_config_free(c);
 }
 
-TEST_F(api, vmm_killed_reports_crash_and_runs_again)
+TEST_F_TIMEOUT(api, vmm_killed_reports_crash_and_runs_again, VM_TEST_TIMEOUT_S)
 {
 	struct avf_config *c = example_config(self->m, "never-ready", false, 0);
 	struct avf_config *got = NULL;
@@ -554,7 +556,7 @@ TEST_F(api, vmm_killed_reports_crash_and_runs_again)
 	avf_config_free(c);
 }
 
-TEST_F(api, vmm_that_cannot_start_fails_run)
+TEST_F_TIMEOUT(api, vmm_that_cannot_start_fails_run, VM_TEST_TIMEOUT_S)
 {
 	struct avf_config *c = example_config(self->m, "hello", false, 0);
 	const char *saved = getenv("AVF_VMM");
@@ -587,7 +589,7 @@ TEST_F(api, vmm_that_cannot_start_fails_run)
 	avf_config_free(c);
 }
 
-TEST_F(api, second_process_cannot_run_the_same_instance)
+TEST_F_TIMEOUT(api, second_process_cannot_run_the_same_instance, VM_TEST_TIMEOUT_S)
 {
 	struct avf_config *c = example_config(self->m, "never-ready", false, 0);
 	struct avf_vm *vm = NULL;
@@ -794,7 +796,7 @@ static struct avf_vm *import_as(struct __test_metadata *_metadata, struct avf_ma
 	return copy;
 }
 
-TEST_F(api, identity_stable_copied_and_renewed)
+TEST_F_TIMEOUT(api, identity_stable_copied_and_renewed, VM_TEST_TIMEOUT_S)
 {
 	struct avf_config *c = example_config(self->m, "secret", true, 0);
 	struct avf_vm *vm = NULL, *copy = NULL;
@@ -835,7 +837,7 @@ TEST_F(api, identity_stable_copied_and_renewed)
 	avf_config_free(c);
 }
 
-TEST_F(api, encrypted_storage_persists_and_is_copied)
+TEST_F_TIMEOUT(api, encrypted_storage_persists_and_is_copied, VM_TEST_TIMEOUT_S)
 {
 	struct avf_config *c = example_config(self->m, "storage", true, 1 << 20);
 	struct avf_vm *vm = NULL, *copy = NULL;
@@ -865,7 +867,7 @@ TEST_F(api, encrypted_storage_persists_and_is_copied)
 	avf_config_free(c);
 }
 
-TEST_F(api, changed_payload_refuses_to_start)
+TEST_F_TIMEOUT(api, changed_payload_refuses_to_start, VM_TEST_TIMEOUT_S)
 {
 	struct avf_config_builder *b = NULL;
 	struct avf_config *c = NULL;
@@ -906,7 +908,7 @@ TEST_F(api, changed_payload_refuses_to_start)
 #define AVF_TEST_DIR "."
 #endif
 
-TEST_F(api, vsock_connect_to_the_payload)
+TEST_F_TIMEOUT(api, vsock_connect_to_the_payload, VM_TEST_TIMEOUT_S)
 {
 	struct avf_config_builder *b = NULL;
 	struct avf_config *c = NULL;
@@ -1056,7 +1058,7 @@ FIXTURE_TEARDOWN(xfer)
 	cleanup_root(self->m, self->root);
 }
 
-TEST_F(xfer, export_import_and_run_copy)
+TEST_F_TIMEOUT(xfer, export_import_and_run_copy, VM_TEST_TIMEOUT_S)
 {
 	struct avf_config *c = example_config(self->m, "hello", false, 0);
 	struct avf_descriptor *d = NULL;

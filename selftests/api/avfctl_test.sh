@@ -103,17 +103,21 @@ expect 75 "stop while stopped" -- stop nr
 expect 0 "run with --debug full streams the payload log" -- run dbg "${hello[@]}" --debug full --log -
 check "payload log reached stdout" -- 'grep -q "hello from the avf payload" "$out"'
 
-# Module instances vanish on reload; the files persist and libavf re-opens.
-module=$(cat /run/avfout/module 2>/dev/null)
-if [ -n "$module" ] && [ -r "$module" ] && [ "$(id -u)" = 0 ]; then
-	rmmod avf >"$out" 2>&1 && insmod "$module" >>"$out" 2>&1
-	if [ $? = 0 ]; then ok "module reload"; else not_ok "module reload"; fi
-	expect 0 "status after reload" -- --json status vm1
-	check "the instance is back, STOPPED, with no runs" -- 'jq -e ".status == \"STOPPED\" and .run_count == 0" "$out"'
-	expect 0 "it runs after the reload" -- run vm1
+# connect: stdin/stdout over vsock to a payload that echoes one message.
+echo_zip=${AVF_TEST_ECHO:-$top/build/user/tests/api/vsock-echo.zip}
+if [ -r "$echo_zip" ]; then
+	expect 0 "start the vsock echo payload" -- start echo --package "$echo_zip" --payload-binary-name vsock-echo.so
+	# It listens once ready; until then the connection is refused (69).
+	reply=
+	for i in $(seq 90); do
+		reply=$(echo ping | "$avfctl" connect echo 5000 2>"$out") && [ "$reply" = ping ] && break
+		sleep 1
+	done
+	check "connect relays through vsock" -- '[ "$reply" = ping ]'
+	expect 64 "connect needs a port" -- connect echo
 else
-	for t in "module reload" "status after reload" "instance back after reload" "runs after reload"; do
-		skip_test "$t" "no module path or not root"
+	for t in "start the vsock echo payload" "connect relays through vsock" "connect needs a port"; do
+		skip_test "$t" "vsock-echo.zip not built"
 	done
 fi
 
@@ -126,6 +130,28 @@ irc=$?
 cp "$root/import.out" "$out"
 if [ $irc = 0 ]; then ok "import into another data root"; else not_ok "import into another data root"; fi
 expect 0 "the imported copy runs" -- --data-root "$other" run copy
+# Module instances vanish on reload; the files persist and libavf re-opens
+# them. The identity survives only a persistent device secret (kernel key):
+# with an ephemeral one the old sealed state is refused, as it must be.
+module=$(cat /run/avfout/module 2>/dev/null)
+if [ -n "$module" ] && [ -r "$module" ] && [ "$(id -u)" = 0 ]; then
+	persistent=$("$avfctl" --json info | jq -r .device_secret_persistent)
+	rmmod avf >"$out" 2>&1 && insmod "$module" >>"$out" 2>&1
+	if [ $? = 0 ]; then ok "module reload"; else not_ok "module reload"; fi
+	expect 0 "status after reload" -- --json status vm1
+	check "the instance is back, STOPPED, with no runs" -- 'jq -e ".status == \"STOPPED\" and .run_count == 0" "$out"'
+	if [ "$persistent" = true ]; then
+		expect 0 "it runs after the reload (persistent device secret)" -- run vm1
+	else
+		expect 70 "its identity is refused after the reload (ephemeral device secret)" -- run vm1
+		check "the refusal names the device secret" -- 'grep -q "MICRODROID_PAYLOAD_VERIFICATION_FAILED" "$out"'
+	fi
+else
+	for t in "module reload" "status after reload" "instance back after reload" "run after reload" "refusal"; do
+		skip_test "$t" "no module path or not root"
+	done
+fi
+
 expect 0 "delete" -- delete vm1
 expect 66 "status after delete" -- status vm1
 echo "1..$n"

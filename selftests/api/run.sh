@@ -13,6 +13,7 @@ top=$(cd "$here/../.." && pwd)
 if [ "${SAN:-0}" = 1 ]; then out=$top/build/asan; else out=$top/build/user; fi
 export AVF_TEST_PACKAGES=${AVF_TEST_PACKAGES:-$top/build/user/guest/packages}
 export AVFCTL=${AVFCTL:-$out/bin/avfctl}
+export AVF_TEST_ECHO=${AVF_TEST_ECHO:-$out/tests/api/vsock-echo.zip}
 
 # Only in the throwaway test host: let another uid use KVM (the export/
 # import test runs the imported copy as uid 1000).

@@ -23,6 +23,7 @@ int cmd_log(struct avfctl *ctl, struct opts *o);
 int cmd_export(struct avfctl *ctl, struct opts *o);
 int cmd_import(struct avfctl *ctl, struct opts *o);
 int cmd_package(struct avfctl *ctl, struct opts *o);
+int cmd_connect(struct avfctl *ctl, struct opts *o);
 int cmd_help(struct avfctl *ctl, struct opts *o);
 
 const struct command avfctl_commands[] = {
@@ -49,6 +50,8 @@ const struct command avfctl_commands[] = {
 	  O_NAME | O_SOCKET | O_TIMEOUT, 0, 1, cmd_export },
 	{ "import", "NAME --socket PATH", "receive a descriptor and create VM NAME from it",
 	  O_NAME | O_SOCKET | O_TIMEOUT, 0, 1, cmd_import },
+	{ "connect", "NAME PORT", "connect stdin/stdout to a vsock port of a running VM", 0,
+	  2, 2, cmd_connect },
 	{ "package", "-o OUT.zip LIB.so [LIB.so]...",
 	  "build an app package from payload libraries (runs avf-package)", O_OUTPUT, 1, 64,
 	  cmd_package },

@@ -32,7 +32,7 @@ c() { # c DESC CONDITION
 echo "TAP version 13"
 t 64 "no verb" 
 t 0 "--help" --help
-c "help lists every verb" 'for v in info create list status run start stop delete config console log export import package; do grep -q "^  $v " "$tmp/out" || exit 1; done'
+c "help lists every verb" 'for v in info create list status run start stop delete config console log export import connect package; do grep -q "^  $v " "$tmp/out" || exit 1; done'
 t 0 "help run" help run
 c "help run shows --console" 'grep -q -- "--console" "$tmp/out"'
 t 64 "unknown verb" frobnicate
@@ -49,6 +49,8 @@ t 64 "bad --cpu-topology" create x --package /a.zip --payload-binary-name a.so -
 t 64 "create without --package" create x --payload-binary-name a.so
 t 64 "export without --socket" export x
 t 64 "package without -o" package a.so
+t 64 "connect without a port" connect vm
+t 64 "connect with a bad port" connect vm 12x
 t 0 "--version" --version
 if [ -e /dev/avf ]; then
 	for i in 1 2 3; do n=$((n + 1)); echo "ok $n no-/dev/avf checks # SKIP /dev/avf present"; done
