@@ -16,7 +16,7 @@ AVF_CACHE ?= $(HOME)/.cache/avf
 export AVF_CACHE
 
 # Components, each with its own Makefile (all, test; SAN=1 for ASan+UBSan).
-USER_DIRS := userspace/lib userspace/vmm userspace/avfctl payload selftests/avf
+USER_DIRS := userspace/lib userspace/vmm userspace/avfctl payload selftests/avf selftests/vm selftests/api
 
 .PHONY: all kernel kernel-debug module user user-asan check demo bench clean help
 

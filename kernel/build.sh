@@ -37,11 +37,16 @@ key=$( (echo "$ver"; cat "${frags[@]}") | sha256sum | cut -c1-16)
 src=$cache/src/linux-source-6.12-$ver
 out=$cache/kernel/$variant-$ver-$key
 
-if [ "${AVF_PRINT_SRC:-0}" = 1 ] && [ -f "$src/.avf-extracted" ]; then
-	echo "$src"
+if [ -f "$out/.avf-done" ]; then
+	log "cached: $out"
+	echo "$out"
 	exit 0
 fi
 
+# One build per cache at a time; a second caller waits, then finds it done.
+mkdir -p "$cache"
+exec 9>"$cache/.build.lock"
+flock 9
 if [ -f "$out/.avf-done" ]; then
 	log "cached: $out"
 	echo "$out"
