@@ -11,6 +11,7 @@
 #define _AVF_INTERNAL_H
 
 #include <linux/bits.h>
+#include <linux/sizes.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -100,7 +101,7 @@ bool avf_zeroed(const void *p, size_t len);
 #define AVF_SEAL_KEY_SIZE	32
 #define AVF_SEAL_NONCE_SIZE	12
 #define AVF_SEAL_TAG_SIZE	16
-#define AVF_IMAGE_MAX		(1LL << 30)
+#define AVF_IMAGE_MAX		((loff_t)SZ_1G)
 #define AVF_UDS_KEY_DESC	"avf:uds"
 #define AVF_STATE_MAGIC		"AVFI"
 #define AVF_STATE_VERSION	1
@@ -214,7 +215,7 @@ struct avf_vm {
 	kuid_t owner;
 	char name[AVF_NAME_MAX];
 
-	struct mutex lock;
+	struct mutex lock;	/* the run state below */
 	u32 status;
 	u32 cid;
 	s32 last_stop_reason;
@@ -224,7 +225,7 @@ struct avf_vm {
 	struct avf_vmm *vmm;
 	struct pid *vmm_pid;
 
-	spinlock_t readers_lock;
+	spinlock_t readers_lock;	/* readers and their queues */
 	struct list_head readers;
 	wait_queue_head_t wq;
 };

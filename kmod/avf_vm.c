@@ -27,7 +27,7 @@
  * @count: entries in @vms.
  */
 static struct {
-	struct mutex lock;
+	struct mutex lock;	/* protects vms and count */
 	struct list_head vms;
 	unsigned int count;
 } avf_registry = {
@@ -49,7 +49,7 @@ static struct avf_cid_pool avf_cids;	/* protected by avf_cid_lock */
 struct avf_vm_file {
 	struct avf_vm *vm;
 	struct list_head node;
-	struct mutex read_lock;
+	struct mutex read_lock;	/* one reader at a time */
 	struct avf_evq q;
 	struct avf_event ring[AVF_EVENT_QUEUE_LEN];
 };
