@@ -70,5 +70,6 @@ tmp=$(mktemp "${out}.XXXXXX")
 size=$(stat -c %s "$tmp")
 pad=$(( (4 - size % 4) % 4 ))
 [ $pad -eq 0 ] || head -c $pad /dev/zero >>"$tmp"
+chmod 0644 "$tmp"	# mktemp makes 0600: other users boot this image too
 mv "$tmp" "$out"
 echo "mkinitramfs: $out ($(stat -c %s "$out") bytes): $(cd "$root" && find . -type f | sed 's|^\./|/|' | sort | tr '\n' ' ')" >&2
