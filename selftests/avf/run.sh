@@ -33,6 +33,10 @@ echo "== identity selftests"
 "$top/build/user/selftests/avf/avf_identity_test" >"$res/avf_identity_test.tap" 2>&1 || rc=1
 grep -E '^(not ok|# (PASSED|FAILED|Totals))' "$res/avf_identity_test.tap"
 
+echo "== fault injection over every allocation of each ioctl"
+"$top/build/user/selftests/avf/avf_fault_test" >"$res/avf_fault_test.tap" 2>&1 || rc=1
+grep -E '^(not ok|ok|# (PASSED|FAILED|Totals))|fault points' "$res/avf_fault_test.tap"
+
 echo "== module load/unload cycles"
 "$top/selftests/avf/avf_module_cycles.sh" "$kmod/avf.ko" "$abi" "${AVF_MODULE_CYCLES:-100}" \
 	>"$res/avf_module_cycles.tap" 2>&1 || rc=1
