@@ -18,7 +18,7 @@ n=${AVF_BENCH_TRIALS:-5}
 root=$(mktemp -d /tmp/avf-bench.XXXXXX)
 avfctl() { "$bin/avfctl" --data-root "$root" "$@"; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "nan" }'; }
-ms() { date +%s%N | awk '{ printf "%d\n", $1 / 1000000 }'; }
+ms() { local ns; ns=$(date +%s%N); echo $((ns / 1000000)); }
 out=${AVF_TESTHOST_OUT:-/tmp}/bench.txt
 : >"$out"
 fig() { echo "$1 $2 $3" | tee -a "$out"; }
@@ -45,6 +45,25 @@ qstarted=$(median <"$root/qemu_started")
 fig qemu_to_started_s "$qstarted" s
 fig ratio_vs_qemu "$(awk -v a="$started" -v b="$qstarted" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }')" x
 
+# --- whole run without the identity check (no --instance): avf-vmm alone
+# against QEMU, exec to exit, same guest and devices
+for i in $(seq 1 "$n"); do
+	t0=$(ms)
+	"$bin/avf-vmm" --name "raw$i" --kernel "$AVF_GUEST_KERNEL" \
+		--initrd "$top/build/user/guest/initramfs.cpio.gz" \
+		--package "$pk/hello.zip" --payload hello.so >/dev/null 2>&1
+	t1=$(ms)
+	echo $((t1 - t0)) >>"$root/vmm_total"
+	"$top/payload/tools/qemu-run.sh" --accel kvm --debug none \
+		--kernel "$AVF_GUEST_KERNEL" "$pk/hello.zip" hello.so 2>&1 >/dev/null |
+		awk '/VM ran/ { for (i = 1; i <= NF; i++) if ($i == "ran") printf "%d\n", $(i + 1) * 1000 }' >>"$root/qemu_total"
+done
+vt=$(median <"$root/vmm_total")
+qt=$(median <"$root/qemu_total")
+fig vmm_run_total_ms "$vt" ms
+fig qemu_run_total_ms "$qt" ms
+fig ratio_total_vs_qemu "$(awk -v a="$vt" -v b="$qt" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }')" x
+
 # --- memory of an idle VM (never-ready payload), guest RAM excluded
 rss_minus() { # pid mapping-pattern -> MiB
 	awk -v pat="$2" '
@@ -69,8 +88,21 @@ qpid=$(pgrep -n qemu-system)
 # QEMU's guest RAM is an anonymous mapping of the VM's size: count the
 # largest mapping as guest RAM.
 if [ -n "$qpid" ]; then
-	big=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); cur = $1; sz = strtonum("0x" r[2]) - strtonum("0x" r[1]); if (sz > best) { best = sz; bm = cur } } END { print bm }' "/proc/$qpid/smaps")
-	fig qemu_overhead_mib "$(rss_minus "$qpid" "^$big ")" MiB
+	fig qemu_overhead_mib "$(python3 - "$qpid" <<'PY'
+import re, sys
+# RSS outside QEMU's largest mapping (its guest RAM), in MiB
+maps, cur = [], None
+for line in open("/proc/%s/smaps" % sys.argv[1]):
+    m = re.match(r"([0-9a-f]+)-([0-9a-f]+) ", line)
+    if m:
+        cur = [int(m.group(2), 16) - int(m.group(1), 16), 0]
+        maps.append(cur)
+    elif line.startswith("Rss:"):
+        cur[1] = int(line.split()[1])
+big = max(maps)
+print("%.1f" % (sum(r for s, r in maps if s != big[0]) / 1024))
+PY
+)" MiB
 	kill "$qpid" 2>/dev/null
 fi
 wait 2>/dev/null
