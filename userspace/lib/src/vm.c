@@ -587,27 +587,7 @@ static int check_file(struct avf_vm *vm, const char *what, const char *path, int
 	return AVF_OK;
 }
 
-/* Set once an avf-vmm without --instance support was seen (transition). */
-static atomic_bool vmm_lacks_instance;
-
-/* True when the last run's vmm.log contains @needle. */
-static bool vmm_log_has(struct avf_vm *vm, const char *needle)
-{
-	char *data = NULL;
-	size_t n = 0;
-	bool found = false;
-	int dirfd;
-
-	if (open_dir(vm, &dirfd))
-		return false;
-	if (avf__read_file(dirfd, AVF_FILE_VMM_LOG, 1 << 20, &data, &n, NULL) == AVF_OK)
-		found = strstr(data, needle) != NULL;
-	free(data);
-	close(dirfd);
-	return found;
-}
-
-static int run_once(struct avf_vm *vm, bool *retry)
+static int run_once(struct avf_vm *vm)
 {
 	struct avf_config *cfg = NULL;
 	struct avf_vm_state info;
@@ -745,12 +725,11 @@ static int run_once(struct avf_vm *vm, bool *retry)
 		add_arg(&s, "--vsock-uds");
 		add_arg(&s, vsock);
 	}
-	if (!vmm_lacks_instance) {
-		add_arg(&s, "--instance");
-		add_arg(&s, instance);
-		if (new_instance)
-			add_arg(&s, "--new-instance");
-	}
+	/* Every run is identity-checked: no instance state, no run. */
+	add_arg(&s, "--instance");
+	add_arg(&s, instance);
+	if (new_instance)
+		add_arg(&s, "--new-instance");
 	s.keep[s.nkeep++] = child_vm;
 	s.keep[s.nkeep++] = lockfd;
 	if (cfg->vm_output_captured) {
@@ -844,19 +823,6 @@ static int run_once(struct avf_vm *vm, bool *retry)
 				break;
 			}
 			vmm_log_tail(vm, tail, sizeof(tail));
-			/*
-			 * Transition: an avf-vmm that predates --instance exits
-			 * with 64 (usage). Run it without identity rather than
-			 * not at all; remove once every avf-vmm takes it.
-			 */
-			if (WIFEXITED(st) && WEXITSTATUS(st) == 64 && !vmm_lacks_instance &&
-			    (vmm_log_has(vm, "option '--instance'") ||
-			     vmm_log_has(vm, "option '--new-instance'"))) {
-				vmm_lacks_instance = true;
-				ret = AVF_E_SPAWN;
-				*retry = true;
-				break;
-			}
 			if (WIFEXITED(st))
 				avf__seterr(vm->err, "avf-vmm exited with status %d before starting%s%s",
 					    WEXITSTATUS(st), tail[0] ? ": " : "", tail);
@@ -903,12 +869,7 @@ out:
 
 int avf_vm_run(struct avf_vm *vm)
 {
-	bool retry = false;
-	int ret = run_once(vm, &retry);
-
-	if (ret && retry)
-		ret = run_once(vm, &retry);
-	return ret;
+	return run_once(vm);
 }
 
 int avf_vm_stop(struct avf_vm *vm)
