@@ -47,7 +47,12 @@ static const int common_syscalls[] = {
 	__NR_newfstatat,
 };
 
-static const int vcpu_syscalls[] = { __NR_ioctl };
+static const int vcpu_syscalls[] = {
+	__NR_ioctl,
+	/* a queue notify runs the vsock TX path, which updates a host
+	 * connection's epoll interest and may half-close it */
+	__NR_epoll_ctl, __NR_shutdown,
+};
 static const unsigned int vcpu_ioctls[] = { KVM_RUN, KVM_IRQ_LINE };
 
 static const int devices_syscalls[] = {
