@@ -587,6 +587,29 @@ static int check_file(struct avf_vm *vm, const char *what, const char *path, int
 	return AVF_OK;
 }
 
+/*
+ * Point avf-vmm's output @opt at @path, or else at the write end of a new
+ * pipe @p that avf-vmm inherits (@buf holds its /dev/fd name).
+ */
+static int add_output(struct avf_vm *vm, struct spawn *s, const char *opt,
+		      const char *path, int p[2], char *buf, size_t n)
+{
+	add_arg(s, opt);
+	if (path) {
+		add_arg(s, path);
+		return AVF_OK;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		avf__seterr(vm->err, "pipe failed: %s", strerror(errno));
+		return AVF_E_SYSTEM;
+	}
+	p[1] = high_fd(p[1]);
+	snprintf(buf, n, "/dev/fd/%d", p[1]);
+	add_arg(s, buf);
+	s->keep[s->nkeep++] = p[1];
+	return AVF_OK;
+}
+
 static int run_once(struct avf_vm *vm)
 {
 	struct avf_config *cfg = NULL;
@@ -733,36 +756,10 @@ static int run_once(struct avf_vm *vm)
 	s.keep[s.nkeep++] = child_vm;
 	s.keep[s.nkeep++] = lockfd;
 	if (cfg->vm_output_captured) {
-		if (vm->console_path) {
-			add_arg(&s, "--console");
-			add_arg(&s, vm->console_path);
-		} else {
-			if (pipe2(con, O_CLOEXEC) < 0) {
-				avf__seterr(vm->err, "pipe failed: %s", strerror(errno));
-				ret = AVF_E_SYSTEM;
-				goto out;
-			}
-			con[1] = high_fd(con[1]);
-			snprintf(cfd, sizeof(cfd), "/dev/fd/%d", con[1]);
-			add_arg(&s, "--console");
-			add_arg(&s, cfd);
-			s.keep[s.nkeep++] = con[1];
-		}
-		if (vm->log_path) {
-			add_arg(&s, "--log");
-			add_arg(&s, vm->log_path);
-		} else {
-			if (pipe2(log, O_CLOEXEC) < 0) {
-				avf__seterr(vm->err, "pipe failed: %s", strerror(errno));
-				ret = AVF_E_SYSTEM;
-				goto out;
-			}
-			log[1] = high_fd(log[1]);
-			snprintf(lfd, sizeof(lfd), "/dev/fd/%d", log[1]);
-			add_arg(&s, "--log");
-			add_arg(&s, lfd);
-			s.keep[s.nkeep++] = log[1];
-		}
+		ret = add_output(vm, &s, "--console", vm->console_path, con, cfd, sizeof(cfd));
+		ret = ret ?: add_output(vm, &s, "--log", vm->log_path, log, lfd, sizeof(lfd));
+		if (ret)
+			goto out;
 	}
 
 	pid = fork();
