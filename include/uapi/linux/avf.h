@@ -205,6 +205,9 @@ struct avf_vmm_report {
 #define AVF_DEBUG_NONE		0
 #define AVF_DEBUG_FULL		1
 
+/* Bytes of the payload binary name, including the NUL. */
+#define AVF_PAYLOAD_NAME_MAX	256
+
 /**
  * struct avf_images - what a VM boots, as file descriptors the module
  *	measures (SHA-256) itself

@@ -39,8 +39,8 @@ static int check_payload_name(const char *name, char *err)
 		return AVF_E_INVALID;
 	}
 	len = strlen(name);
-	if (len == 0 || len > AVF_PAYLOAD_NAME_MAX) {
-		avf__seterr(err, "payload binary name must be 1..%d bytes", AVF_PAYLOAD_NAME_MAX);
+	if (len == 0 || len > AVF_PAYLOAD_NAME_MAX - 1) {
+		avf__seterr(err, "payload binary name must be 1..%d bytes", AVF_PAYLOAD_NAME_MAX - 1);
 		return AVF_E_INVALID;
 	}
 	if (strchr(name, '/')) {
