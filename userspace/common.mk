@@ -16,7 +16,7 @@ SANFLAGS :=
 endif
 BIN := $(OUT)/bin
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
-	-I$(TOP)/include/uapi -I$(TOP)/include $(SANFLAGS)
+	-I$(TOP)/include/uapi -I$(TOP)/include -I$(TOP)/common $(SANFLAGS)
 LDFLAGS_COMMON := $(SANFLAGS)
 # The kernel source tree (for kselftest_harness.h in unit tests), extracted
 # by kernel/build.sh into the cache.

@@ -44,7 +44,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "ctl.h"
+#include "ctlchan.h"
 #include "dmcrypt.h"
 #include "pkg.h"
 #include "rtproto.h"
@@ -74,7 +74,7 @@
 static int ctl_fd = -1;
 static int log_fd = -1;
 static bool verbose = true;	/* until the config says otherwise */
-static struct avf_config cfg;
+static struct avf_vmcfg cfg;
 /* storage_path is set by setup_storage() once encrypted storage is mounted */
 static struct avf_rt_state rt_state;
 
@@ -321,7 +321,7 @@ static void load_config(void)
 	char err[AVF_CTL_LINE_MAX];
 
 	if (avf_config_load(CONFIG_PATH, &cfg, err, sizeof(err)))
-		fail_vm(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG, err);
+		fail_vm(AVF_ERROR_PAYLOAD_INVALID_CONFIG, AVF_STOP_MICRODROID_INVALID_PAYLOAD_CONFIG, err);
 	verbose = cfg.debug_level >= 1;
 	rt_info("config: payload=%s debug=%u protected=%u cid=%u mem=%uMiB cpus=%u storage=%u",
 		cfg.payload_name, cfg.debug_level, cfg.protected_vm, cfg.cid, cfg.memory_mib,
@@ -345,11 +345,11 @@ static void load_secret(void)
 		    -1, 0);
 	if (keys == MAP_FAILED) {
 		keys = NULL;
-		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+		fail_vmf(AVF_ERROR_UNKNOWN, AVF_STOP_MICRODROID_UNKNOWN_RUNTIME_ERROR,
 			 "secret page: %s", strerror(errno));
 	}
 	if (madvise(keys, sizeof(*keys), MADV_WIPEONFORK))
-		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+		fail_vmf(AVF_ERROR_UNKNOWN, AVF_STOP_MICRODROID_UNKNOWN_RUNTIME_ERROR,
 			 "secret page: MADV_WIPEONFORK: %s", strerror(errno));
 	if (madvise(keys, sizeof(*keys), MADV_DONTDUMP))
 		rt_log("secret page: MADV_DONTDUMP: %s", strerror(errno));
@@ -359,14 +359,14 @@ static void load_secret(void)
 	fd = open(SECRET_PATH, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno != ENOENT)
-			fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG,
-				 AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG, "secret: open %s: %s",
+			fail_vmf(AVF_ERROR_PAYLOAD_INVALID_CONFIG,
+				 AVF_STOP_MICRODROID_INVALID_PAYLOAD_CONFIG, "secret: open %s: %s",
 				 SECRET_PATH, strerror(errno));
 		rt_info("secret: none: the VM runs without identity");
 		return;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size != AVF_VM_SECRET_SIZE)
-		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+		fail_vmf(AVF_ERROR_PAYLOAD_INVALID_CONFIG, AVF_STOP_MICRODROID_INVALID_PAYLOAD_CONFIG,
 			 "secret: %s is not a %u-byte file", SECRET_PATH, AVF_VM_SECRET_SIZE);
 	do
 		n = pread(fd, keys->vm_secret, AVF_VM_SECRET_SIZE, 0);
@@ -378,11 +378,11 @@ static void load_secret(void)
 	if (unlink(SECRET_PATH))
 		rt_log("secret: unlink %s: %s", SECRET_PATH, strerror(errno));
 	if (n != AVF_VM_SECRET_SIZE)
-		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+		fail_vmf(AVF_ERROR_PAYLOAD_INVALID_CONFIG, AVF_STOP_MICRODROID_INVALID_PAYLOAD_CONFIG,
 			 "secret: short read of %s", SECRET_PATH);
 	/* all zeros: the VMM's placeholder that the module never filled */
 	if (!memcmp(keys->vm_secret, zero, sizeof(zero)))
-		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+		fail_vmf(AVF_ERROR_PAYLOAD_INVALID_CONFIG, AVF_STOP_MICRODROID_INVALID_PAYLOAD_CONFIG,
 			 "secret: %s was never filled in", SECRET_PATH);
 	have_secret = true;
 	rt_state.vm_secret = keys->vm_secret;
@@ -398,24 +398,24 @@ static void extract_package(void)
 	/* the package is read by path; wait for the disk to show up */
 	fd = open_dev(PKG_DEV, O_RDONLY);
 	if (fd < 0)
-		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+		fail_vmf(AVF_ERROR_PAYLOAD_INVALID_CONFIG, AVF_STOP_MICRODROID_INVALID_PAYLOAD_CONFIG,
 			 "no app package: %s: %s", PKG_DEV, strerror(errno));
 	close(fd);
 	mkdir("/mnt", 0755);
 	do_mount("tmpfs", AVF_APK_MOUNT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
 	n = avf_pkg_extract(PKG_DEV, AVF_APK_MOUNT, &lim, err, sizeof(err));
 	if (n < 0)
-		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+		fail_vmf(AVF_ERROR_PAYLOAD_INVALID_CONFIG, AVF_STOP_MICRODROID_INVALID_PAYLOAD_CONFIG,
 			 "bad app package: %s", err);
 	if (mount(NULL, AVF_APK_MOUNT, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
 		  NULL))
-		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+		fail_vmf(AVF_ERROR_UNKNOWN, AVF_STOP_MICRODROID_UNKNOWN_RUNTIME_ERROR,
 			 "remount %s read-only: %s", AVF_APK_MOUNT, strerror(errno));
 	rt_info("package: %d files in %s", n, AVF_APK_MOUNT);
 }
 
 #define storage_fail(...) \
-	fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR, "storage: " __VA_ARGS__)
+	fail_vmf(AVF_ERROR_UNKNOWN, AVF_STOP_MICRODROID_UNKNOWN_RUNTIME_ERROR, "storage: " __VA_ARGS__)
 
 /* Run mke2fs on the decrypted device; the payload uid owns the root. */
 static void format_storage(void)
@@ -468,7 +468,7 @@ static void setup_storage(void)
 	if (!cfg.storage)
 		return;
 	if (!have_secret)
-		fail_vm(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+		fail_vm(AVF_ERROR_PAYLOAD_INVALID_CONFIG, AVF_STOP_MICRODROID_INVALID_PAYLOAD_CONFIG,
 			"storage: encrypted storage requested but the VM has no instance secret");
 	fd = open_dev(STORAGE_DEV, O_RDWR);
 	if (fd < 0)
@@ -779,10 +779,10 @@ static void __attribute__((noreturn)) payload_ended(struct payload_state *ps, in
 
 	read_reports(ps);
 	if (WIFSIGNALED(status))
-		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+		fail_vmf(AVF_ERROR_UNKNOWN, AVF_STOP_MICRODROID_UNKNOWN_RUNTIME_ERROR,
 			 "payload killed by signal %d", WTERMSIG(status));
 	if (!ps->loaded)
-		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+		fail_vmf(AVF_ERROR_PAYLOAD_INVALID_CONFIG, AVF_STOP_MICRODROID_INVALID_PAYLOAD_CONFIG,
 			 "%s", ps->load_error[0] ? ps->load_error :
 			 "payload exited while being loaded");
 	ctl_send(line, avf_ctl_fmt_finished(line, sizeof(line),
@@ -797,7 +797,7 @@ static void __attribute__((noreturn)) serve(int sfd, struct payload_state *ps)
 	int nclients = 0;
 
 	if (lfd < 0)
-		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+		fail_vmf(AVF_ERROR_UNKNOWN, AVF_STOP_MICRODROID_UNKNOWN_RUNTIME_ERROR,
 			 "runtime socket: %s", strerror(errno));
 	for (;;) {
 		struct pollfd pfd[3 + MAX_CLIENTS];
@@ -811,7 +811,7 @@ static void __attribute__((noreturn)) serve(int sfd, struct payload_state *ps)
 		if (poll(pfd, (nfds_t)n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+			fail_vmf(AVF_ERROR_UNKNOWN, AVF_STOP_MICRODROID_UNKNOWN_RUNTIME_ERROR,
 				 "poll: %s", strerror(errno));
 		}
 		if (pfd[2].revents)
@@ -873,7 +873,7 @@ static void __attribute__((noreturn)) start_payload(void)
 
 	snprintf(path, sizeof(path), "%s/%s", PAYLOAD_DIR, cfg.payload_name);
 	if (stat(path, &st) || !S_ISREG(st.st_mode))
-		fail_vmf(AVF_CTL_ERR_PAYLOAD_INVALID_CONFIG, AVF_CTL_STOP_INVALID_PAYLOAD_CONFIG,
+		fail_vmf(AVF_ERROR_PAYLOAD_INVALID_CONFIG, AVF_STOP_MICRODROID_INVALID_PAYLOAD_CONFIG,
 			 "payload lib/x86_64/%s not found in the app package", cfg.payload_name);
 
 	sigemptyset(&chld);
@@ -881,12 +881,12 @@ static void __attribute__((noreturn)) start_payload(void)
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0 || pipe2(report, O_CLOEXEC) || pipe2(go, O_CLOEXEC))
-		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+		fail_vmf(AVF_ERROR_UNKNOWN, AVF_STOP_MICRODROID_UNKNOWN_RUNTIME_ERROR,
 			 "runtime setup: %s", strerror(errno));
 
 	ps.pid = fork();
 	if (ps.pid < 0)
-		fail_vmf(AVF_CTL_ERR_UNKNOWN, AVF_CTL_STOP_UNKNOWN_RUNTIME_ERROR,
+		fail_vmf(AVF_ERROR_UNKNOWN, AVF_STOP_MICRODROID_UNKNOWN_RUNTIME_ERROR,
 			 "fork: %s", strerror(errno));
 	if (ps.pid == 0)
 		run_payload(report[1], go[0]);

@@ -66,22 +66,22 @@ static size_t build(void *buf, size_t size, const struct prop *p, int omit, cons
 static int parse_with(struct prop *p, char *err, size_t errlen)
 {
 	static char buf[8192];
-	struct avf_config cfg;
+	struct avf_vmcfg cfg;
 	size_t n = build(buf, sizeof(buf), p, -1, "avf");
 
-	return avf_config_parse(buf, n, &cfg, err, errlen);
+	return avf_vmcfg_parse(buf, n, &cfg, err, errlen);
 }
 
 TEST(valid_tree)
 {
 	char buf[8192], err[256];
-	struct avf_config cfg;
+	struct avf_vmcfg cfg;
 	struct prop p[NPROPS];
 	size_t n;
 
 	defaults(p);
 	n = build(buf, sizeof(buf), p, -1, "avf");
-	ASSERT_EQ(0, avf_config_parse(buf, n, &cfg, err, sizeof(err)));
+	ASSERT_EQ(0, avf_vmcfg_parse(buf, n, &cfg, err, sizeof(err)));
 	ASSERT_STREQ("hello.so", cfg.payload_name);
 	ASSERT_EQ(1u, cfg.debug_level);
 	ASSERT_EQ(0u, cfg.protected_vm);
@@ -90,7 +90,7 @@ TEST(valid_tree)
 	ASSERT_EQ(2u, cfg.cpus);
 	ASSERT_EQ(1u, cfg.storage);
 	/* a buffer larger than the tree is fine */
-	ASSERT_EQ(0, avf_config_parse(buf, n + 100, &cfg, err, sizeof(err)));
+	ASSERT_EQ(0, avf_vmcfg_parse(buf, n + 100, &cfg, err, sizeof(err)));
 }
 
 /* new-instance is optional (older VMMs do not write it); when there, 0/1 */
@@ -98,36 +98,36 @@ TEST(new_instance_optional)
 {
 	static char buf[8192];
 	char err[256];
-	struct avf_config cfg;
+	struct avf_vmcfg cfg;
 	struct prop p[NPROPS];
 	int node;
 	size_t n;
 
 	defaults(p);
 	n = build(buf, sizeof(buf), p, -1, "avf");
-	ASSERT_EQ(0, avf_config_parse(buf, n, &cfg, err, sizeof(err)));
+	ASSERT_EQ(0, avf_vmcfg_parse(buf, n, &cfg, err, sizeof(err)));
 	ASSERT_FALSE(cfg.new_instance_set);
 	ASSERT_EQ(0, fdt_open_into(buf, buf, sizeof(buf)));
 	node = fdt_path_offset(buf, "/avf");
 	ASSERT_LE(0, node);
 	ASSERT_EQ(0, fdt_setprop_u32(buf, node, "new-instance", 1));
 	ASSERT_EQ(0, fdt_pack(buf));
-	ASSERT_EQ(0, avf_config_parse(buf, fdt_totalsize(buf), &cfg, err, sizeof(err)));
+	ASSERT_EQ(0, avf_vmcfg_parse(buf, fdt_totalsize(buf), &cfg, err, sizeof(err)));
 	ASSERT_TRUE(cfg.new_instance_set);
 	ASSERT_EQ(1u, cfg.new_instance);
 	ASSERT_EQ(0, fdt_open_into(buf, buf, sizeof(buf)));
 	ASSERT_EQ(0, fdt_setprop_u32(buf, node, "new-instance", 2));
-	ASSERT_EQ(-1, avf_config_parse(buf, fdt_totalsize(buf), &cfg, err, sizeof(err)));
+	ASSERT_EQ(-1, avf_vmcfg_parse(buf, fdt_totalsize(buf), &cfg, err, sizeof(err)));
 	ASSERT_STREQ("config: new-instance 2 out of range", err);
 	ASSERT_EQ(0, fdt_setprop(buf, node, "new-instance", "ab", 2));
-	ASSERT_EQ(-1, avf_config_parse(buf, fdt_totalsize(buf), &cfg, err, sizeof(err)));
+	ASSERT_EQ(-1, avf_vmcfg_parse(buf, fdt_totalsize(buf), &cfg, err, sizeof(err)));
 	ASSERT_FALSE(cfg.new_instance_set);
 }
 
 TEST(example_dts)
 {
 	const char *path = getenv("AVF_EXAMPLE_DTB");
-	struct avf_config cfg;
+	struct avf_vmcfg cfg;
 	char err[256];
 
 	if (!path)
@@ -139,14 +139,14 @@ TEST(example_dts)
 TEST(every_property_required)
 {
 	char buf[8192], err[256];
-	struct avf_config cfg;
+	struct avf_vmcfg cfg;
 	struct prop p[NPROPS];
 
 	defaults(p);
 	for (int i = 0; i < NPROPS; i++) {
 		size_t n = build(buf, sizeof(buf), p, i, "avf");
 
-		ASSERT_EQ(-1, avf_config_parse(buf, n, &cfg, err, sizeof(err)));
+		ASSERT_EQ(-1, avf_vmcfg_parse(buf, n, &cfg, err, sizeof(err)));
 		ASSERT_NE(NULL, strstr(err, p[i].name)) TH_LOG("%s: %s", p[i].name, err);
 	}
 }
@@ -154,13 +154,13 @@ TEST(every_property_required)
 TEST(no_avf_node)
 {
 	char buf[8192], err[256];
-	struct avf_config cfg;
+	struct avf_vmcfg cfg;
 	struct prop p[NPROPS];
 	size_t n;
 
 	defaults(p);
 	n = build(buf, sizeof(buf), p, -1, "other");
-	ASSERT_EQ(-1, avf_config_parse(buf, n, &cfg, err, sizeof(err)));
+	ASSERT_EQ(-1, avf_vmcfg_parse(buf, n, &cfg, err, sizeof(err)));
 	ASSERT_NE(NULL, strstr(err, "/avf"));
 }
 
@@ -254,7 +254,7 @@ TEST(ranges)
 TEST(every_truncation_rejected)
 {
 	char buf[8192], err[256];
-	struct avf_config cfg;
+	struct avf_vmcfg cfg;
 	struct prop p[NPROPS];
 	size_t n;
 
@@ -265,7 +265,7 @@ TEST(every_truncation_rejected)
 		char *copy = malloc(len ? len : 1);
 
 		memcpy(copy, buf, len);
-		ASSERT_EQ(-1, avf_config_parse(len ? copy : NULL, len, &cfg, err, sizeof(err)))
+		ASSERT_EQ(-1, avf_vmcfg_parse(len ? copy : NULL, len, &cfg, err, sizeof(err)))
 			TH_LOG("accepted %zu of %zu bytes", len, n);
 		free(copy);
 	}
@@ -274,7 +274,7 @@ TEST(every_truncation_rejected)
 TEST(corrupted_bytes_never_crash)
 {
 	char buf[8192], err[256];
-	struct avf_config cfg;
+	struct avf_vmcfg cfg;
 	struct prop p[NPROPS];
 	unsigned int seed = 1;
 	size_t n;
@@ -288,9 +288,9 @@ TEST(corrupted_bytes_never_crash)
 			memcpy(copy, buf, n);
 			seed = seed * 1103515245u + 12345u;
 			copy[pos] = (char)(k == 0 ? 0xff : k == 1 ? 0 : (char)(seed >> 16));
-			if (avf_config_parse(copy, n, &cfg, err, sizeof(err)) == 0) {
+			if (avf_vmcfg_parse(copy, n, &cfg, err, sizeof(err)) == 0) {
 				/* whatever got through must still be valid */
-				ASSERT_TRUE(avf_payload_name_valid(cfg.payload_name,
+				ASSERT_TRUE(avf_vmcfg_payload_name_valid(cfg.payload_name,
 								   strlen(cfg.payload_name)));
 				ASSERT_LE(cfg.debug_level, 1u);
 				ASSERT_GE(cfg.cid, 3u);
@@ -303,30 +303,30 @@ TEST(corrupted_bytes_never_crash)
 TEST(header_lies)
 {
 	char buf[8192], err[256];
-	struct avf_config cfg;
+	struct avf_vmcfg cfg;
 	struct prop p[NPROPS];
 	size_t n;
 
 	defaults(p);
 	n = build(buf, sizeof(buf), p, -1, "avf");
 	fdt_set_totalsize(buf, (uint32_t)n + 4096);
-	ASSERT_EQ(-1, avf_config_parse(buf, n, &cfg, err, sizeof(err)));
+	ASSERT_EQ(-1, avf_vmcfg_parse(buf, n, &cfg, err, sizeof(err)));
 	fdt_set_totalsize(buf, (uint32_t)n);
 	fdt_set_off_dt_strings(buf, 0xfffffff0u);
-	ASSERT_EQ(-1, avf_config_parse(buf, n, &cfg, err, sizeof(err)));
+	ASSERT_EQ(-1, avf_vmcfg_parse(buf, n, &cfg, err, sizeof(err)));
 	n = build(buf, sizeof(buf), p, -1, "avf");
 	fdt_set_size_dt_struct(buf, 0x7fffffffu);
-	ASSERT_EQ(-1, avf_config_parse(buf, n, &cfg, err, sizeof(err)));
+	ASSERT_EQ(-1, avf_vmcfg_parse(buf, n, &cfg, err, sizeof(err)));
 	n = build(buf, sizeof(buf), p, -1, "avf");
 	fdt_set_magic(buf, 0x12345678u);
-	ASSERT_EQ(-1, avf_config_parse(buf, n, &cfg, err, sizeof(err)));
-	ASSERT_EQ(-1, avf_config_parse(buf, AVF_CONFIG_MAX_SIZE + 1, &cfg, err, sizeof(err)));
+	ASSERT_EQ(-1, avf_vmcfg_parse(buf, n, &cfg, err, sizeof(err)));
+	ASSERT_EQ(-1, avf_vmcfg_parse(buf, AVF_VMCFG_MAX_SIZE + 1, &cfg, err, sizeof(err)));
 }
 
 TEST(load_from_files)
 {
 	char path[] = "/tmp/avf-cfg-XXXXXX", err[256], buf[8192];
-	struct avf_config cfg;
+	struct avf_vmcfg cfg;
 	struct prop p[NPROPS];
 	size_t n;
 	int fd;
@@ -340,7 +340,7 @@ TEST(load_from_files)
 	ASSERT_EQ((ssize_t)n, write(fd, buf, n));
 	ASSERT_EQ(0, avf_config_load(path, &cfg, err, sizeof(err))) TH_LOG("%s", err);
 	/* grow past the limit */
-	ASSERT_EQ(0, ftruncate(fd, AVF_CONFIG_MAX_SIZE + 1));
+	ASSERT_EQ(0, ftruncate(fd, AVF_VMCFG_MAX_SIZE + 1));
 	ASSERT_EQ(-1, avf_config_load(path, &cfg, err, sizeof(err)));
 	close(fd);
 	unlink(path);

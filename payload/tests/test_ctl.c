@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "kselftest_harness.h"
-#include "ctl.h"
+#include "ctlchan.h"
 
 TEST(simple_lines)
 {

@@ -96,13 +96,14 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct avf_config cfg = { .cid = 2048, .memory_mib = 256, .cpus = 1 };
+	struct avf_vmcfg cfg = { .cid = 2048, .memory_mib = 256, .cpus = 1 };
 	const char *out = NULL, *dtb_out = NULL, *payload = NULL, *secret_path = NULL;
 	unsigned char secret[32];
 	int new_instance = -1;
-	char buf[4096], err[256];
+	struct avf_vmcfg check;
+	char buf[AVF_VMCFG_BUILD_MAX], err[256];
 	struct avf_newc c = { 0 };
-	int opt, rc = 0;
+	int opt, size;
 
 	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -139,36 +140,30 @@ int main(int argc, char **argv)
 		return 1;
 
 	/* written as given: a bad name is the runtime's to reject */
-	rc |= fdt_create(buf, sizeof(buf));
-	rc |= fdt_finish_reservemap(buf);
-	rc |= fdt_begin_node(buf, "");
-	rc |= fdt_begin_node(buf, "avf");
-	rc |= fdt_property_string(buf, "compatible", AVF_CONFIG_COMPATIBLE);
-	rc |= fdt_property_string(buf, "payload-binary-name", payload);
-	rc |= fdt_property_u32(buf, "debug-level", cfg.debug_level);
-	rc |= fdt_property_u32(buf, "protected", cfg.protected_vm);
-	rc |= fdt_property_u32(buf, "cid", cfg.cid);
-	rc |= fdt_property_u32(buf, "memory-mib", cfg.memory_mib);
-	rc |= fdt_property_u32(buf, "cpus", cfg.cpus);
-	rc |= fdt_property_u32(buf, "storage", cfg.storage);
-	if (new_instance >= 0)
-		rc |= fdt_property_u32(buf, "new-instance", (uint32_t)new_instance);
-	rc |= fdt_end_node(buf);
-	rc |= fdt_end_node(buf);
-	rc |= fdt_finish(buf);
-	if (rc) {
-		fprintf(stderr, "avf-mkconfig: cannot build the tree\n");
+	if (strlen(payload) >= sizeof(cfg.payload_name)) {
+		fprintf(stderr, "avf-mkconfig: --payload longer than %zu bytes\n",
+			sizeof(cfg.payload_name) - 1);
 		return 1;
 	}
-	if (avf_config_parse(buf, fdt_totalsize(buf), &cfg, err, sizeof(err)))
+	memcpy(cfg.payload_name, payload, strlen(payload) + 1);
+	if (new_instance >= 0) {
+		cfg.new_instance_set = true;
+		cfg.new_instance = (uint32_t)new_instance;
+	}
+	size = avf_vmcfg_build(&cfg, buf, sizeof(buf));
+	if (size < 0) {
+		fprintf(stderr, "avf-mkconfig: cannot build the tree: %s\n", strerror(-size));
+		return 1;
+	}
+	if (avf_vmcfg_parse(buf, (size_t)size, &check, err, sizeof(err)))
 		fprintf(stderr, "avf-mkconfig: warning: the guest will reject this: %s\n", err);
-	if (dtb_out && write_file(dtb_out, buf, fdt_totalsize(buf)))
+	if (dtb_out && write_file(dtb_out, buf, (size_t)size))
 		return 1;
 	if (out) {
 		if (avf_newc_add(&c, "avf", S_IFDIR | 0755, NULL, 0) ||
-		    avf_newc_add(&c, "avf/config.dtb", S_IFREG | 0444, buf, fdt_totalsize(buf)) ||
+		    avf_newc_add(&c, AVF_VMCFG_PATH, S_IFREG | 0444, buf, (size_t)size) ||
 		    (secret_path &&
-		     avf_newc_add(&c, "avf/secret", S_IFREG | 0400, secret, sizeof(secret))) ||
+		     avf_newc_add(&c, AVF_VMCFG_SECRET_PATH, S_IFREG | 0400, secret, sizeof(secret))) ||
 		    avf_newc_finish(&c) || write_file(out, c.buf, c.len)) {
 			avf_newc_free(&c);
 			return 1;

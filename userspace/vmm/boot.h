@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Guest image preparation: vmlinux ELF loading (PVH entry), the appended
- * configuration cpio archive, hvm_start_info, and the MP table.
+ * Guest image preparation: vmlinux ELF loading (PVH entry), hvm_start_info,
+ * and the MP table. The configuration archive is common/newc.h + vmcfg.h.
  */
 #ifndef AVF_VMM_BOOT_H
 #define AVF_VMM_BOOT_H
@@ -52,19 +52,6 @@ struct hvm_memmap_table_entry {
  */
 int elf_load_pvh(const struct guest_mem *m, const uint8_t *img, size_t len,
 		 uint64_t *entry, uint64_t *end);
-
-/* newc cpio archive builder. */
-struct cpio_buf {
-	uint8_t *data;
-	size_t len, cap;
-};
-int cpio_add(struct cpio_buf *b, const char *name, uint32_t mode, const void *data,
-	     size_t len);
-/* Same; *data_off = where the file's data starts in the archive. */
-int cpio_add_at(struct cpio_buf *b, const char *name, uint32_t mode, const void *data,
-		size_t len, size_t *data_off);
-int cpio_finish(struct cpio_buf *b);
-void cpio_free(struct cpio_buf *b);
 
 /* Write hvm_start_info, module list and memory map; returns start_info GPA. */
 int pvh_write_start_info(const struct guest_mem *m, uint64_t cmdline_gpa,

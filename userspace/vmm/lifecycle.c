@@ -78,43 +78,43 @@ static void wake(struct lifecycle *lc)
 		vlog_debug("wake: %s\n", strerror(errno));
 }
 
-void lifecycle_handle(struct lifecycle *lc, const struct control_msg *msg)
+void lifecycle_handle(struct lifecycle *lc, const struct avf_ctl_msg *msg)
 {
 	pthread_mutex_lock(&lc->lock);
 	if (lc->stopped)
 		goto out;
 	switch (msg->type) {
-	case CTL_STARTED:
+	case AVF_CTL_STARTED:
 		if (lc->started)
 			break;
 		lc->started = true;
 		report(lc, AVF_EVENT_PAYLOAD_STARTED, 0, NULL);
 		break;
-	case CTL_READY:
+	case AVF_CTL_READY:
 		if (lc->ready || !lc->started)
 			break;
 		lc->ready = true;
 		report(lc, AVF_EVENT_PAYLOAD_READY, 0, NULL);
 		wake(lc);
 		break;
-	case CTL_FINISHED:
+	case AVF_CTL_FINISHED:
 		if (lc->finished || !lc->started)
 			break;
 		lc->finished = true;
 		report(lc, AVF_EVENT_PAYLOAD_FINISHED, msg->code, NULL);
 		wake(lc);
 		break;
-	case CTL_ERROR:
+	case AVF_CTL_ERROR:
 		if (lc->errored)
 			break;
 		lc->errored = true;
 		report(lc, AVF_EVENT_ERROR, msg->code, msg->text);
 		break;
-	case CTL_FAIL:
+	case AVF_CTL_FAIL:
 		lc->fail_seen = true;
 		lc->fail_reason = msg->code;
 		break;
-	case CTL_SHUTDOWN:
+	case AVF_CTL_SHUTDOWN:
 		lc->shutdown_seen = true;
 		break;
 	}
@@ -124,10 +124,10 @@ out:
 
 void lifecycle_error(struct lifecycle *lc, int32_t code, const char *text)
 {
-	struct control_msg msg;
+	struct avf_ctl_msg msg;
 
 	memset(&msg, 0, sizeof(msg));
-	msg.type = CTL_ERROR;
+	msg.type = AVF_CTL_ERROR;
 	msg.code = code;
 	strncpy(msg.text, text, sizeof(msg.text) - 1);
 	lifecycle_handle(lc, &msg);
@@ -136,9 +136,9 @@ void lifecycle_error(struct lifecycle *lc, int32_t code, const char *text)
 static void on_line(void *opaque, const char *line, size_t len)
 {
 	struct lifecycle *lc = opaque;
-	struct control_msg msg;
+	struct avf_ctl_msg msg;
 
-	if (control_parse_line(line, len, &msg)) {
+	if (avf_ctl_parse_line(line, len, &msg)) {
 		vlog_ratelimited("control: ignoring unknown line (%zu bytes)\n", len);
 		return;
 	}
@@ -147,7 +147,7 @@ static void on_line(void *opaque, const char *line, size_t len)
 
 void lifecycle_feed(struct lifecycle *lc, const uint8_t *buf, size_t len)
 {
-	control_stream_feed(&lc->stream, buf, len, on_line, lc);
+	avf_ctl_stream_feed(&lc->stream, buf, len, on_line, lc);
 }
 
 int32_t lifecycle_reset_reason(struct lifecycle *lc)

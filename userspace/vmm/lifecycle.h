@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "control.h"
+#include "ctlchan.h"
 
 struct lifecycle {
 	pthread_mutex_t lock;
@@ -21,7 +21,7 @@ struct lifecycle {
 	bool shutdown_seen;
 	bool fail_seen;
 	int32_t fail_reason;
-	struct control_stream stream;
+	struct avf_ctl_stream stream;
 };
 
 void lifecycle_init(struct lifecycle *lc, int vmm_fd, int wake_fd);
@@ -29,7 +29,7 @@ void lifecycle_init(struct lifecycle *lc, int vmm_fd, int wake_fd);
 /* Device thread: bytes from hvc2. */
 void lifecycle_feed(struct lifecycle *lc, const uint8_t *buf, size_t len);
 /* One parsed message (exposed for tests). */
-void lifecycle_handle(struct lifecycle *lc, const struct control_msg *msg);
+void lifecycle_handle(struct lifecycle *lc, const struct avf_ctl_msg *msg);
 
 /* Report ERROR(code, text) from the VMM itself (once per run, like the guest's). */
 void lifecycle_error(struct lifecycle *lc, int32_t code, const char *text);

@@ -46,9 +46,6 @@
 /* Largest single write to an output sink (<= PIPE_BUF: never blocks after POLLOUT). */
 #define CONSOLE_WRITE_CHUNK	4096
 
-/* Control channel (hvc2). */
-#define CONTROL_LINE_MAX	256
-
 /* virtio-blk. */
 #define BLK_SECTOR_SHIFT	9
 #define BLK_SECTOR_SIZE		(1U << BLK_SECTOR_SHIFT)

@@ -23,7 +23,8 @@
 #include <linux/avf.h>
 
 #include "boot.h"
-#include "config_fdt.h"
+#include "newc.h"
+#include "vmcfg.h"
 #include "limits.h"
 #include "log.h"
 #include "seccomp.h"
@@ -149,33 +150,38 @@ static int load_initrd(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
 		       uint64_t *gpa, uint64_t *len, uint64_t *secret_gpa)
 {
 	static const uint8_t no_secret[AVF_SECRET_SIZE];
-	struct vm_config cfg = {
-		.payload = o->payload,
+	struct avf_vmcfg cfg = {
 		.debug_level = o->debug_full ? 1 : 0,
 		.protected_vm = 0,
 		.cid = cid,
 		.memory_mib = o->mem_mib,
 		.cpus = o->cpus,
 		.storage = o->storage ? 1 : 0,
+		.new_instance_set = true,
 		.new_instance = o->new_instance ? 1 : 0,
 	};
-	uint8_t dtb[AVF_CONFIG_FDT_MAX];
-	struct cpio_buf cpio = { 0 };
+	uint8_t dtb[AVF_VMCFG_BUILD_MAX];
+	/* inode numbers clear of the first archive's */
+	struct avf_newc cpio = { .ino = 0x41560000 };
 	uint64_t first, total, at;
 	size_t secret_off = 0;
 	int ret, dtb_len;
 
-	dtb_len = config_fdt_build(&cfg, dtb, sizeof(dtb));
+	if (strlen(o->payload) >= sizeof(cfg.payload_name))
+		return -ENAMETOOLONG;
+	memcpy(cfg.payload_name, o->payload, strlen(o->payload) + 1);
+	dtb_len = avf_vmcfg_build(&cfg, dtb, sizeof(dtb));
 	if (dtb_len < 0)
 		return dtb_len;
-	ret = cpio_add(&cpio, "avf", 040755, NULL, 0);
-	ret = ret ?: cpio_add(&cpio, "avf/config.dtb", 0100444, dtb, (size_t)dtb_len);
+	ret = avf_newc_add(&cpio, AVF_VMCFG_NODE, 040755, NULL, 0);
+	ret = ret ?: avf_newc_add(&cpio, AVF_VMCFG_PATH, 0100444, dtb, (size_t)dtb_len);
 	if (!ret && o->instance) {
 		/* 32 zero bytes the module overwrites with the VM secret. */
-		ret = cpio_add_at(&cpio, "avf/secret", 0100400, no_secret, sizeof(no_secret),
+		ret = avf_newc_add_at(&cpio, AVF_VMCFG_SECRET_PATH, 0100400, no_secret,
+				      sizeof(no_secret),
 				  &secret_off);
 	}
-	ret = ret ?: cpio_finish(&cpio);
+	ret = ret ?: avf_newc_finish(&cpio);
 	if (ret)
 		goto out;
 
@@ -199,12 +205,12 @@ static int load_initrd(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
 	if (!ret)
 		memset(gmem_ptr(&vm->mem, at + initrd->len, first - initrd->len), 0,
 		       first - initrd->len);
-	ret = ret ?: gmem_write(&vm->mem, at + first, cpio.data, cpio.len);
+	ret = ret ?: gmem_write(&vm->mem, at + first, cpio.buf, cpio.len);
 	*gpa = at;
 	*len = total;
 	*secret_gpa = o->instance ? at + first + secret_off : 0;
 out:
-	cpio_free(&cpio);
+	avf_newc_free(&cpio);
 	return ret;
 }
 

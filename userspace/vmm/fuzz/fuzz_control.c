@@ -3,27 +3,27 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "control.h"
+#include "ctlchan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void on_line(void *opaque, const char *line, size_t len)
 {
-	struct control_msg msg;
+	struct avf_ctl_msg msg;
 
 	(void)opaque;
-	if (len > CONTROL_LINE_MAX)
+	if (len > AVF_CTL_LINE_MAX)
 		__builtin_trap();
-	if (control_parse_line(line, len, &msg) == 0 &&
+	if (avf_ctl_parse_line(line, len, &msg) == 0 &&
 	    strnlen(msg.text, sizeof(msg.text)) >= sizeof(msg.text))
 		__builtin_trap();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct control_stream s;
+	static struct avf_ctl_stream s;
 
 	memset(&s, 0, sizeof(s));
-	control_stream_feed(&s, data, size, on_line, NULL);
+	avf_ctl_stream_feed(&s, data, size, on_line, NULL);
 	return 0;
 }

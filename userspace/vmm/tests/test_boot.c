@@ -10,7 +10,8 @@
 #include "kselftest_harness.h"
 
 #include "boot.h"
-#include "config_fdt.h"
+#include "newc.h"
+#include "vmcfg.h"
 #include "fake_guest.h"
 #include "limits.h"
 
@@ -153,27 +154,27 @@ static unsigned long hex8(const uint8_t *p)
 
 TEST(cpio_layout)
 {
-	struct cpio_buf b = { 0 };
+	struct avf_newc b = { 0 };
 	size_t off = 0, n = 0, secret_off;
 	const char *names[4];
 
-	ASSERT_EQ(0, cpio_add(&b, "avf", 040755, NULL, 0));
-	ASSERT_EQ(0, cpio_add(&b, "avf/config.dtb", 0100444, "12345", 5));
-	ASSERT_EQ(0, cpio_add_at(&b, "avf/secret", 0100400, "SECRET", 6, &secret_off));
-	ASSERT_EQ(0, memcmp(b.data + secret_off, "SECRET", 6));
+	ASSERT_EQ(0, avf_newc_add(&b, "avf", 040755, NULL, 0));
+	ASSERT_EQ(0, avf_newc_add(&b, "avf/config.dtb", 0100444, "12345", 5));
+	ASSERT_EQ(0, avf_newc_add_at(&b, "avf/secret", 0100400, "SECRET", 6, &secret_off));
+	ASSERT_EQ(0, memcmp(b.buf + secret_off, "SECRET", 6));
 	EXPECT_EQ(0U, secret_off % 4);
-	ASSERT_EQ(0, cpio_finish(&b));
+	ASSERT_EQ(0, avf_newc_finish(&b));
 	EXPECT_EQ(0U, b.len % 4);
 	while (off < b.len && n < 4) {
 		unsigned long fsz, nsz;
 
-		ASSERT_EQ(0, memcmp(b.data + off, "070701", 6));
-		fsz = hex8(b.data + off + 6 + 6 * 8);
-		nsz = hex8(b.data + off + 6 + 11 * 8);
-		names[n++] = (const char *)b.data + off + 110;
+		ASSERT_EQ(0, memcmp(b.buf + off, "070701", 6));
+		fsz = hex8(b.buf + off + 6 + 6 * 8);
+		nsz = hex8(b.buf + off + 6 + 11 * 8);
+		names[n++] = (const char *)b.buf + off + 110;
 		off = (off + 110 + nsz + 3) & ~3UL;
 		if (fsz == 5)
-			EXPECT_EQ(0, memcmp(b.data + off, "12345", 5));
+			EXPECT_EQ(0, memcmp(b.buf + off, "12345", 5));
 		off = (off + fsz + 3) & ~3UL;
 	}
 	ASSERT_EQ(4U, n);
@@ -182,7 +183,7 @@ TEST(cpio_layout)
 	EXPECT_STREQ("avf/secret", names[2]);
 	EXPECT_STREQ("TRAILER!!!", names[3]);
 	EXPECT_EQ(b.len, off);
-	cpio_free(&b);
+	avf_newc_free(&b);
 }
 
 static uint32_t prop_u32(const void *fdt, int node, const char *name)
@@ -194,14 +195,14 @@ static uint32_t prop_u32(const void *fdt, int node, const char *name)
 
 TEST(config_tree)
 {
-	struct vm_config cfg = {
-		.payload = "hello.so", .debug_level = 1, .protected_vm = 0, .cid = 2049,
-		.memory_mib = 256, .cpus = 2, .storage = 1,
+	struct avf_vmcfg cfg = {
+		.payload_name = "hello.so", .debug_level = 1, .protected_vm = 0, .cid = 2049,
+		.memory_mib = 256, .cpus = 2, .storage = 1, .new_instance_set = true,
 	};
-	uint8_t buf[AVF_CONFIG_FDT_MAX];
+	uint8_t buf[AVF_VMCFG_BUILD_MAX];
 	int len, node;
 
-	len = config_fdt_build(&cfg, buf, sizeof(buf));
+	len = avf_vmcfg_build(&cfg, buf, sizeof(buf));
 	ASSERT_GT(len, 0);
 	ASSERT_EQ(0, fdt_check_header(buf));
 	node = fdt_path_offset(buf, "/avf");
@@ -215,7 +216,30 @@ TEST(config_tree)
 	EXPECT_EQ(2U, prop_u32(buf, node, "cpus"));
 	EXPECT_EQ(1U, prop_u32(buf, node, "storage"));
 	EXPECT_EQ(0U, prop_u32(buf, node, "new-instance"));
-	EXPECT_EQ(-ENOSPC, config_fdt_build(&cfg, buf, 64));
+	EXPECT_EQ(-ENOSPC, avf_vmcfg_build(&cfg, buf, 64));
+}
+
+/* What avf-vmm writes is what the guest runtime reads back (one contract). */
+TEST(config_tree_round_trip)
+{
+	struct avf_vmcfg cfg = {
+		.payload_name = "libpayload.so", .debug_level = 0, .cid = 4096,
+		.memory_mib = 512, .cpus = 4, .storage = 0, .new_instance_set = true,
+		.new_instance = 1,
+	}, back;
+	uint8_t buf[AVF_VMCFG_BUILD_MAX];
+	char err[128];
+	int len;
+
+	len = avf_vmcfg_build(&cfg, buf, sizeof(buf));
+	ASSERT_GT(len, 0);
+	ASSERT_EQ(0, avf_vmcfg_parse(buf, (size_t)len, &back, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(0, memcmp(&cfg, &back, sizeof(cfg)));
+	/* a name the guest refuses is written as given and refused on parse */
+	strcpy(cfg.payload_name, "../x.so");
+	len = avf_vmcfg_build(&cfg, buf, sizeof(buf));
+	ASSERT_GT(len, 0);
+	EXPECT_EQ(-1, avf_vmcfg_parse(buf, (size_t)len, &back, err, sizeof(err)));
 }
 
 TEST(start_info)

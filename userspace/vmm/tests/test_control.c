@@ -5,34 +5,34 @@
 
 #include "kselftest_harness.h"
 
-#include "control.h"
+#include "ctlchan.h"
 #include "lifecycle.h"
 
-static int parse(const char *s, struct control_msg *m)
+static int parse(const char *s, struct avf_ctl_msg *m)
 {
-	return control_parse_line(s, strlen(s), m);
+	return avf_ctl_parse_line(s, strlen(s), m);
 }
 
 TEST(valid_lines)
 {
-	struct control_msg m;
+	struct avf_ctl_msg m;
 
 	ASSERT_EQ(0, parse("STARTED", &m));
-	EXPECT_EQ(CTL_STARTED, m.type);
+	EXPECT_EQ(AVF_CTL_STARTED, m.type);
 	ASSERT_EQ(0, parse("READY", &m));
-	EXPECT_EQ(CTL_READY, m.type);
+	EXPECT_EQ(AVF_CTL_READY, m.type);
 	ASSERT_EQ(0, parse("SHUTDOWN\r", &m));
-	EXPECT_EQ(CTL_SHUTDOWN, m.type);
+	EXPECT_EQ(AVF_CTL_SHUTDOWN, m.type);
 	ASSERT_EQ(0, parse("FINISHED 7", &m));
-	EXPECT_EQ(CTL_FINISHED, m.type);
+	EXPECT_EQ(AVF_CTL_FINISHED, m.type);
 	EXPECT_EQ(7, m.code);
 	ASSERT_EQ(0, parse("FINISHED -2147483648", &m));
 	EXPECT_EQ(INT32_MIN, m.code);
 	ASSERT_EQ(0, parse("FAIL 14", &m));
-	EXPECT_EQ(CTL_FAIL, m.type);
+	EXPECT_EQ(AVF_CTL_FAIL, m.type);
 	EXPECT_EQ(14, m.code);
 	ASSERT_EQ(0, parse("ERROR 3 payload not found", &m));
-	EXPECT_EQ(CTL_ERROR, m.type);
+	EXPECT_EQ(AVF_CTL_ERROR, m.type);
 	EXPECT_EQ(3, m.code);
 	EXPECT_STREQ("payload not found", m.text);
 	ASSERT_EQ(0, parse("ERROR 0", &m));
@@ -47,7 +47,7 @@ TEST(invalid_lines)
 		"FAIL", "FAIL -", "ERROR", "ERROR x y", "ERROR 1x", "SHUTDOWNX", "HELLO",
 		"FINISHED  1", "STA\x01RTED", "ERROR 1 \xff",
 	};
-	struct control_msg m;
+	struct avf_ctl_msg m;
 	unsigned int i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -57,16 +57,16 @@ TEST(invalid_lines)
 TEST(long_error_text_truncated)
 {
 	char line[300];
-	struct control_msg m;
+	struct avf_ctl_msg m;
 
 	memset(line, 'a', sizeof(line));
 	memcpy(line, "ERROR 1 ", 8);
-	ASSERT_EQ(0, control_parse_line(line, 250, &m));
+	ASSERT_EQ(0, avf_ctl_parse_line(line, 250, &m));
 	EXPECT_EQ(AVF_MESSAGE_MAX - 1, (int)strlen(m.text));
 }
 
 struct lines {
-	char seen[8][CONTROL_LINE_MAX + 1];
+	char seen[8][AVF_CTL_LINE_MAX + 1];
 	int n;
 };
 
@@ -83,15 +83,15 @@ static void collect(void *opaque, const char *line, size_t len)
 
 TEST(stream_reassembly_and_overlong)
 {
-	struct control_stream s = { .len = 0 };
+	struct avf_ctl_stream s = { .len = 0 };
 	struct lines l = { .n = 0 };
 	static uint8_t big[1000];
 
-	control_stream_feed(&s, (const uint8_t *)"STAR", 4, collect, &l);
-	control_stream_feed(&s, (const uint8_t *)"TED\nREADY\nFIN", 13, collect, &l);
+	avf_ctl_stream_feed(&s, (const uint8_t *)"STAR", 4, collect, &l);
+	avf_ctl_stream_feed(&s, (const uint8_t *)"TED\nREADY\nFIN", 13, collect, &l);
 	memset(big, 'x', sizeof(big));
-	control_stream_feed(&s, big, sizeof(big), collect, &l);
-	control_stream_feed(&s, (const uint8_t *)"\nSHUTDOWN\n", 10, collect, &l);
+	avf_ctl_stream_feed(&s, big, sizeof(big), collect, &l);
+	avf_ctl_stream_feed(&s, (const uint8_t *)"\nSHUTDOWN\n", 10, collect, &l);
 	ASSERT_EQ(3, l.n);
 	EXPECT_STREQ("STARTED", l.seen[0]);
 	EXPECT_STREQ("READY", l.seen[1]);
