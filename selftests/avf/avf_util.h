@@ -8,10 +8,55 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <linux/avf.h>
+
+/* The trusted VMM uid the test host loads avf.ko with (testhost/init). */
+static inline uid_t avf_vmm_uid(void)
+{
+	const char *s = getenv("AVF_VMM_UID");
+
+	return s && *s ? (uid_t)strtoul(s, NULL, 10) : 970;
+}
+
+/*
+ * Become the trusted VMM identity, as a set-uid avf-vmm does after exec:
+ * every uid and gid the VMM uid, not dumpable. Needs root (the test host);
+ * returns 0 or -errno. Call it in a forked child.
+ */
+static inline int avf_become_vmm(void)
+{
+	uid_t u = avf_vmm_uid();
+
+	if (setresgid(u, u, u) || setresuid(u, u, u))
+		return -errno;
+	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) ? -errno : 0;
+}
+
+/*
+ * Development mode (owner_vmm module parameter, root only): the owner may
+ * bind as VMM. Returns the previous setting, or -errno.
+ */
+static inline int avf_set_dev_mode(bool on)
+{
+	const char *p = "/sys/module/avf/parameters/owner_vmm";
+	char c = 0;
+	int fd = open(p, O_RDWR | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = read(fd, &c, 1) == 1 ? (c == 'Y' || c == '1') : -EIO;
+	if (ret >= 0 && pwrite(fd, on ? "1" : "0", 1, 0) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
 
 static inline int __avf_ioctl(int fd, unsigned long cmd, void *arg)
 {
