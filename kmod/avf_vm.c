@@ -856,7 +856,7 @@ static long avf_vm_connect_vsock(struct avf_vm *vm, void __user *arg)
 		fput(c->vmm_end);
 	kfree(c);
 	fd_install(fd, owner_end);
-	return 0;
+	return fd;
 
 out_files:
 	if (c->vmm_end)
