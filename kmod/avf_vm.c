@@ -263,7 +263,7 @@ static void avf_conn_end(struct avf_vmm *vmm, struct avf_conn *c, int result)
 {
 	lockdep_assert_held(&vmm->vm->lock);
 	if (c->state == AVF_CONN_QUEUED)
-		vmm->nqueued--;
+		WRITE_ONCE(vmm->nqueued, vmm->nqueued - 1);
 	list_del_init(&c->node);
 	vmm->nconns--;
 	c->state = AVF_CONN_ENDED;
@@ -293,7 +293,7 @@ static struct pid *avf_vm_unbind(struct avf_vm *vm, s32 reason,
 	avf_cid_put(vmm->cid);
 	vmm->cid = 0;
 	avf_owner_run_put(vm->owner);
-	vmm->bound = false;
+	WRITE_ONCE(vmm->bound, false);
 	wake_up_poll(&vmm->wq, EPOLLHUP);
 	*cred = vm->vmm_cred;
 	vm->vmm = NULL;
@@ -423,7 +423,7 @@ static long avf_vmm_conn_take(struct avf_vmm *vmm, void __user *arg)
 			if (c->state != AVF_CONN_QUEUED)
 				continue;
 			c->state = AVF_CONN_TAKEN;
-			vmm->nqueued--;
+			WRITE_ONCE(vmm->nqueued, vmm->nqueued - 1);
 			file = c->vmm_end;
 			c->vmm_end = NULL;
 			memset(&t, 0, sizeof(t));
@@ -447,7 +447,8 @@ static long avf_vmm_conn_take(struct avf_vmm *vmm, void __user *arg)
 			c->state = AVF_CONN_QUEUED;
 			c->vmm_end = file;
 			file = NULL;
-			vmm->nqueued++;
+			WRITE_ONCE(vmm->nqueued, vmm->nqueued + 1);
+			wake_up_poll(&vmm->wq, EPOLLIN | EPOLLRDNORM);
 		}
 		mutex_unlock(&vm->lock);
 		if (file)
@@ -658,7 +659,7 @@ static long avf_vm_bind(struct avf_vm *vm, void __user *arg)
 	vm->vmm = vmm;
 	vm->vmm_pid = get_pid(task_tgid(current));
 	vm->vmm_cred = leader_cred;
-	vmm->bound = true;
+	WRITE_ONCE(vmm->bound, true);
 	avf_vm_emit(vm, AVF_EVENT_RUNNING, vmm->cid, NULL);
 	mutex_unlock(&vm->lock);
 
@@ -831,7 +832,7 @@ static long avf_vm_connect_vsock(struct avf_vm *vm, void __user *arg)
 		c->state = AVF_CONN_QUEUED;
 		list_add_tail(&c->node, &vmm->conns);
 		vmm->nconns++;
-		vmm->nqueued++;
+		WRITE_ONCE(vmm->nqueued, vmm->nqueued + 1);
 		wake_up_poll(&vmm->wq, EPOLLIN | EPOLLRDNORM);
 	}
 	mutex_unlock(&vm->lock);
