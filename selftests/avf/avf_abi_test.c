@@ -37,18 +37,39 @@ FIXTURE(avf) {
 static int initial_dev_mode = -1;
 static pid_t main_pid;
 
+/* vmm_uid as found at start (a test changes it), restored likewise. */
+static char initial_vmm_uid[16];
+
 static void __attribute__((constructor)) save_dev_mode(void)
 {
+	int fd = open("/sys/module/avf/parameters/vmm_uid", O_RDONLY | O_CLOEXEC);
+
 	main_pid = getpid();
 	initial_dev_mode = avf_set_dev_mode(false);
 	if (initial_dev_mode >= 0)
 		avf_set_dev_mode(initial_dev_mode);
+	if (fd >= 0) {
+		if (read(fd, initial_vmm_uid, sizeof(initial_vmm_uid) - 1) <= 0)
+			initial_vmm_uid[0] = 0;
+		close(fd);
+	}
 }
 
 static void __attribute__((destructor)) restore_dev_mode(void)
 {
-	if (getpid() == main_pid && initial_dev_mode >= 0)
+	int fd;
+
+	if (getpid() != main_pid)
+		return;
+	if (initial_dev_mode >= 0)
 		avf_set_dev_mode(initial_dev_mode);
+	fd = open("/sys/module/avf/parameters/vmm_uid", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && initial_vmm_uid[0]) {
+		if (write(fd, initial_vmm_uid, strlen(initial_vmm_uid)) < 0)
+			perror("restore vmm_uid");
+	}
+	if (fd >= 0)
+		close(fd);
 }
 
 FIXTURE_SETUP(avf)
