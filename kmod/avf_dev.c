@@ -6,8 +6,38 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/uaccess.h>
+#include <linux/user_namespace.h>
 #include "avf_internal.h"
+
+/*
+ * Module parameters. Both are root-writable at runtime through
+ * /sys/module/avf/parameters/; every ioctl reads them once
+ * (avf_params_get()) and uses that one view throughout.
+ */
+static unsigned int avf_vmm_uid_param = AVF_VMM_UID_NONE;
+module_param_named(vmm_uid, avf_vmm_uid_param, uint, 0644);
+MODULE_PARM_DESC(vmm_uid,
+		 "uid (initial user namespace) of the trusted VMM that may bind and receive VM secrets; 4294967295 = none");
+
+static bool avf_owner_vmm_param;
+module_param_named(owner_vmm, avf_owner_vmm_param, bool, 0644);
+MODULE_PARM_DESC(owner_vmm,
+		 "development mode: an instance's owner may bind as its VMM and so read its VM secret");
+
+/**
+ * avf_params_get() - read the module parameters once
+ * @p: out.
+ */
+void avf_params_get(struct avf_params *p)
+{
+	p->raw_vmm_uid = READ_ONCE(avf_vmm_uid_param);
+	p->owner_vmm = READ_ONCE(avf_owner_vmm_param);
+	p->vmm_uid = make_kuid(&init_user_ns, p->raw_vmm_uid);
+	if (!uid_valid(p->vmm_uid))
+		p->raw_vmm_uid = AVF_VMM_UID_NONE;
+}
 
 static long avf_get_capabilities(void __user *arg)
 {

@@ -451,6 +451,7 @@ static int avf_secret_write(int mem_fd, u64 offset, const u8 *secret)
 
 /**
  * avf_vmm_start_prepare() - measure, verify and hand over the secret
+ * @images: what the run boots.
  * @s: the validated request.
  * @blob: the sealed state copied from userspace.
  * @held: out: the images, held until the run ends.
@@ -463,7 +464,8 @@ static int avf_secret_write(int mem_fd, u64 offset, const u8 *secret)
  * Return: 0; -EKEYREJECTED (payload changed), -EBADMSG /
  * -EPROTONOSUPPORT (state rejected), or an errno from the images.
  */
-int avf_vmm_start_prepare(const struct avf_vmm_start *s, const u8 *blob,
+int avf_vmm_start_prepare(const struct avf_images *images,
+			  const struct avf_vmm_start *s, const u8 *blob,
 			  struct avf_held_images *held, u8 *secret,
 			  char *why, size_t why_len, s32 *error_code)
 {
@@ -473,7 +475,7 @@ int avf_vmm_start_prepare(const struct avf_vmm_start *s, const u8 *blob,
 	int ret;
 
 	*why = 0;
-	ret = avf_images_measure(&s->images, held, &now);
+	ret = avf_images_measure(images, held, &now);
 	if (ret)
 		return ret;
 

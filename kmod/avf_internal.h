@@ -4,8 +4,14 @@
  *
  * Lock order (outermost first):
  *   avf_registry.lock (mutex)  ->  avf_vm.lock (mutex)
- *     ->  avf_cid_lock (spinlock)  /  avf_vm.readers_lock (spinlock)
- * User memory is never touched with any of them held.
+ *     ->  avf_cid_lock (spinlock)  /  avf_run_lock (spinlock)
+ *         /  avf_vm.readers_lock (spinlock)
+ *         /  avf_vmm.wq and avf_conn.wq (wait queue locks, by wake_up)
+ * signal_struct.exec_update_lock (AVF_VM_STOP, read) is taken with none of
+ * them held. Host connection requests (struct avf_conn) are protected by
+ * the vm->lock of the instance whose binding lists them; sockets are
+ * created and files put with no lock held. User memory is never touched
+ * with any of these held.
  */
 #ifndef _AVF_INTERNAL_H
 #define _AVF_INTERNAL_H
@@ -26,6 +32,26 @@
 #define AVF_MAX_VMS_PER_OWNER	256
 #define AVF_MAX_VMS		4096
 #define AVF_EVENT_QUEUE_LEN	64
+/* Instances of one owner uid running (bound) at once; -EUSERS beyond. */
+#define AVF_MAX_RUNNING_PER_OWNER	64
+/* connectVsock requests in flight (queued or taken) per run; -EAGAIN beyond. */
+#define AVF_MAX_PENDING_CONNECTS	16
+
+/* ---- module parameters (avf_dev.c) ----------------------------------- */
+
+/**
+ * struct avf_params - one consistent read of the module parameters
+ * @vmm_uid: the trusted VMM uid, INVALID_UID when none is set.
+ * @raw_vmm_uid: the parameter as set (AVF_VMM_UID_NONE when none).
+ * @owner_vmm: development mode: the owner may bind as the VMM.
+ */
+struct avf_params {
+	kuid_t vmm_uid;
+	u32 raw_vmm_uid;
+	bool owner_vmm;
+};
+
+void avf_params_get(struct avf_params *p);
 
 /* ---- pure helpers (avf_state.c), unit-tested by KUnit ---------------- */
 
@@ -57,8 +83,12 @@ void avf_cid_free(struct avf_cid_pool *pool, u32 cid);
  * @cap: capacity, > 0.
  * @head: index of the oldest record.
  * @count: records queued.
- * @dropped: records dropped (oldest first) since the last pop; the next pop
- *	returns an AVF_EVENT_OVERFLOW record carrying this count.
+ * @dropped: records dropped (oldest first) and not yet reported; the next
+ *	peek returns an AVF_EVENT_OVERFLOW record carrying this count.
+ *
+ * Accounting guarantee: for a reader that peeks and then consumes what it
+ * peeked (pushes may run in between), every pushed record is either
+ * delivered or counted in exactly one OVERFLOW record, never both.
  */
 struct avf_evq {
 	struct avf_event *ring;
@@ -178,7 +208,9 @@ struct avf_held_images {
 void avf_images_put(struct avf_held_images *h);
 long avf_instance_seal_ioctl(void __user *arg);
 long avf_uds_load_ioctl(void __user *arg);
-int avf_vmm_start_prepare(const struct avf_vmm_start *s, const u8 *blob,
+/* ABI 2 interim (kid's identity work replaces this): @images passed apart. */
+int avf_vmm_start_prepare(const struct avf_images *images,
+			  const struct avf_vmm_start *s, const u8 *blob,
 			  struct avf_held_images *held, u8 *secret,
 			  char *why, size_t why_len, s32 *error_code);
 bool avf_uds_persistent(void);
@@ -205,6 +237,8 @@ struct avf_vmm;
  * @run: payload events seen in the current run.
  * @vmm: current binding or NULL.
  * @vmm_pid: thread group of the bound VMM, or NULL.
+ * @vmm_cred: credentials of the bound VMM's thread group leader at bind
+ *	(AVF_VM_STOP signals it only while they are unchanged), or NULL.
  * @readers_lock: protects @readers and every reader's queue.
  * @readers: struct avf_vm_file list (open VM fds).
  * @wq: readers wait here for events.
@@ -224,6 +258,7 @@ struct avf_vm {
 	struct avf_run_state run;
 	struct avf_vmm *vmm;
 	struct pid *vmm_pid;
+	const struct cred *vmm_cred;
 
 	spinlock_t readers_lock;	/* readers and their queues */
 	struct list_head readers;

@@ -238,16 +238,25 @@ EXPORT_SYMBOL_IF_KUNIT(avf_evq_peek);
 /**
  * avf_evq_consume() - drop the record avf_evq_peek() returned
  * @q: queue.
- * @ev: the peeked record. If the queue changed meanwhile so that @ev is no
- *	longer at the head (it was dropped by an overflow), nothing happens.
+ * @ev: the peeked record, which the reader has now received.
+ *
+ * Pushes may have dropped records since the peek. For an OVERFLOW record
+ * only the @ev->code drops it reported are forgotten; later ones stay
+ * counted for the next OVERFLOW. A plain record was at the head when
+ * peeked with nothing dropped, so any drop since then took it first: the
+ * reader received it, so it is no longer counted as dropped.
  */
 VISIBLE_IF_KUNIT void avf_evq_consume(struct avf_evq *q, const struct avf_event *ev)
 {
 	if (ev->type == AVF_EVENT_OVERFLOW) {
-		q->dropped = 0;
+		q->dropped -= min_t(u32, q->dropped, (u32)ev->code);
 		return;
 	}
-	if (q->dropped || !q->count || q->ring[q->head].seq != ev->seq)
+	if (q->dropped) {
+		q->dropped--;
+		return;
+	}
+	if (!q->count || q->ring[q->head].seq != ev->seq)
 		return;
 	q->head = (q->head + 1) % q->cap;
 	q->count--;

@@ -12,12 +12,21 @@
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hashtable.h>
+#include <linux/jiffies.h>
 #include <linux/ktime.h>
+#include <linux/net.h>
 #include <linux/pid.h>
 #include <linux/poll.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/coredump.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/security.h>
 #include <linux/slab.h>
+#include <linux/socket.h>
 #include <linux/uaccess.h>
+#include <net/sock.h>
 #include "avf_internal.h"
 
 /**
@@ -39,6 +48,21 @@ static DEFINE_SPINLOCK(avf_cid_lock);
 static struct avf_cid_pool avf_cids;	/* protected by avf_cid_lock */
 
 /**
+ * struct avf_owner_runs - instances of one owner running now
+ * @node: in avf_owner_table, under avf_run_lock.
+ * @uid: the owner.
+ * @running: bound instances of @uid; the entry is freed at zero.
+ */
+struct avf_owner_runs {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned int running;
+};
+
+static DEFINE_SPINLOCK(avf_run_lock);
+static DEFINE_HASHTABLE(avf_owner_table, 6);	/* under avf_run_lock */
+
+/**
  * struct avf_vm_file - one open VM fd
  * @vm: the instance; set once before the fd is installed.
  * @node: in vm->readers, under vm->readers_lock.
@@ -54,14 +78,49 @@ struct avf_vm_file {
 	struct avf_event ring[AVF_EVENT_QUEUE_LEN];
 };
 
+/* struct avf_conn.state */
+enum avf_conn_state {
+	AVF_CONN_QUEUED,	/* waiting for AVF_VMM_CONN_TAKE */
+	AVF_CONN_TAKEN,		/* the VMM has its end, DONE pending */
+	AVF_CONN_ENDED,		/* @result is final; off the list */
+};
+
+/**
+ * struct avf_conn - one AVF_VM_CONNECT_VSOCK request
+ * @node: in avf_vmm.conns while QUEUED or TAKEN; under vm->lock.
+ * @id: request id, unique within the binding.
+ * @port: guest port.
+ * @state: enum avf_conn_state; under vm->lock.
+ * @result: 0 or -errno once ENDED.
+ * @vmm_end: the VMM's end of the socket pair until taken.
+ * @wq: the requester waits here.
+ *
+ * Owned by the requester, who frees it after taking it off the list (or
+ * finding it taken off) under vm->lock: whoever ends a request does so,
+ * and wakes @wq, with vm->lock held.
+ */
+struct avf_conn {
+	struct list_head node;
+	u64 id;
+	u32 port;
+	enum avf_conn_state state;
+	int result;
+	struct file *vmm_end;
+	wait_queue_head_t wq;
+};
+
 /**
  * struct avf_vmm - one binding of a VMM process to an instance
  * @vm: the instance (holds a reference).
- * @cid: CID allocated for this run.
+ * @cid: CID allocated for this run, 0 once freed at unbind.
  * @bound: true while this is vm->vmm; under vm->lock.
  * @started: AVF_VMM_START succeeded or is in progress; under vm->lock.
- * @images: what this run boots, write-denied until the VMM fd is released;
- *	set once by AVF_VMM_START.
+ * @images: what this run boots, held until the VMM fd is released.
+ * @conns: struct avf_conn requests QUEUED or TAKEN; under vm->lock.
+ * @nconns: entries on @conns.
+ * @nqueued: entries on @conns still QUEUED (read locklessly by poll).
+ * @next_conn_id: id of the next request.
+ * @wq: poll() on the VMM fd waits here.
  */
 struct avf_vmm {
 	struct avf_vm *vm;
@@ -69,6 +128,11 @@ struct avf_vmm {
 	bool bound;
 	bool started;
 	struct avf_held_images images;
+	struct list_head conns;
+	unsigned int nconns;
+	unsigned int nqueued;
+	u64 next_conn_id;
+	wait_queue_head_t wq;
 };
 
 static void avf_vm_free(struct kref *ref)
@@ -77,6 +141,8 @@ static void avf_vm_free(struct kref *ref)
 
 	WARN_ON(vm->vmm);
 	put_pid(vm->vmm_pid);
+	if (vm->vmm_cred)
+		put_cred(vm->vmm_cred);
 	mutex_destroy(&vm->lock);
 	kfree(vm);
 }
@@ -129,28 +195,58 @@ static void avf_vm_emit(struct avf_vm *vm, u32 type, s32 code, const char *msg)
 	wake_up_interruptible_poll(&vm->wq, EPOLLIN | EPOLLRDNORM);
 }
 
-/*
- * End the current run: RUNNING -> STOPPED with @reason.
- * Context: vm->lock held, vm->vmm set. Returns the VMM's pid reference,
- * which the caller puts (after signalling it, for a stop).
- */
-static struct pid *avf_vm_unbind(struct avf_vm *vm, s32 reason)
-{
-	struct pid *pid = vm->vmm_pid;
+/* ---- running instances per owner ----------------------------------- */
 
-	lockdep_assert_held(&vm->lock);
-	WARN_ON(!avf_status_transition_ok(vm->status, AVF_STATUS_STOPPED));
-	avf_vm_emit(vm, AVF_EVENT_STOPPED, reason, NULL);
-	vm->vmm->bound = false;
-	vm->vmm = NULL;
-	vm->vmm_pid = NULL;
-	vm->status = AVF_STATUS_STOPPED;
-	vm->cid = 0;
-	vm->last_stop_reason = reason;
-	return pid;
+static struct avf_owner_runs *avf_owner_runs_find(kuid_t uid)
+{
+	struct avf_owner_runs *r;
+
+	lockdep_assert_held(&avf_run_lock);
+	hash_for_each_possible(avf_owner_table, r, node, __kuid_val(uid))
+		if (uid_eq(r->uid, uid))
+			return r;
+	return NULL;
 }
 
-/* ---- VMM fd --------------------------------------------------------- */
+/*
+ * Count one more running instance of @uid, or fail with -EUSERS at
+ * AVF_MAX_RUNNING_PER_OWNER. *@spare is a preallocated entry, used (and
+ * set to NULL) when @uid has none yet.
+ */
+static int avf_owner_run_get(kuid_t uid, struct avf_owner_runs **spare)
+{
+	struct avf_owner_runs *r;
+	int ret = 0;
+
+	spin_lock(&avf_run_lock);
+	r = avf_owner_runs_find(uid);
+	if (!r) {
+		r = *spare;
+		*spare = NULL;
+		r->uid = uid;
+		r->running = 0;
+		hash_add(avf_owner_table, &r->node, __kuid_val(uid));
+	}
+	if (r->running >= AVF_MAX_RUNNING_PER_OWNER)
+		ret = -EUSERS;
+	else
+		r->running++;
+	spin_unlock(&avf_run_lock);
+	return ret;
+}
+
+static void avf_owner_run_put(kuid_t uid)
+{
+	struct avf_owner_runs *r;
+
+	spin_lock(&avf_run_lock);
+	r = avf_owner_runs_find(uid);
+	if (!WARN_ON(!r || !r->running) && !--r->running) {
+		hash_del(&r->node);
+		kfree(r);
+	}
+	spin_unlock(&avf_run_lock);
+}
 
 static void avf_cid_put(u32 cid)
 {
@@ -159,6 +255,68 @@ static void avf_cid_put(u32 cid)
 	spin_unlock(&avf_cid_lock);
 }
 
+/*
+ * End request @c with @result and wake its requester.
+ * Context: vm->lock held, @c on vmm->conns.
+ */
+static void avf_conn_end(struct avf_vmm *vmm, struct avf_conn *c, int result)
+{
+	lockdep_assert_held(&vmm->vm->lock);
+	if (c->state == AVF_CONN_QUEUED)
+		WRITE_ONCE(vmm->nqueued, vmm->nqueued - 1);
+	list_del_init(&c->node);
+	vmm->nconns--;
+	c->state = AVF_CONN_ENDED;
+	c->result = result;
+	wake_up(&c->wq);
+}
+
+/*
+ * End the current run: RUNNING -> STOPPED with @reason. Frees the run's
+ * CID and its place in the owner's running count, aborts its host
+ * connection requests and hangs up the VMM fd's poll.
+ * Context: vm->lock held, vm->vmm set. Returns the VMM's pid and cred
+ * references, which the caller puts (after signalling it, for a stop).
+ */
+static struct pid *avf_vm_unbind(struct avf_vm *vm, s32 reason,
+				 const struct cred **cred)
+{
+	struct avf_vmm *vmm = vm->vmm;
+	struct pid *pid = vm->vmm_pid;
+	struct avf_conn *c, *tmp;
+
+	lockdep_assert_held(&vm->lock);
+	WARN_ON(!avf_status_transition_ok(vm->status, AVF_STATUS_STOPPED));
+	avf_vm_emit(vm, AVF_EVENT_STOPPED, reason, NULL);
+	list_for_each_entry_safe(c, tmp, &vmm->conns, node)
+		avf_conn_end(vmm, c, -ECONNABORTED);
+	avf_cid_put(vmm->cid);
+	vmm->cid = 0;
+	avf_owner_run_put(vm->owner);
+	WRITE_ONCE(vmm->bound, false);
+	wake_up_poll(&vmm->wq, EPOLLHUP);
+	*cred = vm->vmm_cred;
+	vm->vmm = NULL;
+	vm->vmm_pid = NULL;
+	vm->vmm_cred = NULL;
+	vm->status = AVF_STATUS_STOPPED;
+	vm->cid = 0;
+	vm->last_stop_reason = reason;
+	return pid;
+}
+
+/* Unbind and drop the pid and cred references at once. */
+static void avf_vm_unbind_put(struct avf_vm *vm, s32 reason)
+{
+	const struct cred *cred;
+
+	put_pid(avf_vm_unbind(vm, reason, &cred));
+	if (cred)
+		put_cred(cred);
+}
+
+/* ---- VMM fd --------------------------------------------------------- */
+
 static int avf_vmm_release(struct inode *inode, struct file *file)
 {
 	struct avf_vmm *vmm = file->private_data;
@@ -166,71 +324,37 @@ static int avf_vmm_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&vm->lock);
 	if (vmm->bound)
-		put_pid(avf_vm_unbind(vm, AVF_STOP_CRASH));
+		avf_vm_unbind_put(vm, AVF_STOP_CRASH);
 	mutex_unlock(&vm->lock);
+	WARN_ON(!list_empty(&vmm->conns));
 	avf_images_put(&vmm->images);
-	avf_cid_put(vmm->cid);
+	avf_cid_put(vmm->cid);	/* a binding that never committed */
 	avf_vm_put(vm);
 	kfree(vmm);
 	return 0;
 }
 
+/*
+ * ABI 2 INTERIM (wt-kobj): AVF_VMM_LOAD and AVF_VMM_START belong to the
+ * identity work (avf_identity.c), which replaces both handlers. Until
+ * then no run can be loaded, so START reports -ENOKEY ("only after a
+ * successful AVF_VMM_LOAD") and LOAD -EOPNOTSUPP.
+ */
 static long avf_vmm_start(struct avf_vmm *vmm, void __user *arg)
 {
-	struct avf_vm *vm = vmm->vm;
-	struct avf_held_images held = {};
 	struct avf_vmm_start s;
-	char why[AVF_MESSAGE_MAX];
-	u8 secret[AVF_SECRET_SIZE];
-	s32 code = AVF_ERROR_UNKNOWN;
-	u8 *blob;
-	int ret;
 
 	if (copy_from_user(&s, arg, sizeof(s)))
 		return -EFAULT;
-	if (s.flags & ~AVF_START_VALID || s.reserved0 ||
-	    !avf_zeroed(s.reserved, sizeof(s.reserved)) ||
-	    s.state_size != AVF_INSTANCE_STATE_SIZE ||
-	    !avf_zeroed(s.images.reserved, sizeof(s.images.reserved)) ||
-	    s.images.debug_level > AVF_DEBUG_FULL || s.images.protected_vm > 1)
+	if (s.flags & ~AVF_START_VALID ||
+	    !avf_zeroed(s.reserved, sizeof(s.reserved)))
 		return -EINVAL;
-	if (s.images.protected_vm)
-		return -EOPNOTSUPP;
-	blob = memdup_user(u64_to_user_ptr(s.state), AVF_INSTANCE_STATE_SIZE);
-	if (IS_ERR(blob))
-		return PTR_ERR(blob);
+	return -ENOKEY;
+}
 
-	mutex_lock(&vm->lock);
-	ret = !vmm->bound ? -ESHUTDOWN : vmm->started ? -EALREADY : 0;
-	if (!ret)
-		vmm->started = true;
-	mutex_unlock(&vm->lock);
-	if (ret)
-		goto out;
-
-	ret = avf_vmm_start_prepare(&s, blob, &held, secret, why, sizeof(why), &code);
-	memzero_explicit(secret, sizeof(secret));
-
-	mutex_lock(&vm->lock);
-	if (!ret && !vmm->bound)
-		ret = -ESHUTDOWN;	/* stopped meanwhile */
-	if (ret == -EKEYREJECTED || ret == -EBADMSG || ret == -EPROTONOSUPPORT) {
-		/* Tell the owner why; the VMM ends the run with a stop reason. */
-		if (vmm->bound && !avf_report_check_order(&vm->run, AVF_EVENT_ERROR)) {
-			avf_report_apply(&vm->run, AVF_EVENT_ERROR);
-			avf_vm_emit(vm, AVF_EVENT_ERROR, code, why);
-		}
-	}
-	if (ret)
-		vmm->started = false;
-	else
-		vmm->images = held;
-	mutex_unlock(&vm->lock);
-	if (ret)
-		avf_images_put(&held);
-out:
-	kfree(blob);
-	return ret;
+static long avf_vmm_load(struct avf_vmm *vmm, void __user *arg)
+{
+	return -EOPNOTSUPP;
 }
 
 static long avf_vmm_report(struct avf_vmm *vmm, void __user *arg)
@@ -255,7 +379,7 @@ static long avf_vmm_report(struct avf_vmm *vmm, void __user *arg)
 		goto out;
 	avf_report_apply(&vm->run, r.type);
 	if (r.type == AVF_EVENT_STOPPED)
-		put_pid(avf_vm_unbind(vm, r.code));
+		avf_vm_unbind_put(vm, r.code);
 	else
 		avf_vm_emit(vm, r.type, r.code,
 			    r.type == AVF_EVENT_ERROR ? r.message : NULL);
@@ -264,13 +388,135 @@ out:
 	return ret;
 }
 
+/* The request @id on @vmm's list, or NULL. Context: vm->lock held. */
+static struct avf_conn *avf_conn_find(struct avf_vmm *vmm, u64 id)
+{
+	struct avf_conn *c;
+
+	lockdep_assert_held(&vmm->vm->lock);
+	list_for_each_entry(c, &vmm->conns, node)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static long avf_vmm_conn_take(struct avf_vmm *vmm, void __user *arg)
+{
+	struct avf_vm *vm = vmm->vm;
+	struct avf_vmm_conn t;
+	struct avf_conn *c;
+	struct file *file = NULL;
+	int fd, ret;
+
+	if (copy_from_user(&t, arg, sizeof(t)))
+		return -EFAULT;
+	if (!avf_zeroed(t.reserved, sizeof(t.reserved)))
+		return -EINVAL;
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+
+	mutex_lock(&vm->lock);
+	ret = vmm->bound ? -EAGAIN : -ESHUTDOWN;
+	if (vmm->bound) {
+		list_for_each_entry(c, &vmm->conns, node) {
+			if (c->state != AVF_CONN_QUEUED)
+				continue;
+			c->state = AVF_CONN_TAKEN;
+			WRITE_ONCE(vmm->nqueued, vmm->nqueued - 1);
+			file = c->vmm_end;
+			c->vmm_end = NULL;
+			memset(&t, 0, sizeof(t));
+			t.id = c->id;
+			t.port = c->port;
+			t.fd = fd;
+			ret = 0;
+			break;
+		}
+	}
+	mutex_unlock(&vm->lock);
+	if (ret)
+		goto err_fd;
+
+	if (copy_to_user(arg, &t, sizeof(t))) {
+		/* Change nothing: queue the request again if it is still on. */
+		ret = -EFAULT;
+		mutex_lock(&vm->lock);
+		c = vmm->bound ? avf_conn_find(vmm, t.id) : NULL;
+		if (c && c->state == AVF_CONN_TAKEN) {
+			c->state = AVF_CONN_QUEUED;
+			c->vmm_end = file;
+			file = NULL;
+			WRITE_ONCE(vmm->nqueued, vmm->nqueued + 1);
+			wake_up_poll(&vmm->wq, EPOLLIN | EPOLLRDNORM);
+		}
+		mutex_unlock(&vm->lock);
+		if (file)
+			fput(file);
+		goto err_fd;
+	}
+	fd_install(fd, file);
+	return 0;
+
+err_fd:
+	put_unused_fd(fd);
+	return ret;
+}
+
+static long avf_vmm_conn_done(struct avf_vmm *vmm, void __user *arg)
+{
+	struct avf_vm *vm = vmm->vm;
+	struct avf_vmm_conn_done d;
+	struct avf_conn *c;
+	int ret = -ENOENT;
+
+	if (copy_from_user(&d, arg, sizeof(d)))
+		return -EFAULT;
+	if (d.reserved0 || !avf_zeroed(d.reserved, sizeof(d.reserved)))
+		return -EINVAL;
+	if (d.result != 0 && d.result != -ECONNREFUSED &&
+	    d.result != -ETIMEDOUT)
+		return -EINVAL;
+
+	mutex_lock(&vm->lock);
+	c = vmm->bound ? avf_conn_find(vmm, d.id) : NULL;
+	if (c && c->state == AVF_CONN_TAKEN) {
+		avf_conn_end(vmm, c, d.result);
+		ret = 0;
+	}
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
+static __poll_t avf_vmm_poll(struct file *file, poll_table *wait)
+{
+	struct avf_vmm *vmm = file->private_data;
+	__poll_t mask = 0;
+
+	poll_wait(file, &vmm->wq, wait);
+	if (READ_ONCE(vmm->nqueued))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (!READ_ONCE(vmm->bound))
+		mask |= EPOLLHUP;
+	return mask;
+}
+
 static long avf_vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct avf_vmm *vmm = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
 	switch (cmd) {
 	case AVF_VMM_REPORT:
-		return avf_vmm_report(file->private_data, (void __user *)arg);
+		return avf_vmm_report(vmm, uarg);
 	case AVF_VMM_START:
-		return avf_vmm_start(file->private_data, (void __user *)arg);
+		return avf_vmm_start(vmm, uarg);
+	case AVF_VMM_LOAD:
+		return avf_vmm_load(vmm, uarg);
+	case AVF_VMM_CONN_TAKE:
+		return avf_vmm_conn_take(vmm, uarg);
+	case AVF_VMM_CONN_DONE:
+		return avf_vmm_conn_done(vmm, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -279,6 +525,7 @@ static long avf_vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 static const struct file_operations avf_vmm_fops = {
 	.owner = THIS_MODULE,
 	.release = avf_vmm_release,
+	.poll = avf_vmm_poll,
 	.unlocked_ioctl = avf_vmm_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
@@ -292,8 +539,37 @@ static int avf_vm_check_live(struct avf_vm *vm)
 	return vm->status == AVF_STATUS_DELETED ? -EIDRM : 0;
 }
 
+/*
+ * May the calling process bind @vm? Its real, effective, saved and fs
+ * uids must all be the trusted VMM uid or, in development mode, the
+ * owner; and it must not be dumpable (a ptrace-able or core-dumping VMM
+ * would hand the secret to its uid). @cred is the caller's, read once.
+ */
+static int avf_bind_permitted(const struct avf_vm *vm, const struct cred *cred)
+{
+	struct avf_params p;
+	kuid_t want[2];
+	int i;
+
+	avf_params_get(&p);
+	want[0] = p.vmm_uid;
+	want[1] = p.owner_vmm ? vm->owner : INVALID_UID;
+	if (!current->mm || get_dumpable(current->mm) == SUID_DUMP_USER)
+		return -EPERM;
+	for (i = 0; i < ARRAY_SIZE(want); i++) {
+		if (!uid_valid(want[i]))
+			continue;
+		if (uid_eq(cred->uid, want[i]) && uid_eq(cred->euid, want[i]) &&
+		    uid_eq(cred->suid, want[i]) && uid_eq(cred->fsuid, want[i]))
+			return 0;
+	}
+	return -EPERM;
+}
+
 static long avf_vm_bind(struct avf_vm *vm, void __user *arg)
 {
+	struct avf_owner_runs *spare;
+	const struct cred *cred, *leader_cred;
 	struct avf_vm_bind b;
 	struct avf_vmm *vmm;
 	struct file *file;
@@ -304,6 +580,11 @@ static long avf_vm_bind(struct avf_vm *vm, void __user *arg)
 	if (b.flags & ~AVF_BIND_VALID || b.cid ||
 	    !avf_zeroed(b.reserved, sizeof(b.reserved)))
 		return -EINVAL;
+	cred = get_current_cred();
+	ret = avf_bind_permitted(vm, cred);
+	put_cred(cred);
+	if (ret)
+		return ret;
 
 	/* Fail fast before allocating; checked again when committing. */
 	mutex_lock(&vm->lock);
@@ -314,13 +595,21 @@ static long avf_vm_bind(struct avf_vm *vm, void __user *arg)
 	if (ret)
 		return ret;
 
+	spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
 	vmm = kzalloc(sizeof(*vmm), GFP_KERNEL_ACCOUNT);
-	if (!vmm)
+	if (!vmm || !spare) {
+		kfree(spare);
+		kfree(vmm);
 		return -ENOMEM;
+	}
+	INIT_LIST_HEAD(&vmm->conns);
+	init_waitqueue_head(&vmm->wq);
+	vmm->next_conn_id = 1;
 	spin_lock(&avf_cid_lock);
 	ret = avf_cid_alloc(&avf_cids, &vmm->cid);
 	spin_unlock(&avf_cid_lock);
 	if (ret) {
+		kfree(spare);
 		kfree(vmm);
 		return ret;
 	}
@@ -344,12 +633,23 @@ static long avf_vm_bind(struct avf_vm *vm, void __user *arg)
 		goto err_file;
 	}
 
+	/*
+	 * AVF_VM_STOP signals the thread group only while its leader still
+	 * has these credentials: any exec or set*id() replaces them.
+	 */
+	rcu_read_lock();
+	leader_cred = get_cred(rcu_dereference(current->group_leader->real_cred));
+	rcu_read_unlock();
+
 	mutex_lock(&vm->lock);
 	ret = avf_vm_check_live(vm);
 	if (!ret && vm->status != AVF_STATUS_STOPPED)
 		ret = -EBUSY;
+	if (!ret)
+		ret = avf_owner_run_get(vm->owner, &spare);
 	if (ret) {
 		mutex_unlock(&vm->lock);
+		put_cred(leader_cred);
 		goto err_file;
 	}
 	vm->status = AVF_STATUS_RUNNING;
@@ -358,28 +658,58 @@ static long avf_vm_bind(struct avf_vm *vm, void __user *arg)
 	memset(&vm->run, 0, sizeof(vm->run));
 	vm->vmm = vmm;
 	vm->vmm_pid = get_pid(task_tgid(current));
-	vmm->bound = true;
+	vm->vmm_cred = leader_cred;
+	WRITE_ONCE(vmm->bound, true);
 	avf_vm_emit(vm, AVF_EVENT_RUNNING, vmm->cid, NULL);
 	mutex_unlock(&vm->lock);
 
+	kfree(spare);
 	fd_install(fd, file);
 	return fd;
 
 err_file:
+	kfree(spare);
 	put_unused_fd(fd);
 	fput(file);	/* release() frees vmm, its CID and its reference */
 	return ret;
 err_fd:
 	put_unused_fd(fd);
 err_vmm:
+	kfree(spare);
 	avf_cid_put(vmm->cid);
 	avf_vm_put(vm);
 	kfree(vmm);
 	return ret;
 }
 
+/*
+ * SIGKILL the thread group @pid if its leader's credentials are still
+ * @cred (the caller holds a reference, so the pointer cannot be reused).
+ * Holding exec_update_lock keeps an exec from committing new credentials
+ * between the check and the signal.
+ */
+static void avf_vmm_kill(struct pid *pid, const struct cred *cred)
+{
+	struct task_struct *task;
+	bool same;
+
+	task = get_pid_task(pid, PIDTYPE_TGID);
+	if (!task)
+		return;
+	if (!down_read_killable(&task->signal->exec_update_lock)) {
+		rcu_read_lock();
+		same = rcu_access_pointer(task->real_cred) == cred;
+		rcu_read_unlock();
+		if (same)
+			kill_pid(pid, SIGKILL, 1);
+		up_read(&task->signal->exec_update_lock);
+	}
+	put_task_struct(task);
+}
+
 static long avf_vm_stop(struct avf_vm *vm)
 {
+	const struct cred *cred = NULL;
 	struct pid *pid = NULL;
 	int ret;
 
@@ -388,13 +718,155 @@ static long avf_vm_stop(struct avf_vm *vm)
 	if (!ret && vm->status != AVF_STATUS_RUNNING)
 		ret = -ESRCH;
 	if (!ret)
-		pid = avf_vm_unbind(vm, AVF_STOP_KILLED);
+		pid = avf_vm_unbind(vm, AVF_STOP_KILLED, &cred);
 	mutex_unlock(&vm->lock);
 
 	if (pid) {
-		kill_pid(pid, SIGKILL, 1);
+		avf_vmm_kill(pid, cred);
 		put_pid(pid);
 	}
+	if (cred)
+		put_cred(cred);
+	return ret;
+}
+
+/* ---- connectVsock ---------------------------------------------------- */
+
+/*
+ * A connected AF_UNIX stream pair in the caller's network namespace, as
+ * socketpair(2) makes it; @owner_flags and O_NONBLOCK for the VMM end.
+ */
+static int avf_conn_socketpair(int owner_flags, struct file **owner_end,
+			       struct file **vmm_end)
+{
+	struct socket *a, *b;
+	struct file *fa, *fb;
+	int ret;
+
+	ret = sock_create(AF_UNIX, SOCK_STREAM, 0, &a);
+	if (ret)
+		return ret;
+	ret = sock_create(AF_UNIX, SOCK_STREAM, 0, &b);
+	if (ret)
+		goto err_a;
+	ret = security_socket_socketpair(a, b);
+	if (!ret)
+		ret = READ_ONCE(a->ops)->socketpair(a, b);
+	if (ret)
+		goto err_b;
+	fa = sock_alloc_file(a, owner_flags, NULL);
+	if (IS_ERR(fa)) {
+		sock_release(b);
+		return PTR_ERR(fa);
+	}
+	fb = sock_alloc_file(b, O_NONBLOCK, NULL);
+	if (IS_ERR(fb)) {
+		fput(fa);
+		return PTR_ERR(fb);
+	}
+	*owner_end = fa;
+	*vmm_end = fb;
+	return 0;
+
+err_b:
+	sock_release(b);
+err_a:
+	sock_release(a);
+	return ret;
+}
+
+static long avf_vm_connect_vsock(struct avf_vm *vm, void __user *arg)
+{
+	struct avf_vsock_connect r;
+	struct file *owner_end;
+	struct avf_vmm *vmm;
+	struct avf_conn *c;
+	unsigned int ms;
+	long left;
+	int fd, ret;
+
+	if (copy_from_user(&r, arg, sizeof(r)))
+		return -EFAULT;
+	if (r.flags & ~AVF_CONNECT_VALID || r.reserved0 ||
+	    !avf_zeroed(r.reserved, sizeof(r.reserved)) ||
+	    r.port < AVF_VSOCK_PORT_MIN || r.port == U32_MAX ||
+	    r.timeout_ms > AVF_CONNECT_TIMEOUT_MAX_MS)
+		return -EINVAL;
+	if (!uid_eq(current_euid(), vm->owner))
+		return -EPERM;
+	ms = r.timeout_ms ? r.timeout_ms : AVF_CONNECT_TIMEOUT_DEFAULT_MS;
+
+	mutex_lock(&vm->lock);
+	ret = avf_vm_check_live(vm);
+	if (!ret && !vm->vmm)
+		ret = -ESRCH;
+	mutex_unlock(&vm->lock);
+	if (ret)
+		return ret;
+
+	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	if (!c)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&c->node);
+	init_waitqueue_head(&c->wq);
+	c->port = r.port;
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto out_free;
+	}
+	ret = avf_conn_socketpair(r.flags & AVF_CONNECT_NONBLOCK ? O_NONBLOCK : 0,
+				  &owner_end, &c->vmm_end);
+	if (ret)
+		goto out_fd;
+
+	mutex_lock(&vm->lock);
+	vmm = vm->vmm;
+	ret = avf_vm_check_live(vm);
+	if (!ret && !vmm)
+		ret = -ESRCH;
+	if (!ret && vmm->nconns >= AVF_MAX_PENDING_CONNECTS)
+		ret = -EAGAIN;
+	if (!ret) {
+		c->id = vmm->next_conn_id++;
+		c->state = AVF_CONN_QUEUED;
+		list_add_tail(&c->node, &vmm->conns);
+		vmm->nconns++;
+		WRITE_ONCE(vmm->nqueued, vmm->nqueued + 1);
+		wake_up_poll(&vmm->wq, EPOLLIN | EPOLLRDNORM);
+	}
+	mutex_unlock(&vm->lock);
+	if (ret)
+		goto out_files;
+
+	left = wait_event_interruptible_timeout(c->wq,
+						READ_ONCE(c->state) == AVF_CONN_ENDED,
+						msecs_to_jiffies(ms));
+
+	mutex_lock(&vm->lock);
+	if (c->state != AVF_CONN_ENDED) {
+		/* Gave up: take it off whichever binding still lists it. */
+		avf_conn_end(vm->vmm, c, left < 0 ? -EINTR : -ETIMEDOUT);
+	}
+	ret = c->result;
+	mutex_unlock(&vm->lock);
+	if (ret)
+		goto out_files;
+
+	if (c->vmm_end)
+		fput(c->vmm_end);
+	kfree(c);
+	fd_install(fd, owner_end);
+	return fd;
+
+out_files:
+	if (c->vmm_end)
+		fput(c->vmm_end);
+	fput(owner_end);
+out_fd:
+	put_unused_fd(fd);
+out_free:
+	kfree(c);
 	return ret;
 }
 
@@ -453,6 +925,8 @@ static long avf_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return arg ? -EINVAL : avf_vm_stop(vf->vm);
 	case AVF_VM_BIND_VMM:
 		return avf_vm_bind(vf->vm, uarg);
+	case AVF_VM_CONNECT_VSOCK:
+		return avf_vm_connect_vsock(vf->vm, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -679,6 +1153,8 @@ err_vf:
 
 void avf_fill_capabilities(struct avf_capabilities *caps)
 {
+	struct avf_params p;
+
 	memset(caps, 0, sizeof(*caps));
 	caps->abi_version = AVF_ABI_VERSION;
 	/*
@@ -691,8 +1167,16 @@ void avf_fill_capabilities(struct avf_capabilities *caps)
 		caps->caps |= AVF_CAP_NON_PROTECTED_VM;
 	if (avf_uds_persistent())
 		caps->flags |= AVF_CAPS_UDS_PERSISTENT;
+	avf_params_get(&p);
+	if (uid_valid(p.vmm_uid))
+		caps->flags |= AVF_CAPS_TRUSTED_VMM;
+	if (p.owner_vmm)
+		caps->flags |= AVF_CAPS_OWNER_IS_VMM;
+	caps->vmm_uid = p.raw_vmm_uid;
 	caps->max_vms_per_owner = AVF_MAX_VMS_PER_OWNER;
 	caps->event_queue_len = AVF_EVENT_QUEUE_LEN;
+	caps->max_running_per_owner = AVF_MAX_RUNNING_PER_OWNER;
+	caps->max_pending_connects = AVF_MAX_PENDING_CONNECTS;
 }
 
 int avf_objects_init(void)

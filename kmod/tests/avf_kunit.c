@@ -315,17 +315,113 @@ static void avf_evq_stale_consume_test(struct kunit *test)
 	ev = ev_seq(3);
 	avf_evq_push(&q, &ev);
 	avf_evq_consume(&q, &out);	/* stale: must not drop seq 2 */
+	/* the reader got seq 1: it is not reported as dropped as well */
 	KUNIT_ASSERT_TRUE(test, avf_evq_peek(&q, &out));
-	KUNIT_EXPECT_EQ(test, out.type, (u32)AVF_EVENT_OVERFLOW);
+	KUNIT_EXPECT_EQ(test, out.type, (u32)AVF_EVENT_PAYLOAD_READY);
+	KUNIT_EXPECT_EQ(test, out.seq, 2u);
 	avf_evq_consume(&q, &out);
 	KUNIT_ASSERT_TRUE(test, avf_evq_peek(&q, &out));
-	KUNIT_EXPECT_EQ(test, out.seq, 2u);
+	KUNIT_EXPECT_EQ(test, out.seq, 3u);
+}
+
+/*
+ * Interleavings of a writer and one reader on a queue of 4: 'p' pushes the
+ * next record (seq 1, 2, ...), 'k' peeks, 'c' consumes what was peeked
+ * (the reader has then received it), 'd' drains by peek+consume. @want is
+ * what the reader receives: seqs, and "O<n>" for an OVERFLOW of n.
+ */
+struct evq_race_case {
+	const char *desc;
+	const char *script;
+	const char *want;
+};
+
+static const struct evq_race_case evq_race_cases[] = {
+	{ "no race", "ppkckcd", "1 2" },
+	{ "peek on empty, then push", "kpd", "1" },
+	{ "drop between peek and consume of OVERFLOW",
+	  "ppppppkpcd", "O2 O1 4 5 6 7" },
+	{ "many drops between peek and consume of OVERFLOW",
+	  "pppppkppppcd", "O1 O4 6 7 8 9" },
+	{ "peeked record dropped before consume",
+	  "pkppppcd", "1 2 3 4 5" },
+	{ "peeked record and the next dropped before consume",
+	  "pkpppppcd", "1 O1 3 4 5 6" },
+	{ "overflow, then a peeked record dropped",
+	  "ppppppkckpppppcd", "O2 3 O4 8 9 10 11" },
+};
+
+KUNIT_ARRAY_PARAM_DESC(evq_race, evq_race_cases, desc);
+
+/* The reader received @ev: append it to @got and check the accounting. */
+static void evq_race_receive(struct kunit *test, const struct avf_event *ev,
+			     u32 *next, u32 *owed, char *got, size_t *len)
+{
+	if (ev->type == AVF_EVENT_OVERFLOW) {
+		*owed += ev->code;
+		*len += scnprintf(got + *len, 256 - *len, "%sO%d",
+				  *len ? " " : "", ev->code);
+		return;
+	}
+	KUNIT_EXPECT_GE(test, ev->seq, *next);
+	KUNIT_EXPECT_EQ_MSG(test, ev->seq - *next, *owed,
+			    "gap before seq %u not what OVERFLOW said", ev->seq);
+	*next = ev->seq + 1;
+	*owed = 0;
+	*len += scnprintf(got + *len, 256 - *len, "%s%u", *len ? " " : "",
+			  ev->seq);
+}
+
+static void avf_evq_race_test(struct kunit *test)
+{
+	const struct evq_race_case *c = test->param_value;
+	struct avf_event *ring = kunit_kcalloc(test, 4, sizeof(*ring), GFP_KERNEL);
+	char *got = kunit_kzalloc(test, 256, GFP_KERNEL);
+	struct avf_event held = {}, ev;
+	u32 pushed = 0, next = 1, owed = 0;
+	struct avf_evq q;
+	bool have = false;
+	const char *op;
+	size_t len = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, ring);
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	avf_evq_init(&q, ring, 4);
+	for (op = c->script; *op; op++) {
+		switch (*op) {
+		case 'p':
+			ev = ev_seq(++pushed);
+			avf_evq_push(&q, &ev);
+			break;
+		case 'k':
+			have = avf_evq_peek(&q, &held);
+			break;
+		case 'c':
+			KUNIT_ASSERT_TRUE(test, have);
+			avf_evq_consume(&q, &held);
+			have = false;
+			evq_race_receive(test, &held, &next, &owed, got, &len);
+			break;
+		case 'd':
+			while (avf_evq_peek(&q, &held)) {
+				avf_evq_consume(&q, &held);
+				evq_race_receive(test, &held, &next, &owed, got, &len);
+			}
+			have = false;
+			break;
+		}
+	}
+	KUNIT_EXPECT_TRUE(test, avf_evq_empty(&q));
+	KUNIT_EXPECT_EQ_MSG(test, pushed + 1 - next, owed,
+			    "records lost at the end");
+	KUNIT_EXPECT_STREQ(test, got, c->want);
 }
 
 static struct kunit_case avf_evq_cases[] = {
 	KUNIT_CASE(avf_evq_order_test),
 	KUNIT_CASE(avf_evq_overflow_test),
 	KUNIT_CASE(avf_evq_stale_consume_test),
+	KUNIT_CASE_PARAM(avf_evq_race_test, evq_race_gen_params),
 	{}
 };
 

@@ -7,15 +7,17 @@
 #   avf_module_cycles.sh AVF_KO ABI_TEST [CYCLES]
 set -u
 ko=$1 abi=$2 cycles=${3:-100}
+# load it as the test host does: with the trusted VMM uid
+params="vmm_uid=${AVF_VMM_UID:-970}"
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; }
 echo "TAP version 13"
 echo "1..4"
 
-grep -q '^avf ' /proc/modules || insmod "$ko"
+grep -q '^avf ' /proc/modules || insmod "$ko" $params
 exec 3</dev/avf
-if rmmod avf 2>/dev/null; then nok "rmmod_with_open_fd_fails"; insmod "$ko"; else ok "rmmod_with_open_fd_fails"; fi
+if rmmod avf 2>/dev/null; then nok "rmmod_with_open_fd_fails"; insmod "$ko" $params; else ok "rmmod_with_open_fd_fails"; fi
 exec 3<&-
 # A VM fd (anon inode) pins the module too.
 python3 - <<'PY' && ok "rmmod_with_vm_fd_fails" || nok "rmmod_with_vm_fd_fails"
@@ -33,7 +35,7 @@ PY
 bad=0
 for i in $(seq 1 "$cycles"); do
 	if ! rmmod avf; then echo "# cycle $i: rmmod failed"; bad=1; break; fi
-	if ! insmod "$ko"; then echo "# cycle $i: insmod failed"; bad=1; break; fi
+	if ! insmod "$ko" $params; then echo "# cycle $i: insmod failed"; bad=1; break; fi
 	# leave instances, running bindings and queued events behind
 	if ! "$abi" -t open_create -t bind -t vmm_close_is_crash -t report_full_run >/dev/null 2>&1; then
 		echo "# cycle $i: ABI smoke failed"; bad=1; break
@@ -43,9 +45,12 @@ done
 
 if [ -w /sys/kernel/debug/kmemleak ]; then
 	echo clear >/sys/kernel/debug/kmemleak
-	rmmod avf && insmod "$ko"
+	rmmod avf && insmod "$ko" $params
 	"$abi" -t open_create -t bind -t report_full_run >/dev/null 2>&1
-	rmmod avf && insmod "$ko"
+	# host connections: relayed, refused, timed out, aborted by the VMM's exit
+	"$abi" -t connect_relays_bytes -t connect_refused -t connect_timeout_taken \
+		-t connect_vmm_exits -t connect_pending_cap >/dev/null 2>&1
+	rmmod avf && insmod "$ko" $params
 	# kmemleak needs a couple of scans to be sure about young objects
 	echo scan >/sys/kernel/debug/kmemleak; sleep 1; echo scan >/sys/kernel/debug/kmemleak
 	leaks=$(grep -c unreferenced /sys/kernel/debug/kmemleak)
