@@ -231,11 +231,14 @@ int cli_parse(int argc, char **argv, struct vmm_opts *o)
 	o->hangup_s = HANGUP_TIMEOUT_DEFAULT_S;
 
 	opterr = 0;		/* our own messages name the argument */
-	optind = 1;
+	optind = 0;		/* full re-initialisation (glibc) */
 	while ((c = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-		if (seen_before(seen, c))
-			return refuse_opt(argv[optind - 1][0] == '-' ? long_name(c) : "option",
-					  "given twice");
+		if (seen_before(seen, c)) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "--%s", long_name(c));
+			return refuse_opt(name, "given twice");
+		}
 		if (c >= OPT_FD && c < OPT_FD + FD_COUNT) {
 			ret = set_fd(o, (enum vmm_fd_slot)(c - OPT_FD), optarg);
 			if (ret)

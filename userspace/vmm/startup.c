@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +18,46 @@
 #include "limits.h"
 #include "startup.h"
 
-/* Nothing of the caller's environment (TZ, LANG, LD_*, AVF_*, ...) survives. */
+/*
+ * Nothing of the caller's environment (TZ, LANG, LD_*, AVF_*, ...) survives,
+ * not even the original strings on the stack (/proc/<pid>/environ).
+ */
 static int scrub_environment(void)
 {
+	char **e;
+
+	for (e = environ; e && *e; e++)
+		explicit_bzero(*e, strlen(*e));
 	if (clearenv())
 		return -1;
 	/* The VMM executes nothing; a fixed PATH only for tidiness. */
 	return setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+}
+
+/* The kernel's struct sigaction (x86-64), for the signals glibc hides. */
+struct ksigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
+/*
+ * glibc reserves two real-time signals for itself and refuses sigaction()
+ * on them (EINVAL), but an ignore the caller set survives exec there too:
+ * undo it with the raw syscall, leaving a handler of glibc's own alone.
+ */
+static int reset_hidden_signal(int sig)
+{
+	struct ksigaction old, dfl;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.handler = SIG_DFL;
+	if (syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof(old.mask)))
+		return -1;
+	if (old.handler != SIG_IGN)
+		return 0;
+	return (int)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
 }
 
 static int reset_signals(void)
@@ -38,8 +72,9 @@ static int reset_signals(void)
 	for (sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		/* glibc reserves two real-time signals (EINVAL): nothing to reset there. */
-		if (sigaction(sig, &sa, NULL) < 0 && errno != EINVAL)
+		if (sigaction(sig, &sa, NULL) == 0)
+			continue;
+		if (errno != EINVAL || reset_hidden_signal(sig))
 			return -1;
 	}
 	sigemptyset(&none);
