@@ -1367,6 +1367,8 @@ static int attack_setup(struct __test_metadata *_metadata, struct attack *a, con
 	init_paths();
 	if (getuid() != 0)
 		return -EPERM;
+	if (access("/dev/avf", R_OK | W_OK) || access("/dev/kvm", R_OK | W_OK))
+		return -ENODEV;
 	snprintf(a->name, sizeof(a->name), "vmtest-attack-%d", getpid());
 	strcpy(a->err, "/tmp/vmtest-attack-err-XXXXXX");
 	a->err_fd = mkstemp(a->err);
@@ -1487,9 +1489,9 @@ TEST(attack_owner_runs_untrusted_vmm_cannot_bind)
 	ret = attack_setup(_metadata, &a, "hello");
 	if (ret == -EPERM)
 		SKIP(return, "needs root to become the owner uid");
-	ASSERT_EQ(0, ret);
-	if (access("/dev/avf", R_OK | W_OK) || access("/dev/kvm", R_OK | W_OK))
+	if (ret == -ENODEV)
 		SKIP(return, "no /dev/avf or /dev/kvm");
+	ASSERT_EQ(0, ret);
 	ASSERT_EQ(0, copy_file(dev_vmm_path, copy, 0755));
 	ASSERT_FALSE(is_setuid(copy));
 	ret = in_owner_child(&a, copy, false, 69);
@@ -1514,6 +1516,8 @@ TEST(attack_ptraced_setuid_vmm_cannot_bind)
 	ret = attack_setup(_metadata, &a, "hello");
 	if (ret == -EPERM)
 		SKIP(return, "needs root to become the owner uid");
+	if (ret == -ENODEV)
+		SKIP(return, "no /dev/avf or /dev/kvm");
 	ASSERT_EQ(0, ret);
 	if (!is_setuid(vmm_path))
 		SKIP(return, "%s is not set-uid (run in the test host)", vmm_path);
@@ -1674,6 +1678,8 @@ TEST(attack_owner_cannot_read_trace_or_kill_trusted_vmm)
 	ret = attack_setup(_metadata, &a, "never-ready");
 	if (ret == -EPERM)
 		SKIP(return, "needs root to become the owner uid");
+	if (ret == -ENODEV)
+		SKIP(return, "no /dev/avf or /dev/kvm");
 	ASSERT_EQ(0, ret);
 	if (!is_setuid(vmm_path))
 		SKIP(return, "%s is not set-uid (run in the test host)", vmm_path);

@@ -122,8 +122,12 @@ static void conn_take(void *arg)
 
 		memset(&req, 0, sizeof(req));
 		if (ioctl(vm->lc->vmm_fd, AVF_VMM_CONN_TAKE, &req) < 0) {
-			if (errno != EAGAIN)
-				vlog_ratelimited("AVF_VMM_CONN_TAKE: %s\n", strerror(errno));
+			if (errno == EAGAIN)
+				return;
+			/* Would spin on a readable fd: no more host connections this run. */
+			vlog("AVF_VMM_CONN_TAKE: %s; host connections disabled\n",
+			     strerror(errno));
+			devloop_forget(&vm->devloop, vm->lc->vmm_fd);
 			return;
 		}
 		vlog_debug("host connection %llu to guest port %u\n",

@@ -136,6 +136,18 @@ static void *devloop_thread(void *arg)
 	return NULL;
 }
 
+void devloop_forget(struct devloop *dl, int fd)
+{
+	unsigned int i;
+
+	for (i = 0; i < dl->nsrc; i++) {
+		if (dl->src[i].fd != fd || dl->src[i].gone)
+			continue;
+		epoll_ctl(dl->epfd, EPOLL_CTL_DEL, fd, NULL);
+		dl->src[i].gone = true;
+	}
+}
+
 int devloop_start(struct devloop *dl)
 {
 	int ret = pthread_create(&dl->thread, NULL, devloop_thread, dl);

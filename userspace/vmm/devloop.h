@@ -48,6 +48,8 @@ int devloop_add(struct devloop *dl, int fd, devloop_fn fn, void *arg);
  * VMM fd). After a hang-up (EPOLLHUP/EPOLLERR) the fd is no longer watched.
  */
 int devloop_add_fd(struct devloop *dl, int fd, devloop_fn fn, void *arg);
+/* Device thread: stop watching @fd (a source that cannot make progress). */
+void devloop_forget(struct devloop *dl, int fd);
 int devloop_start(struct devloop *dl);
 /* Run every source once on the device thread and wait (bounded) for it. */
 int devloop_sync(struct devloop *dl, int timeout_ms);
