@@ -1413,7 +1413,8 @@ static void attack_cleanup(struct attack *a)
 /*
  * As the owner (uid 1000): create the instance, seal its state and run
  * @vmm on it (traced when @traceme). Returns the child exit code to report:
- * 0 when avf-vmm exited @want_exit and the instance never ran.
+ * 0 when avf-vmm exited @want_exit and the instance never ran (or, for
+ * @want_exit 0, ran to STOPPED(SHUTDOWN)).
  */
 static int owner_run(struct attack *a, const char *vmm, bool traceme, int want_exit)
 {
@@ -1454,10 +1455,17 @@ static int owner_run(struct attack *a, const char *vmm, bool traceme, int want_e
 		fprintf(stderr, "avf-vmm: status %#x, wanted exit %d\n", status, want_exit);
 		return 15;
 	}
-	collect(&r, 500, -1);
-	if (r.nev) {
-		fprintf(stderr, "the instance ran: %u events\n", r.nev);
-		return 16;
+	if (want_exit == 0) {
+		if (collect(&r, 10000, -1) || !r.nev || r.ev[r.nev - 1].code != AVF_STOP_SHUTDOWN) {
+			fprintf(stderr, "the run did not end in SHUTDOWN (%u events)\n", r.nev);
+			return 17;
+		}
+	} else {
+		collect(&r, 500, -1);
+		if (r.nev) {
+			fprintf(stderr, "the instance ran: %u events\n", r.nev);
+			return 16;
+		}
 	}
 	ioctl(r.vm_fd, AVF_VM_DELETE, 0);
 	return 0;
@@ -1691,6 +1699,54 @@ TEST(attack_owner_cannot_read_trace_or_kill_trusted_vmm)
 	if (WEXITSTATUS(status))
 		attack_log(_metadata, &a);
 	EXPECT_EQ(0, WEXITSTATUS(status));
+	attack_cleanup(&a);
+}
+
+/* Development mode (module parameter owner_vmm); returns the old value or -errno. */
+static int set_dev_mode(bool on)
+{
+	int fd = open("/sys/module/avf/parameters/owner_vmm", O_RDWR | O_CLOEXEC), old;
+	char c = 0;
+
+	if (fd < 0)
+		return -errno;
+	old = read(fd, &c, 1) == 1 ? (c == 'Y' || c == '1') : -EIO;
+	if (old >= 0 && pwrite(fd, on ? "1" : "0", 1, 0) != 1)
+		old = -errno;
+	close(fd);
+	return old;
+}
+
+/*
+ * Development mode (owner_vmm=1): the owner's own avf-vmm, not set-uid,
+ * may bind, because it makes itself non-dumpable at start-up (the module
+ * refuses a dumpable VMM), and the run completes. Kept last: it switches
+ * a module-wide setting and restores it.
+ */
+TEST(dev_mode_owner_runs_plain_vmm)
+{
+	char copy[] = "/tmp/vmtest-devmode-vmm-XXXXXX";
+	struct attack a;
+	int ret, old;
+
+	ret = attack_setup(_metadata, &a, "hello");
+	if (ret == -EPERM)
+		SKIP(return, "needs root to become the owner uid");
+	if (ret == -ENODEV)
+		SKIP(return, "no /dev/avf or /dev/kvm");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, copy_file(dev_vmm_path, copy, 0755));
+	old = set_dev_mode(true);
+	if (old < 0) {
+		unlink(copy);
+		SKIP(return, "no owner_vmm module parameter: %s", strerror(-old));
+	}
+	ret = in_owner_child(&a, copy, false, 0);
+	set_dev_mode(old);
+	if (ret)
+		attack_log(_metadata, &a);
+	EXPECT_EQ(0, ret);
+	unlink(copy);
 	attack_cleanup(&a);
 }
 
