@@ -10,6 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 out=${OUT:-$top/build/user}
 export AVF_VMM=${AVF_VMM:-$out/bin/avf-vmm}
+# --standalone tests need an avf-vmm that is not set-uid: the build's own.
+export AVF_VMM_DEV=${AVF_VMM_DEV:-$out/bin/avf-vmm}
 export AVF_TEST_PACKAGES=${AVF_TEST_PACKAGES:-$out/guest/packages}
 export AVF_GUEST_INITRD=${AVF_GUEST_INITRD:-$out/guest/initramfs.cpio.gz}
 if [ -z "${AVF_GUEST_KERNEL:-}" ] || [ ! -r "${AVF_GUEST_KERNEL:-}" ]; then

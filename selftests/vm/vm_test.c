@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * End-to-end tests of avf-vmm: create an instance through /dev/avf, run
- * avf-vmm on it with --vm-fd, and check the life-cycle records the module
- * fans out on the VM fd. Runs inside the test host (selftests/vm/run.sh).
+ * End-to-end tests of avf-vmm: create an instance through /dev/avf, seal
+ * its state (AVF_INSTANCE_SEAL), run the trusted avf-vmm on it with file
+ * descriptors only (--vm-fd, --kernel-fd, ... --instance-fd), and check the
+ * life-cycle records the module fans out on the VM fd. The attack tests at
+ * the end play an ordinary owner (uid 1000) against the trust boundary.
+ * Runs inside the test host (selftests/vm/run.sh).
  *
- * Paths: $AVF_VMM (avf-vmm), $AVF_GUEST_KERNEL (vmlinux), $AVF_GUEST_INITRD,
- * $AVF_TEST_PACKAGES (hello.zip, exit-code.zip, crash.zip, never-ready.zip);
- * defaults under the tree's build/user/.
+ * Paths: $AVF_VMM (the trusted, set-uid avf-vmm the test host installs as
+ * /run/avf/libexec/avf-vmm), $AVF_VMM_DEV (a non-set-uid avf-vmm for the
+ * --standalone tests; default the build tree's), $AVF_GUEST_KERNEL
+ * (vmlinux), $AVF_GUEST_INITRD, $AVF_TEST_PACKAGES (hello.zip,
+ * exit-code.zip, crash.zip, never-ready.zip); defaults under build/user/.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,11 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,7 +44,7 @@
 #define MAX_EVENTS	32
 #define MAX_ARGS	40
 
-static char vmm_path[512], kernel_path[512], initrd_path[512], pkg_dir[512];
+static char vmm_path[512], dev_vmm_path[512], kernel_path[512], initrd_path[512], pkg_dir[512];
 
 static void pick(char *dst, size_t cap, const char *env, const char *fallback)
 {
@@ -48,6 +56,8 @@ static void pick(char *dst, size_t cap, const char *env, const char *fallback)
 static void init_paths(void)
 {
 	pick(vmm_path, sizeof(vmm_path), "AVF_VMM", AVF_TREE_TOP "/build/user/bin/avf-vmm");
+	pick(dev_vmm_path, sizeof(dev_vmm_path), "AVF_VMM_DEV",
+	     AVF_TREE_TOP "/build/user/bin/avf-vmm");
 	pick(kernel_path, sizeof(kernel_path), "AVF_GUEST_KERNEL",
 	     AVF_TREE_TOP "/build/user/vmm/guest-vmlinux");
 	pick(initrd_path, sizeof(initrd_path), "AVF_GUEST_INITRD",
@@ -58,6 +68,7 @@ static void init_paths(void)
 
 struct run {
 	pid_t pid;
+	int dev;
 	int vm_fd;
 	unsigned int nev;
 	struct avf_event ev[MAX_EVENTS];
@@ -74,48 +85,170 @@ static int open_instance(int dev, const char *name)
 	return ioctl(dev, AVF_VM_OPEN, &o);
 }
 
-/* Start avf-vmm for @package; extra args (NULL-terminated) are appended. */
-static pid_t spawn_vmm(int vm_fd, const char *name, const char *package, const char *const *extra)
+/* Value of "--@opt X" in a NULL-terminated argument list, or NULL. */
+static const char *arg_of(const char *const *args, const char *opt)
 {
-	char pkg[600], payload[128], fdbuf[16];
-	const char *argv[MAX_ARGS];
-	unsigned int n = 0;
-	pid_t pid;
+	for (; args && *args; args++)
+		if (!strcmp(*args, opt) && args[1])
+			return args[1];
+	return NULL;
+}
 
-	snprintf(pkg, sizeof(pkg), "%s/%s.zip", pkg_dir, package);
-	snprintf(payload, sizeof(payload), "%s.so", package);
-	argv[n++] = vmm_path;
-	if (name) {
-		argv[n++] = "--name";
-		argv[n++] = name;
-	} else {
-		snprintf(fdbuf, sizeof(fdbuf), "%d", vm_fd);
-		argv[n++] = "--vm-fd";
-		argv[n++] = fdbuf;
+/*
+ * Seal an instance state for (@kernel_fd, @initrd_fd, @pkg_fd, @payload,
+ * @cmdline, @debug) into @state. Returns 0 or -errno.
+ */
+static int seal_fds(int dev, int kernel_fd, int initrd_fd, int pkg_fd, const char *payload,
+		    const char *cmdline, int debug, uint8_t *state)
+{
+	struct avf_instance_seal seal;
+
+	memset(&seal, 0, sizeof(seal));
+	seal.images.kernel_fd = kernel_fd;
+	seal.images.initrd_fd = initrd_fd;
+	seal.images.package_fd = pkg_fd;
+	seal.images.debug_level = (uint32_t)debug;
+	seal.images.payload_name = (uintptr_t)payload;
+	seal.images.cmdline = cmdline ? (uintptr_t)cmdline : 0;
+	seal.state = (uintptr_t)state;
+	seal.state_size = AVF_INSTANCE_STATE_SIZE;
+	return ioctl(dev, AVF_INSTANCE_SEAL, &seal) ? -errno : 0;
+}
+
+/* A memfd holding @state: what an owner hands avf-vmm as --instance-fd. */
+static int state_memfd(const uint8_t *state)
+{
+	int fd = memfd_create("instance-state", MFD_CLOEXEC);
+
+	if (fd >= 0 && write(fd, state, AVF_INSTANCE_STATE_SIZE) != AVF_INSTANCE_STATE_SIZE) {
+		close(fd);
+		return -1;
 	}
-	argv[n++] = "--kernel";
-	argv[n++] = kernel_path;
-	argv[n++] = "--initrd";
-	argv[n++] = initrd_path;
-	argv[n++] = "--package";
-	argv[n++] = pkg;
-	argv[n++] = "--payload";
-	argv[n++] = payload;
-	/* A loaded test host can take more than the default 30 s to boot. */
-	argv[n++] = "--hangup-timeout";
-	argv[n++] = "300";
-	while (extra && *extra && n < MAX_ARGS - 1)
-		argv[n++] = *extra++;
-	argv[n] = NULL;
+	return fd;
+}
 
-	pid = fork();
+/*
+ * Descriptors of one run; -1 where not given. @vmm: the binary (NULL:
+ * $AVF_VMM); @err: its stderr (-1: inherited); @traceme: exec it under
+ * PTRACE_TRACEME (the caller is the tracer).
+ */
+struct run_fds {
+	int kernel, initrd, package, instance, storage, console, log;
+	const char *vmm;
+	int err;
+	bool traceme;
+};
+
+#define NO_FDS { -1, -1, -1, -1, -1, -1, -1, NULL, -1, false }
+
+static void add_fd_arg(const char **argv, unsigned int *n, char (*buf)[16], const char *opt,
+		       int fd)
+{
+	if (fd < 0)
+		return;
+	snprintf(*buf, sizeof(*buf), "%d", fd);
+	argv[(*n)++] = opt;
+	argv[(*n)++] = *buf;
+}
+
+/* fork + exec @vmm with @argv, the listed fds inherited, stdin /dev/null. */
+static pid_t exec_vmm(const char *vmm, const char *const *argv, const int *keep, unsigned int nkeep,
+		      int err, bool traceme)
+{
+	pid_t pid = fork();
+
 	if (pid == 0) {
-		if (!name)
-			fcntl(vm_fd, F_SETFD, 0);	/* inherited by avf-vmm */
-		execv(vmm_path, (char *const *)argv);
+		int null = open("/dev/null", O_RDONLY);
+		unsigned int i;
+
+		dup2(null, 0);
+		if (err >= 0)
+			dup2(err, 2);
+		if (traceme && ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+			_exit(126);
+		for (i = 0; i < nkeep; i++)
+			if (keep[i] >= 0)
+				fcntl(keep[i], F_SETFD, 0);	/* inherited by avf-vmm */
+		execv(vmm, (char *const *)argv);
 		_exit(127);
 	}
 	return pid;
+}
+
+/*
+ * Start the trusted avf-vmm for @package on @vm_fd, opening every file here
+ * and passing descriptors. Unless @given->instance is set, the instance
+ * state is sealed for exactly this run (package, payload, --cmdline,
+ * --debug from @extra). @extra (NULL-terminated) is appended.
+ */
+static pid_t spawn_vmm_fds(int dev, int vm_fd, const char *package, const char *const *extra,
+			   const struct run_fds *given)
+{
+	char pkg[600], payload[128], bufs[8][16];
+	const char *argv[MAX_ARGS], *dbg = arg_of(extra, "--debug");
+	struct run_fds f = given ? *given : (struct run_fds)NO_FDS;
+	uint8_t state[AVF_INSTANCE_STATE_SIZE];
+	unsigned int n = 0;
+	int keep[8], i, own[4] = { -1, -1, -1, -1 };
+	pid_t pid = -1;
+
+	snprintf(pkg, sizeof(pkg), "%s/%s.zip", pkg_dir, package);
+	snprintf(payload, sizeof(payload), "%s.so", package);
+	if (f.kernel < 0)
+		f.kernel = own[0] = open(kernel_path, O_RDONLY | O_CLOEXEC);
+	if (f.initrd < 0)
+		f.initrd = own[1] = open(initrd_path, O_RDONLY | O_CLOEXEC);
+	if (f.package < 0)
+		f.package = own[2] = open(pkg, O_RDONLY | O_CLOEXEC);
+	if (f.kernel < 0 || f.initrd < 0 || f.package < 0)
+		goto out;
+	if (f.instance < 0) {
+		if (seal_fds(dev, f.kernel, f.initrd, f.package, payload,
+			     arg_of(extra, "--cmdline"),
+			     dbg && !strcmp(dbg, "full") ? AVF_DEBUG_FULL : AVF_DEBUG_NONE, state))
+			goto out;
+		f.instance = own[3] = state_memfd(state);
+		if (f.instance < 0)
+			goto out;
+	}
+	argv[n++] = f.vmm ? f.vmm : vmm_path;
+	add_fd_arg(argv, &n, &bufs[0], "--vm-fd", vm_fd);
+	add_fd_arg(argv, &n, &bufs[1], "--kernel-fd", f.kernel);
+	add_fd_arg(argv, &n, &bufs[2], "--initrd-fd", f.initrd);
+	add_fd_arg(argv, &n, &bufs[3], "--package-fd", f.package);
+	add_fd_arg(argv, &n, &bufs[4], "--instance-fd", f.instance);
+	add_fd_arg(argv, &n, &bufs[5], "--storage-fd", f.storage);
+	add_fd_arg(argv, &n, &bufs[6], "--console-fd", f.console);
+	add_fd_arg(argv, &n, &bufs[7], "--log-fd", f.log);
+	argv[n++] = "--payload";
+	argv[n++] = payload;
+	/* A loaded test host can take more than the default 30 s to boot. */
+	if (!arg_of(extra, "--hangup-timeout")) {
+		argv[n++] = "--hangup-timeout";
+		argv[n++] = "300";
+	}
+	while (extra && *extra && n < MAX_ARGS - 1)
+		argv[n++] = *extra++;
+	argv[n] = NULL;
+	keep[0] = vm_fd;
+	keep[1] = f.kernel;
+	keep[2] = f.initrd;
+	keep[3] = f.package;
+	keep[4] = f.instance;
+	keep[5] = f.storage;
+	keep[6] = f.console;
+	keep[7] = f.log;
+	pid = exec_vmm(argv[0], argv, keep, 8, f.err, f.traceme);
+out:
+	for (i = 0; i < 4; i++)
+		if (own[i] >= 0)
+			close(own[i]);
+	return pid;
+}
+
+static pid_t spawn_vmm(int dev, int vm_fd, const char *package, const char *const *extra)
+{
+	return spawn_vmm_fds(dev, vm_fd, package, extra, NULL);
 }
 
 static long now_ms(void)
@@ -203,6 +336,7 @@ FIXTURE_SETUP(vm)
 	memset(&self->r, 0, sizeof(self->r));
 	self->r.vm_fd = -1;
 	self->dev = open("/dev/avf", O_RDWR | O_CLOEXEC);
+	self->r.dev = self->dev;
 	if (self->dev < 0)
 		SKIP(return, "/dev/avf: %s (avf.ko not loaded?)", strerror(errno));
 	if (access("/dev/kvm", R_OK | W_OK))
@@ -230,12 +364,13 @@ FIXTURE_TEARDOWN(vm)
 }
 
 /* Run @package to its end and check the exit status of avf-vmm. */
-static void run_to_stop(struct __test_metadata *_metadata, struct run *r, const char *package,
-			const char *const *extra)
+static void run_to_stop_fds(struct __test_metadata *_metadata, struct run *r,
+			    const char *package, const char *const *extra,
+			    const struct run_fds *fds)
 {
 	int ret;
 
-	r->pid = spawn_vmm(r->vm_fd, NULL, package, extra);
+	r->pid = spawn_vmm_fds(r->dev, r->vm_fd, package, extra, fds);
 	ASSERT_LT(0, r->pid);
 	ret = collect(r, VM_TIMEOUT_MS, -1);
 	ASSERT_EQ(0, reap(r, 10000));
@@ -244,6 +379,12 @@ static void run_to_stop(struct __test_metadata *_metadata, struct run *r, const 
 	ASSERT_EQ(0, ret);
 	EXPECT_TRUE(WIFEXITED(r->status));
 	EXPECT_EQ(0, WEXITSTATUS(r->status));
+}
+
+static void run_to_stop(struct __test_metadata *_metadata, struct run *r, const char *package,
+			const char *const *extra)
+{
+	run_to_stop_fds(_metadata, r, package, extra, NULL);
 }
 
 /* The module sees one ordered sequence per run: RUNNING first, STOPPED last. */
@@ -334,7 +475,7 @@ TEST_F(vm, sigkill_of_vmm_is_a_crash_and_instance_runs_again)
 {
 	struct avf_vm_info info;
 
-	self->r.pid = spawn_vmm(self->r.vm_fd, NULL, "never-ready", NULL);
+	self->r.pid = spawn_vmm(self->dev, self->r.vm_fd, "never-ready", NULL);
 	ASSERT_LT(0, self->r.pid);
 	ASSERT_EQ(1, collect(&self->r, VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED));
 	kill(self->r.pid, SIGKILL);
@@ -352,7 +493,7 @@ TEST_F(vm, sigkill_of_vmm_is_a_crash_and_instance_runs_again)
 
 TEST_F(vm, sigterm_is_killed)
 {
-	self->r.pid = spawn_vmm(self->r.vm_fd, NULL, "never-ready", NULL);
+	self->r.pid = spawn_vmm(self->dev, self->r.vm_fd, "never-ready", NULL);
 	ASSERT_LT(0, self->r.pid);
 	ASSERT_EQ(1, collect(&self->r, VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED));
 	kill(self->r.pid, SIGTERM);
@@ -365,7 +506,7 @@ TEST_F(vm, sigterm_is_killed)
 
 TEST_F(vm, vm_stop_ioctl_kills)
 {
-	self->r.pid = spawn_vmm(self->r.vm_fd, NULL, "never-ready", NULL);
+	self->r.pid = spawn_vmm(self->dev, self->r.vm_fd, "never-ready", NULL);
 	ASSERT_LT(0, self->r.pid);
 	ASSERT_EQ(1, collect(&self->r, VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED));
 	ASSERT_EQ(0, ioctl(self->r.vm_fd, AVF_VM_STOP, 0));
@@ -375,32 +516,24 @@ TEST_F(vm, vm_stop_ioctl_kills)
 }
 
 /*
- * Host-initiated vsock through the development socket: the Linux guest
- * has no listener on the port, so its vsock driver answers our REQUEST
- * with RST and the host side sees the connection closed.
+ * connectVsock through the module (AVF_VM_CONNECT_VSOCK, brokered to the
+ * VMM with AVF_VMM_CONN_TAKE/DONE): the Linux guest has no listener on the
+ * port, so its vsock driver answers the VMM's REQUEST with RST and the
+ * owner's ioctl fails with ECONNREFUSED; the VM keeps running.
  */
 TEST_F(vm, vsock_connect_to_closed_port_is_refused)
 {
-	char sock[64];
-	const char *extra[] = { "--vsock-uds", sock, NULL };
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char buf[64];
-	struct pollfd p;
-	int c;
+	struct avf_vsock_connect c = { .port = 5000, .timeout_ms = 60000 };
+	int fd;
 
-	snprintf(sock, sizeof(sock), "/tmp/vmtest-vsock-%d.sock", getpid());
-	self->r.pid = spawn_vmm(self->r.vm_fd, NULL, "never-ready", extra);
+	self->r.pid = spawn_vmm(self->dev, self->r.vm_fd, "never-ready", NULL);
 	ASSERT_LT(0, self->r.pid);
 	ASSERT_EQ(1, collect(&self->r, VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED));
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ASSERT_LE(0, c);
-	ASSERT_EQ(0, connect(c, (struct sockaddr *)&sa, sizeof(sa)));
-	ASSERT_EQ(13, write(c, "CONNECT 5000\n", 13));
-	p = (struct pollfd){ .fd = c, .events = POLLIN };
-	ASSERT_EQ(1, poll(&p, 1, 60000));
-	EXPECT_EQ(0, read(c, buf, sizeof(buf)));	/* closed: refused */
-	close(c);
+	fd = ioctl(self->r.vm_fd, AVF_VM_CONNECT_VSOCK, &c);
+	if (fd >= 0)
+		close(fd);
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(ECONNREFUSED, errno);
 	collect(&self->r, 100, -1);
 	if (find(&self->r, AVF_EVENT_STOPPED) >= 0)
 		dump(_metadata, &self->r);
@@ -408,29 +541,40 @@ TEST_F(vm, vsock_connect_to_closed_port_is_refused)
 	ASSERT_EQ(0, ioctl(self->r.vm_fd, AVF_VM_STOP, 0));
 	ASSERT_EQ(0, collect(&self->r, 20000, -1));
 	ASSERT_EQ(0, reap(&self->r, 10000));
-	unlink(sock);
 }
 
-/* Seal an instance state for (kernel, initrd, @package, debug none) into a temp file. */
+/* The bound VMM takes no --vsock-uds: host connections come through the module. */
+TEST_F(vm, bound_vmm_refuses_vsock_uds)
+{
+	static const char *const extra[] = { "--vsock-uds", "/tmp/vmtest-nope.sock", NULL };
+
+	self->r.pid = spawn_vmm(self->dev, self->r.vm_fd, "hello", extra);
+	ASSERT_LT(0, self->r.pid);
+	ASSERT_EQ(0, reap(&self->r, 10000));
+	ASSERT_TRUE(WIFEXITED(self->r.status));
+	EXPECT_EQ(64, WEXITSTATUS(self->r.status));
+	EXPECT_NE(0, access("/tmp/vmtest-nope.sock", F_OK));
+}
+
+/*
+ * Seal an instance state for (kernel, initrd, @package, "<package>.so",
+ * @debug) into a temp file @path.
+ */
 static int seal_instance_dbg(int dev, const char *package, char *path, int debug)
 {
 	uint8_t state[AVF_INSTANCE_STATE_SIZE];
-	struct avf_instance_seal seal;
-	char pkg[600];
-	int fd, ret;
+	char pkg[600], payload[128];
+	int k, i, p, fd, ret;
 
 	snprintf(pkg, sizeof(pkg), "%s/%s.zip", pkg_dir, package);
-	memset(&seal, 0, sizeof(seal));
-	seal.images.kernel_fd = open(kernel_path, O_RDONLY | O_CLOEXEC);
-	seal.images.initrd_fd = open(initrd_path, O_RDONLY | O_CLOEXEC);
-	seal.images.package_fd = open(pkg, O_RDONLY | O_CLOEXEC);
-	seal.images.debug_level = (uint32_t)debug;
-	seal.state = (uintptr_t)state;
-	seal.state_size = sizeof(state);
-	ret = ioctl(dev, AVF_INSTANCE_SEAL, &seal) ? -errno : 0;
-	close(seal.images.kernel_fd);
-	close(seal.images.initrd_fd);
-	close(seal.images.package_fd);
+	snprintf(payload, sizeof(payload), "%s.so", package);
+	k = open(kernel_path, O_RDONLY | O_CLOEXEC);
+	i = open(initrd_path, O_RDONLY | O_CLOEXEC);
+	p = open(pkg, O_RDONLY | O_CLOEXEC);
+	ret = seal_fds(dev, k, i, p, payload, NULL, debug, state);
+	close(k);
+	close(i);
+	close(p);
 	if (ret)
 		return ret;
 	fd = mkstemp(path);
@@ -469,10 +613,9 @@ TEST_F(vm, storage_persists_encrypted)
 {
 	char state[] = "/tmp/vmtest-instance-XXXXXX", img[] = "/tmp/vmtest-storage-XXXXXX";
 	char logf[] = "/tmp/vmtest-storage-log-XXXXXX", buf[8192];
-	const char *first[] = { "--instance", state, "--new-instance", "--storage", img,
-				"--debug", "full", "--log", logf, NULL };
-	const char *second[] = { "--instance", state, "--storage", img, "--debug", "full",
-				 "--log", logf, NULL };
+	static const char *const first[] = { "--new-instance", "--debug", "full", NULL };
+	static const char *const second[] = { "--debug", "full", NULL };
+	struct run_fds fds = NO_FDS;
 	static const char marker[] = "AVF-PLAINTEXT-MARKER-7f3a9c";
 	char pkg[600];
 	off_t off;
@@ -493,7 +636,13 @@ TEST_F(vm, storage_persists_encrypted)
 	ASSERT_LE(0, fd);
 	close(fd);
 
-	run_to_stop(_metadata, &self->r, "storage", first);
+	fds.instance = open(state, O_RDONLY | O_CLOEXEC);
+	fds.storage = open(img, O_RDWR | O_CLOEXEC);
+	fds.log = open(logf, O_WRONLY | O_APPEND | O_CLOEXEC);
+	ASSERT_LE(0, fds.instance);
+	ASSERT_LE(0, fds.storage);
+	ASSERT_LE(0, fds.log);
+	run_to_stop_fds(_metadata, &self->r, "storage", first, &fds);
 	i = find(&self->r, AVF_EVENT_PAYLOAD_FINISHED);
 	ASSERT_LE(0, i);
 	EXPECT_EQ(0, self->r.ev[i].code);
@@ -505,7 +654,10 @@ TEST_F(vm, storage_persists_encrypted)
 	memset(self->r.ev, 0, sizeof(self->r.ev));
 	self->r.nev = 0;
 	ASSERT_EQ(0, truncate(logf, 0));
-	run_to_stop(_metadata, &self->r, "storage", second);
+	run_to_stop_fds(_metadata, &self->r, "storage", second, &fds);
+	close(fds.instance);
+	close(fds.storage);
+	close(fds.log);
 	i = find(&self->r, AVF_EVENT_PAYLOAD_FINISHED);
 	ASSERT_LE(0, i);
 	EXPECT_EQ(0, self->r.ev[i].code);
@@ -534,14 +686,16 @@ TEST_F(vm, storage_persists_encrypted)
 TEST_F(vm, instance_identity_checked)
 {
 	char state[] = "/tmp/vmtest-instance-XXXXXX";
-	const char *extra[] = { "--instance", state, "--new-instance", NULL };
+	static const char *const extra[] = { "--new-instance", NULL };
+	struct run_fds fds = NO_FDS;
 	int ret;
 
 	ret = seal_instance(self->dev, "hello", state);
-	if (ret == -ENOTTY)
-		SKIP(return, "module without AVF_INSTANCE_SEAL");
 	ASSERT_EQ(0, ret);
-	run_to_stop(_metadata, &self->r, "hello", extra);
+	fds.instance = open(state, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fds.instance);
+	run_to_stop_fds(_metadata, &self->r, "hello", extra, &fds);
+	close(fds.instance);
 	check_frame(_metadata, &self->r);
 	EXPECT_LE(0, find(&self->r, AVF_EVENT_PAYLOAD_FINISHED));
 	EXPECT_EQ(AVF_STOP_SHUTDOWN, last(&self->r)->code);
@@ -551,14 +705,15 @@ TEST_F(vm, instance_identity_checked)
 TEST_F(vm, instance_other_package_is_payload_changed)
 {
 	char state[] = "/tmp/vmtest-instance-XXXXXX";
-	const char *extra[] = { "--instance", state, NULL };
+	struct run_fds fds = NO_FDS;
 	int i, ret;
 
 	ret = seal_instance(self->dev, "hello", state);
-	if (ret == -ENOTTY)
-		SKIP(return, "module without AVF_INSTANCE_SEAL");
 	ASSERT_EQ(0, ret);
-	run_to_stop(_metadata, &self->r, "exit-code", extra);
+	fds.instance = open(state, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fds.instance);
+	run_to_stop_fds(_metadata, &self->r, "exit-code", NULL, &fds);
+	close(fds.instance);
 	check_frame(_metadata, &self->r);
 	i = find(&self->r, AVF_EVENT_ERROR);
 	ASSERT_LE(0, i);
@@ -571,13 +726,11 @@ TEST_F(vm, instance_other_package_is_payload_changed)
 TEST_F(vm, instance_tampered_or_truncated_state_rejected)
 {
 	char state[] = "/tmp/vmtest-instance-XXXXXX";
-	const char *extra[] = { "--instance", state, NULL };
+	struct run_fds fds = NO_FDS;
 	uint8_t b;
 	int fd, ret, round;
 
 	ret = seal_instance(self->dev, "hello", state);
-	if (ret == -ENOTTY)
-		SKIP(return, "module without AVF_INSTANCE_SEAL");
 	ASSERT_EQ(0, ret);
 	for (round = 0; round < 2; round++) {
 		fd = open(state, O_RDWR);
@@ -592,7 +745,10 @@ TEST_F(vm, instance_tampered_or_truncated_state_rejected)
 		close(fd);
 		memset(self->r.ev, 0, sizeof(self->r.ev));
 		self->r.nev = 0;
-		run_to_stop(_metadata, &self->r, "hello", extra);
+		fds.instance = open(state, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, fds.instance);
+		run_to_stop_fds(_metadata, &self->r, "hello", NULL, &fds);
+		close(fds.instance);
 		check_frame(_metadata, &self->r);
 		EXPECT_LE(0, find(&self->r, AVF_EVENT_ERROR));
 		EXPECT_EQ(-1, find(&self->r, AVF_EVENT_PAYLOAD_STARTED));
@@ -601,17 +757,42 @@ TEST_F(vm, instance_tampered_or_truncated_state_rejected)
 	unlink(state);
 }
 
-TEST_F(vm, open_by_name)
+/* --payload, --cmdline and --debug are part of the identity: a run that changes one is refused. */
+TEST_F(vm, identity_covers_payload_cmdline_and_debug)
 {
-	int ret;
+	static const char *const changed[][5] = {
+		{ "--cmdline", "avf.extra=1", NULL },
+		{ "--debug", "full", NULL },
+	};
+	uint8_t state[AVF_INSTANCE_STATE_SIZE];
+	struct run_fds fds = NO_FDS;
+	char pkg[600];
+	unsigned int round;
+	int k, i, p, ret;
 
-	self->r.pid = spawn_vmm(-1, self->name, "hello", NULL);
-	ASSERT_LT(0, self->r.pid);
-	ret = collect(&self->r, VM_TIMEOUT_MS, -1);
-	ASSERT_EQ(0, reap(&self->r, 10000));
+	snprintf(pkg, sizeof(pkg), "%s/hello.zip", pkg_dir);
+	k = open(kernel_path, O_RDONLY | O_CLOEXEC);
+	i = open(initrd_path, O_RDONLY | O_CLOEXEC);
+	p = open(pkg, O_RDONLY | O_CLOEXEC);
+	/* Sealed for "other.so", no extra command line, debug none. */
+	ret = seal_fds(self->dev, k, i, p, "other.so", NULL, AVF_DEBUG_NONE, state);
+	close(k);
+	close(i);
+	close(p);
 	ASSERT_EQ(0, ret);
-	check_frame(_metadata, &self->r);
-	EXPECT_EQ(AVF_STOP_SHUTDOWN, last(&self->r)->code);
+	for (round = 0; round < 3; round++) {
+		fds.instance = state_memfd(state);
+		ASSERT_LE(0, fds.instance);
+		memset(self->r.ev, 0, sizeof(self->r.ev));
+		self->r.nev = 0;
+		/* round 0: payload hello.so instead of other.so; 1, 2: plus a change */
+		run_to_stop_fds(_metadata, &self->r, "hello", round ? changed[round - 1] : NULL,
+				&fds);
+		close(fds.instance);
+		check_frame(_metadata, &self->r);
+		EXPECT_EQ(-1, find(&self->r, AVF_EVENT_PAYLOAD_STARTED));
+		EXPECT_EQ(AVF_STOP_MICRODROID_PAYLOAD_HAS_CHANGED, last(&self->r)->code);
+	}
 }
 
 TEST_F(vm, two_vms_at_once)
@@ -625,8 +806,8 @@ TEST_F(vm, two_vms_at_once)
 	snprintf(name2, sizeof(name2), "%.40s-b", self->name);
 	b->vm_fd = open_instance(self->dev, name2);
 	ASSERT_LE(0, b->vm_fd);
-	self->r.pid = spawn_vmm(self->r.vm_fd, NULL, "hello", NULL);
-	b->pid = spawn_vmm(b->vm_fd, NULL, "exit-code", NULL);
+	self->r.pid = spawn_vmm(self->dev, self->r.vm_fd, "hello", NULL);
+	b->pid = spawn_vmm(self->dev, b->vm_fd, "exit-code", NULL);
 	ASSERT_LT(0, self->r.pid);
 	ASSERT_LT(0, b->pid);
 	r1 = collect(&self->r, VM_TIMEOUT_MS, -1);
@@ -659,44 +840,54 @@ TEST_F(vm, console_capture_only_with_debug_full)
 	char path_full[] = "/tmp/vmtest-console-XXXXXX";
 	char path_none[] = "/tmp/vmtest-console-none-XXXXXX";
 	char path_log[] = "/tmp/vmtest-log-XXXXXX";
-	const char *extra_full[] = { "--debug", "full", "--console", path_full, "--log", path_log,
-				     NULL };
-	const char *extra_none[] = { "--console", path_none, NULL };
+	static const char *const extra_full[] = { "--debug", "full", NULL };
+	struct run_fds fds = NO_FDS;
 	char buf[8192];
 	ssize_t n;
-	int fd;
-
-	int log_fd;
+	int fd, log_fd;
 
 	fd = mkstemp(path_full);
 	ASSERT_LE(0, fd);
 	log_fd = mkstemp(path_log);
 	ASSERT_LE(0, log_fd);
-	run_to_stop(_metadata, &self->r, "hello", extra_full);
-	n = read(fd, buf, sizeof(buf) - 1);
+	/* The VMM writes through descriptors of its own (a pipe would do too). */
+	fds.console = open(path_full, O_WRONLY | O_APPEND | O_CLOEXEC);
+	fds.log = open(path_log, O_WRONLY | O_APPEND | O_CLOEXEC);
+	ASSERT_LE(0, fds.console);
+	ASSERT_LE(0, fds.log);
+	run_to_stop_fds(_metadata, &self->r, "hello", extra_full, &fds);
+	close(fds.console);
+	close(fds.log);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	close(fd);
 	unlink(path_full);
 	ASSERT_LT(0, n);
 	buf[n] = 0;
 	EXPECT_NE(NULL, strstr(buf, "avf-runtime"));
 	/* The payload's stdout arrives on hvc1, in the log file. */
-	n = read(log_fd, buf, sizeof(buf) - 1);
+	n = pread(log_fd, buf, sizeof(buf) - 1, 0);
 	close(log_fd);
 	unlink(path_log);
 	ASSERT_LT(0, n);
 	buf[n] = 0;
 	EXPECT_NE(NULL, strstr(buf, "hello from the avf payload"));
 
+	/* Without --debug full the console fd is not written. */
 	fd = mkstemp(path_none);
 	ASSERT_LE(0, fd);
+	fds = (struct run_fds)NO_FDS;
+	fds.console = open(path_none, O_WRONLY | O_APPEND | O_CLOEXEC);
+	ASSERT_LE(0, fds.console);
 	memset(&self->r.ev, 0, sizeof(self->r.ev));
 	self->r.nev = 0;
-	run_to_stop(_metadata, &self->r, "hello", extra_none);
-	EXPECT_EQ(0, read(fd, buf, sizeof(buf)));
+	run_to_stop_fds(_metadata, &self->r, "hello", NULL, &fds);
+	close(fds.console);
+	EXPECT_EQ(0, pread(fd, buf, sizeof(buf), 0));
 	close(fd);
 	unlink(path_none);
 }
 
+/* Refused command lines exit 64 before anything else (bound mode, fds only). */
 TEST(usage_errors)
 {
 	static const char *const cases[][4] = {
@@ -704,6 +895,11 @@ TEST(usage_errors)
 		{ "--mem", "0", NULL },
 		{ "--cpus", "0", NULL },
 		{ "--debug", "some", NULL },
+		{ "--kernel", "/etc/passwd", NULL },	/* paths only with --standalone */
+		{ "--vsock-uds", "/tmp/x", NULL },
+		{ "--standalone", NULL },		/* not in the set-uid VMM; not with --vm-fd */
+		{ "--storage-fd", "2", NULL },
+		{ "--log-fd", "10", NULL },		/* the same fd as --vm-fd */
 	};
 	unsigned int i;
 
@@ -711,9 +907,10 @@ TEST(usage_errors)
 	if (access(vmm_path, X_OK))
 		SKIP(return, "no %s", vmm_path);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *argv[16] = { vmm_path, "--vm-fd", "99", "--kernel", "k", "--initrd",
-					 "i", "--package", "p", "--payload", "x.so" };
-		unsigned int n = 11, j;
+		const char *argv[20] = { vmm_path, "--vm-fd", "10", "--kernel-fd", "11",
+					 "--initrd-fd", "12", "--package-fd", "13",
+					 "--instance-fd", "14", "--payload", "x.so" };
+		unsigned int n = 13, j;
 		int status;
 		pid_t pid;
 
@@ -728,15 +925,58 @@ TEST(usage_errors)
 			_exit(127);
 		}
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (WEXITSTATUS(status) != 64)
+			TH_LOG("case %u exited %d", i, WEXITSTATUS(status));
 		EXPECT_EQ(64, WEXITSTATUS(status));
 	}
+}
+
+/* Every given fd is checked: a wrong kind exits 64 with a message naming the option. */
+TEST(wrong_fd_kinds_refused)
+{
+	char err[] = "/tmp/vmtest-fdkind-XXXXXX", buf[1024];
+	int efd, p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	init_paths();
+	if (access(vmm_path, X_OK))
+		SKIP(return, "no %s", vmm_path);
+	efd = mkstemp(err);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	if (pid == 0) {
+		char vmfd[16], pfd[16];
+		/* A regular file as the VM fd, a pipe as the kernel. */
+		int f = open(vmm_path, O_RDONLY);
+		const char *argv[] = { vmm_path, "--vm-fd", vmfd, "--kernel-fd", pfd,
+				       "--initrd-fd", "200", "--package-fd", "201",
+				       "--instance-fd", "202", "--payload", "x.so", NULL };
+
+		snprintf(vmfd, sizeof(vmfd), "%d", f);
+		snprintf(pfd, sizeof(pfd), "%d", p[0]);
+		dup2(efd, 2);
+		execv(vmm_path, (char *const *)argv);
+		_exit(127);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(64, WEXITSTATUS(status));
+	n = pread(efd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = 0;
+	EXPECT_NE(NULL, strstr(buf, "--vm-fd"));
+	EXPECT_NE(NULL, strstr(buf, "not an avf VM fd"));
+	close(efd);
+	close(p[0]);
+	close(p[1]);
+	unlink(err);
 }
 
 /*
  * The hostile guest (hostile_guest.S) abuses the transport and queues; the
  * VMM must flag each device NEEDS_RESET, keep serving the others, recover
  * a device after reset and report the final triple fault as REBOOT.
- * Standalone mode: needs /dev/kvm only.
+ * Standalone mode (the non-set-uid $AVF_VMM_DEV): needs /dev/kvm only.
  */
 TEST(hostile_guest)
 {
@@ -754,8 +994,8 @@ TEST(hostile_guest)
 
 	init_paths();
 	snprintf(guest, sizeof(guest), "%s/build/user/tests/vm/hostile_guest.elf", AVF_TREE_TOP);
-	if (access(vmm_path, X_OK))
-		SKIP(return, "missing %s", vmm_path);
+	if (access(dev_vmm_path, X_OK))
+		SKIP(return, "missing %s", dev_vmm_path);
 	if (access(guest, R_OK))
 		SKIP(return, "missing %.400s", guest);
 	if (access("/dev/kvm", R_OK | W_OK))
@@ -771,12 +1011,12 @@ TEST(hostile_guest)
 	pid = fork();
 	if (pid == 0) {
 		const char *argv[] = {
-			vmm_path, "--standalone", "--kernel", guest, "--initrd", pkg, "--package",
+			dev_vmm_path, "--standalone", "--kernel", guest, "--initrd", pkg, "--package",
 			pkg, "--payload", "x.so", "--debug", "full", "--console", console,
 			"--hangup-timeout", "60", NULL,
 		};
 		dup2(efd, 2);
-		execv(vmm_path, (char *const *)argv);
+		execv(dev_vmm_path, (char *const *)argv);
 		_exit(127);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -815,17 +1055,17 @@ static int run_bare(const char *image, const char *pkg, int console_fd, struct r
 
 	if (efd < 0)
 		return -1;
-	snprintf(console, sizeof(console), "/dev/fd/%d", console_fd);
+	snprintf(console, sizeof(console), "%d", console_fd);
 	pid = fork();
 	if (pid == 0) {
 		const char *argv[] = {
-			vmm_path, "--standalone", "--kernel", image, "--initrd", pkg, "--package",
-			pkg, "--payload", "x.so", "--debug", "full", "--console", console,
+			dev_vmm_path, "--standalone", "--kernel", image, "--initrd", pkg, "--package",
+			pkg, "--payload", "x.so", "--debug", "full", "--console-fd", console,
 			"--hangup-timeout", "0", NULL,
 		};
 		fcntl(console_fd, F_SETFD, 0);
 		dup2(efd, 2);
-		execv(vmm_path, (char *const *)argv);
+		execv(dev_vmm_path, (char *const *)argv);
 		_exit(127);
 	}
 	if (pid > 0)
@@ -854,8 +1094,8 @@ TEST(console_flood_unread)
 	init_paths();
 	snprintf(base, sizeof(base), "%s/build/user/tests/vm/hostile_guest.elf", AVF_TREE_TOP);
 	snprintf(flood, sizeof(flood), "%s/build/user/tests/vm/flood_guest.elf", AVF_TREE_TOP);
-	if (access(vmm_path, X_OK))
-		SKIP(return, "missing %s", vmm_path);
+	if (access(dev_vmm_path, X_OK))
+		SKIP(return, "missing %s", dev_vmm_path);
 	if (access(flood, R_OK) || access(base, R_OK))
 		SKIP(return, "missing %.400s", flood);
 	if (access("/dev/kvm", R_OK | W_OK))
@@ -883,6 +1123,49 @@ TEST(console_flood_unread)
 	unlink(pkg);
 }
 
+/* Stream @total bytes through the echo guest on @c and compare; returns 0 when equal. */
+static int echo_pump(struct __test_metadata *_metadata, int c, size_t total)
+{
+	size_t sent = 0, got = 0;
+	uint8_t *out, *in;
+	long t0;
+	int ret;
+
+	out = malloc(total);
+	in = malloc(total);
+	if (!out || !in)
+		return -ENOMEM;
+	for (sent = 0; sent < total; sent++)
+		out[sent] = (uint8_t)(sent * 7 + sent / 4093);
+	sent = 0;
+	fcntl(c, F_SETFL, O_NONBLOCK);
+	t0 = now_ms();
+	while (got < total && now_ms() - t0 < 120000) {
+		struct pollfd p = { .fd = c, .events = POLLIN | (sent < total ? POLLOUT : 0) };
+		ssize_t n;
+
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		if ((p.revents & POLLOUT) && sent < total) {
+			n = write(c, out + sent, total - sent > 16384 ? 16384 : total - sent);
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		if (p.revents & (POLLIN | POLLHUP)) {
+			n = read(c, in + got, total - got);
+			if (n == 0)
+				break;
+			if (n > 0)
+				got += (size_t)n;
+		}
+	}
+	TH_LOG("echoed %zu bytes in %ld ms", got, now_ms() - t0);
+	ret = got == total && !memcmp(out, in, total) ? 0 : -EIO;
+	free(out);
+	free(in);
+	return ret;
+}
+
 /*
  * The vsock data path end to end: a bare guest with a polling virtio-vsock
  * echo driver (vsock_echo_guest.c); the host connects through the
@@ -895,17 +1178,15 @@ TEST(vsock_echo_1mib)
 	int cfd;
 	const size_t total = 1 << 20;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	uint8_t *out, *in;
-	size_t sent = 0, got = 0, n_line = 0;
-	long t0;
+	size_t n_line = 0;
 	int pfd, c = -1, status, i;
 	pid_t pid;
 
 	init_paths();
 	snprintf(guest, sizeof(guest), "%s/build/user/tests/vm/vsock_echo_guest.elf",
 		 AVF_TREE_TOP);
-	if (access(vmm_path, X_OK))
-		SKIP(return, "missing %s", vmm_path);
+	if (access(dev_vmm_path, X_OK))
+		SKIP(return, "missing %s", dev_vmm_path);
 	if (access(guest, R_OK))
 		SKIP(return, "missing %.400s", guest);
 	if (access("/dev/kvm", R_OK | W_OK))
@@ -919,11 +1200,11 @@ TEST(vsock_echo_1mib)
 	pid = fork();
 	if (pid == 0) {
 		const char *argv[] = {
-			vmm_path, "--standalone", "--kernel", guest, "--initrd", pkg, "--package",
+			dev_vmm_path, "--standalone", "--kernel", guest, "--initrd", pkg, "--package",
 			pkg, "--payload", "x.so", "--hangup-timeout", "0", "--vsock-uds", sock,
 			"--debug", "full", "--console", console, NULL,
 		};
-		execv(vmm_path, (char *const *)argv);
+		execv(dev_vmm_path, (char *const *)argv);
 		_exit(127);
 	}
 	ASSERT_LT(0, pid);
@@ -956,50 +1237,519 @@ TEST(vsock_echo_1mib)
 	line[n_line] = 0;
 	ASSERT_EQ(0, strncmp(line, "OK ", 3));
 
-	out = malloc(total);
-	in = malloc(total);
-	ASSERT_NE(NULL, out);
-	ASSERT_NE(NULL, in);
-	for (sent = 0; sent < total; sent++)
-		out[sent] = (uint8_t)(sent * 7 + sent / 4093);
-	sent = 0;
-	fcntl(c, F_SETFL, O_NONBLOCK);
-	t0 = now_ms();
-	while (got < total && now_ms() - t0 < 120000) {
-		struct pollfd p = { .fd = c, .events = POLLIN | (sent < total ? POLLOUT : 0) };
-		ssize_t n;
-
-		if (poll(&p, 1, 1000) <= 0)
-			continue;
-		if ((p.revents & POLLOUT) && sent < total) {
-			n = write(c, out + sent, total - sent > 16384 ? 16384 : total - sent);
-			if (n > 0)
-				sent += (size_t)n;
-		}
-		if (p.revents & (POLLIN | POLLHUP)) {
-			n = read(c, in + got, total - got);
-			if (n == 0)
-				break;
-			if (n > 0)
-				got += (size_t)n;
-		}
-	}
-	TH_LOG("echoed %zu bytes in %ld ms", got, now_ms() - t0);
-	ASSERT_EQ(total, got);
-	EXPECT_EQ(0, memcmp(out, in, total));
+	ASSERT_EQ(0, echo_pump(_metadata, c, total));
 	close(c);
 	usleep(200000);
 	kill(pid, SIGTERM);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	free(out);
-	free(in);
 	close(pfd);
 	close(cfd);
 	unlink(pkg);
 	unlink(console);
 	unlink(sock);
+}
+
+/*
+ * connectVsock end to end through the module: the bare echo guest runs
+ * bound (sealed like any instance); the owner's AVF_VM_CONNECT_VSOCK
+ * returns a connected socket that the VMM relays (AVF_VMM_CONN_TAKE with
+ * the module's fd as the host side, AVF_VMM_CONN_DONE(0) on RESPONSE).
+ */
+TEST_F(vm, vsock_connect_brokered_echo_1mib)
+{
+	char guest[600], pkg[] = "/tmp/vmtest-becho-pkg-XXXXXX", con[256];
+	char console[] = "/tmp/vmtest-becho-con-XXXXXX";
+	static const char *const extra[] = { "--debug", "full", "--hangup-timeout", "0", NULL };
+	struct avf_vsock_connect req = { .port = 5000, .timeout_ms = 30000 };
+	struct run_fds fds = NO_FDS;
+	int pfd, cfd, c, i;
+
+	snprintf(guest, sizeof(guest), "%s/build/user/tests/vm/vsock_echo_guest.elf",
+		 AVF_TREE_TOP);
+	if (access(guest, R_OK))
+		SKIP(return, "missing %.400s", guest);
+	pfd = mkstemp(pkg);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(0, ftruncate(pfd, 4096));
+	cfd = mkstemp(console);
+	ASSERT_LE(0, cfd);
+	fds.kernel = open(guest, O_RDONLY | O_CLOEXEC);
+	fds.initrd = open(pkg, O_RDONLY | O_CLOEXEC);
+	fds.package = open(pkg, O_RDONLY | O_CLOEXEC);
+	fds.console = open(console, O_WRONLY | O_APPEND | O_CLOEXEC);
+	ASSERT_LE(0, fds.kernel);
+	ASSERT_LE(0, fds.initrd);
+	ASSERT_LE(0, fds.package);
+	ASSERT_LE(0, fds.console);
+	self->r.pid = spawn_vmm_fds(self->dev, self->r.vm_fd, "x", extra, &fds);
+	ASSERT_LT(0, self->r.pid);
+	close(fds.kernel);
+	close(fds.initrd);
+	close(fds.package);
+	close(fds.console);
+	/* Connect once the guest driver is up: a device reset drops connections. */
+	for (i = 0; i < 1200; i++) {
+		ssize_t n = pread(cfd, con, sizeof(con) - 1, 0);
+
+		con[n > 0 ? n : 0] = 0;
+		if (strstr(con, "echo: ready"))
+			break;
+		usleep(100000);
+	}
+	ASSERT_NE(NULL, strstr(con, "echo: ready"));
+	c = ioctl(self->r.vm_fd, AVF_VM_CONNECT_VSOCK, &req);
+	if (c < 0)
+		TH_LOG("AVF_VM_CONNECT_VSOCK: %s", strerror(errno));
+	ASSERT_LE(0, c);
+	ASSERT_EQ(0, echo_pump(_metadata, c, 1 << 20));
+	close(c);
+	ASSERT_EQ(0, ioctl(self->r.vm_fd, AVF_VM_STOP, 0));
+	ASSERT_EQ(0, collect(&self->r, 20000, -1));
+	ASSERT_EQ(0, reap(&self->r, 10000));
+	EXPECT_EQ(AVF_STOP_KILLED, last(&self->r)->code);
+	close(pfd);
+	close(cfd);
+	unlink(pkg);
+	unlink(console);
+}
+
+/* ---- attacks by an ordinary owner (Documentation/vmm.rst, trust) ------ */
+
+#define OWNER_UID	1000
+
+static int become_owner(void)
+{
+	if (setgroups(0, NULL) || setresgid(OWNER_UID, OWNER_UID, OWNER_UID) ||
+	    setresuid(OWNER_UID, OWNER_UID, OWNER_UID))
+		return -errno;
+	return 0;
+}
+
+/* Copy @src to @dst (a mkstemp template) with @mode; returns 0 or -errno. */
+static int copy_file(const char *src, char *dst, mode_t mode)
+{
+	char buf[65536];
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = mkstemp(dst), ret = 0;
+	ssize_t n;
+
+	if (in < 0 || out < 0)
+		ret = -errno;
+	while (!ret && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			ret = -EIO;
+	if (!ret && fchmod(out, mode))
+		ret = -errno;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return ret;
+}
+
+static bool is_setuid(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && (st.st_mode & S_ISUID) && st.st_uid != 0;
+}
+
+struct attack {
+	char name[AVF_NAME_MAX];
+	char err[32];		/* the VMM's stderr, readable by root afterwards */
+	int err_fd;
+	int kernel, initrd, package;	/* opened by root, inherited by the owner */
+};
+
+static int attack_setup(struct __test_metadata *_metadata, struct attack *a, const char *package)
+{
+	char pkg[600];
+
+	init_paths();
+	if (getuid() != 0)
+		return -EPERM;
+	if (access("/dev/avf", R_OK | W_OK) || access("/dev/kvm", R_OK | W_OK))
+		return -ENODEV;
+	snprintf(a->name, sizeof(a->name), "vmtest-attack-%d", getpid());
+	strcpy(a->err, "/tmp/vmtest-attack-err-XXXXXX");
+	a->err_fd = mkstemp(a->err);
+	if (a->err_fd < 0 || fchown(a->err_fd, OWNER_UID, OWNER_UID))
+		return -errno;
+	snprintf(pkg, sizeof(pkg), "%s/%s.zip", pkg_dir, package);
+	a->kernel = open(kernel_path, O_RDONLY | O_CLOEXEC);
+	a->initrd = open(initrd_path, O_RDONLY | O_CLOEXEC);
+	a->package = open(pkg, O_RDONLY | O_CLOEXEC);
+	if (a->kernel < 0 || a->initrd < 0 || a->package < 0)
+		return -ENOENT;
+	return 0;
+}
+
+static void attack_log(struct __test_metadata *_metadata, struct attack *a)
+{
+	char buf[2048];
+	ssize_t n = pread(a->err_fd, buf, sizeof(buf) - 1, 0);
+
+	buf[n > 0 ? n : 0] = 0;
+	TH_LOG("avf-vmm said: %s", buf);
+}
+
+static bool attack_said(struct attack *a, const char *what)
+{
+	char buf[4096];
+	ssize_t n = pread(a->err_fd, buf, sizeof(buf) - 1, 0);
+
+	buf[n > 0 ? n : 0] = 0;
+	return strstr(buf, what) != NULL;
+}
+
+static void attack_cleanup(struct attack *a)
+{
+	close(a->err_fd);
+	unlink(a->err);
+	close(a->kernel);
+	close(a->initrd);
+	close(a->package);
+}
+
+/*
+ * As the owner (uid 1000): create the instance, seal its state and run
+ * @vmm on it (traced when @traceme). Returns the child exit code to report:
+ * 0 when avf-vmm exited @want_exit and the instance never ran (or, for
+ * @want_exit 0, ran to STOPPED(SHUTDOWN)).
+ */
+static int owner_run(struct attack *a, const char *vmm, bool traceme, int want_exit)
+{
+	struct run_fds fds = NO_FDS;
+	static struct run r;
+	int dev, status = 0;
+	pid_t pid;
+
+	if (become_owner())
+		return 10;
+	dev = open("/dev/avf", O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		return 11;
+	memset(&r, 0, sizeof(r));
+	r.dev = dev;
+	r.vm_fd = open_instance(dev, a->name);
+	if (r.vm_fd < 0)
+		return 12;
+	fds.kernel = a->kernel;
+	fds.initrd = a->initrd;
+	fds.package = a->package;
+	fds.vmm = vmm;
+	fds.err = a->err_fd;
+	fds.traceme = traceme;
+	pid = spawn_vmm_fds(dev, r.vm_fd, "hello", NULL, &fds);
+	if (pid < 0)
+		return 13;
+	for (;;) {
+		if (waitpid(pid, &status, 0) != pid)
+			return 14;
+		if (!WIFSTOPPED(status))
+			break;
+		/* The tracer lets the tracee go on; exec's SIGTRAP is not delivered. */
+		ptrace(PTRACE_CONT, pid, NULL,
+		       (void *)(long)(WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status)));
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != want_exit) {
+		fprintf(stderr, "avf-vmm: status %#x, wanted exit %d\n", status, want_exit);
+		return 15;
+	}
+	if (want_exit == 0) {
+		if (collect(&r, 10000, -1) || !r.nev || r.ev[r.nev - 1].code != AVF_STOP_SHUTDOWN) {
+			fprintf(stderr, "the run did not end in SHUTDOWN (%u events)\n", r.nev);
+			return 17;
+		}
+	} else {
+		collect(&r, 500, -1);
+		if (r.nev) {
+			fprintf(stderr, "the instance ran: %u events\n", r.nev);
+			return 16;
+		}
+	}
+	ioctl(r.vm_fd, AVF_VM_DELETE, 0);
+	return 0;
+}
+
+static int in_owner_child(struct attack *a, const char *vmm, bool traceme, int want_exit)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(owner_run(a, vmm, traceme, want_exit));
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * The owner runs an avf-vmm that is not set-uid (a copy of the build's):
+ * it is not the trusted VMM, the module refuses the bind (EPERM) and the
+ * VMM exits 69 saying so; the instance never runs, so no secret.
+ */
+TEST(attack_owner_runs_untrusted_vmm_cannot_bind)
+{
+	char copy[] = "/tmp/vmtest-untrusted-vmm-XXXXXX";
+	struct attack a;
+	int ret;
+
+	ret = attack_setup(_metadata, &a, "hello");
+	if (ret == -EPERM)
+		SKIP(return, "needs root to become the owner uid");
+	if (ret == -ENODEV)
+		SKIP(return, "no /dev/avf or /dev/kvm");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, copy_file(dev_vmm_path, copy, 0755));
+	ASSERT_FALSE(is_setuid(copy));
+	ret = in_owner_child(&a, copy, false, 69);
+	if (ret)
+		attack_log(_metadata, &a);
+	EXPECT_EQ(0, ret);
+	EXPECT_TRUE(attack_said(&a, "AVF_VM_BIND_VMM refused (EPERM)"));
+	unlink(copy);
+	attack_cleanup(&a);
+}
+
+/*
+ * The set-uid avf-vmm run under ptrace by the owner (PTRACE_TRACEME, then
+ * exec): the kernel does not honour set-uid for a traced exec, so the VMM
+ * runs as the owner and the bind is refused.
+ */
+TEST(attack_ptraced_setuid_vmm_cannot_bind)
+{
+	struct attack a;
+	int ret;
+
+	ret = attack_setup(_metadata, &a, "hello");
+	if (ret == -EPERM)
+		SKIP(return, "needs root to become the owner uid");
+	if (ret == -ENODEV)
+		SKIP(return, "no /dev/avf or /dev/kvm");
+	ASSERT_EQ(0, ret);
+	if (!is_setuid(vmm_path))
+		SKIP(return, "%s is not set-uid (run in the test host)", vmm_path);
+	ret = in_owner_child(&a, vmm_path, true, 69);
+	if (ret)
+		attack_log(_metadata, &a);
+	EXPECT_EQ(0, ret);
+	EXPECT_TRUE(attack_said(&a, "AVF_VM_BIND_VMM refused (EPERM)"));
+	attack_cleanup(&a);
+}
+
+/*
+ * LD_PRELOAD has no effect on the set-uid avf-vmm. Control first: the
+ * same library preloaded into a non-set-uid copy does write its marker.
+ */
+TEST(attack_ld_preload_ignored_by_setuid_vmm)
+{
+	char lib[] = "/tmp/vmtest-preload-XXXXXX", copy[] = "/tmp/vmtest-plain-vmm-XXXXXX";
+	char src[600], mark_plain[64], mark_trusted[64];
+	int status;
+	pid_t pid;
+
+	init_paths();
+	if (getuid() != 0)
+		SKIP(return, "needs root to become the owner uid");
+	if (!is_setuid(vmm_path))
+		SKIP(return, "%s is not set-uid (run in the test host)", vmm_path);
+	snprintf(src, sizeof(src), "%s/build/user/tests/vm/preload_marker.so", AVF_TREE_TOP);
+	if (access(src, R_OK))
+		SKIP(return, "missing %.400s", src);
+	ASSERT_EQ(0, copy_file(src, lib, 0644));
+	ASSERT_EQ(0, copy_file(dev_vmm_path, copy, 0755));
+	snprintf(mark_plain, sizeof(mark_plain), "/tmp/vmtest-mark-plain-%d", getpid());
+	snprintf(mark_trusted, sizeof(mark_trusted), "/tmp/vmtest-mark-trusted-%d", getpid());
+	unlink(mark_plain);
+	unlink(mark_trusted);
+	pid = fork();
+	if (pid == 0) {
+		const char *vmms[2] = { copy, vmm_path }, *marks[2] = { mark_plain, mark_trusted };
+		int i;
+
+		if (become_owner())
+			_exit(10);
+		for (i = 0; i < 2; i++) {
+			char env1[128], env2[128];
+			char *const envp[] = { env1, env2, NULL };
+			char *const argv[] = { (char *)vmms[i], "--version", NULL };
+			int st;
+			pid_t c;
+
+			snprintf(env1, sizeof(env1), "LD_PRELOAD=%s", lib);
+			snprintf(env2, sizeof(env2), "AVF_TEST_MARKER=%s", marks[i]);
+			c = fork();
+			if (c == 0) {
+				int null = open("/dev/null", O_WRONLY);
+
+				dup2(null, 1);
+				dup2(null, 2);
+				execve(vmms[i], argv, envp);
+				_exit(127);
+			}
+			if (waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st))
+				_exit(20 + i);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, access(mark_plain, F_OK));		/* the library works */
+	EXPECT_NE(0, access(mark_trusted, F_OK));	/* but not in the trusted VMM */
+	unlink(mark_plain);
+	unlink(mark_trusted);
+	unlink(lib);
+	unlink(copy);
+}
+
+/*
+ * While the trusted VMM runs the owner's instance, the owner can neither
+ * read its memory (/proc/<vmm>/mem, environ) nor trace it nor signal it:
+ * all its uids are the VMM uid. The owner stops it through the module.
+ */
+static int owner_pokes_running_vmm(struct attack *a)
+{
+	static const char *const extra[] = { "--hangup-timeout", "300", NULL };
+	struct run_fds fds = NO_FDS;
+	struct avf_vm_info info;
+	static struct run r;
+	char path[64];
+	int dev, fd, ret = 0;
+
+	if (become_owner())
+		return 10;
+	dev = open("/dev/avf", O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		return 11;
+	memset(&r, 0, sizeof(r));
+	r.dev = dev;
+	r.vm_fd = open_instance(dev, a->name);
+	if (r.vm_fd < 0)
+		return 12;
+	fds.kernel = a->kernel;
+	fds.initrd = a->initrd;
+	fds.package = a->package;
+	fds.err = a->err_fd;
+	r.pid = spawn_vmm_fds(dev, r.vm_fd, "never-ready", extra, &fds);
+	if (r.pid < 0)
+		return 13;
+	if (collect(&r, VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED) != 1) {
+		fprintf(stderr, "the VMM did not start the payload\n");
+		ret = 14;
+		goto stop;
+	}
+	if (ioctl(r.vm_fd, AVF_VM_GET_INFO, &info) || info.vmm_pid != (uint32_t)r.pid) {
+		ret = 15;
+		goto stop;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", r.pid);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0 || errno != EACCES) {
+		fprintf(stderr, "open %s: %d (%s)\n", path, fd, strerror(errno));
+		ret = 16;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/environ", r.pid);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0 || errno != EACCES) {
+		fprintf(stderr, "open %s: %d (%s)\n", path, fd, strerror(errno));
+		ret = ret ?: 17;
+	}
+	if (ptrace(PTRACE_ATTACH, r.pid, NULL, NULL) == 0 || errno != EPERM) {
+		fprintf(stderr, "PTRACE_ATTACH: %s\n", strerror(errno));
+		ret = ret ?: 18;
+	}
+	if (kill(r.pid, SIGKILL) == 0 || errno != EPERM) {
+		fprintf(stderr, "kill SIGKILL: %s\n", strerror(errno));
+		ret = ret ?: 19;
+	}
+	if (kill(r.pid, SIGSTOP) == 0 || errno != EPERM) {
+		fprintf(stderr, "kill SIGSTOP: %s\n", strerror(errno));
+		ret = ret ?: 20;
+	}
+stop:
+	/* The owner's way to end the run: the module. */
+	ioctl(r.vm_fd, AVF_VM_STOP, 0);
+	collect(&r, 20000, -1);
+	if (reap(&r, 10000))
+		ret = ret ?: 21;
+	ioctl(r.vm_fd, AVF_VM_DELETE, 0);
+	return ret;
+}
+
+TEST(attack_owner_cannot_read_trace_or_kill_trusted_vmm)
+{
+	struct attack a;
+	int ret, status;
+	pid_t pid;
+
+	ret = attack_setup(_metadata, &a, "never-ready");
+	if (ret == -EPERM)
+		SKIP(return, "needs root to become the owner uid");
+	if (ret == -ENODEV)
+		SKIP(return, "no /dev/avf or /dev/kvm");
+	ASSERT_EQ(0, ret);
+	if (!is_setuid(vmm_path))
+		SKIP(return, "%s is not set-uid (run in the test host)", vmm_path);
+	pid = fork();
+	if (pid == 0)
+		_exit(owner_pokes_running_vmm(&a));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	if (WEXITSTATUS(status))
+		attack_log(_metadata, &a);
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	attack_cleanup(&a);
+}
+
+/* Development mode (module parameter owner_vmm); returns the old value or -errno. */
+static int set_dev_mode(bool on)
+{
+	int fd = open("/sys/module/avf/parameters/owner_vmm", O_RDWR | O_CLOEXEC), old;
+	char c = 0;
+
+	if (fd < 0)
+		return -errno;
+	old = read(fd, &c, 1) == 1 ? (c == 'Y' || c == '1') : -EIO;
+	if (old >= 0 && pwrite(fd, on ? "1" : "0", 1, 0) != 1)
+		old = -errno;
+	close(fd);
+	return old;
+}
+
+/*
+ * Development mode (owner_vmm=1): the owner's own avf-vmm, not set-uid,
+ * may bind, because it makes itself non-dumpable at start-up (the module
+ * refuses a dumpable VMM), and the run completes. Kept last: it switches
+ * a module-wide setting and restores it.
+ */
+TEST(dev_mode_owner_runs_plain_vmm)
+{
+	char copy[] = "/tmp/vmtest-devmode-vmm-XXXXXX";
+	struct attack a;
+	int ret, old;
+
+	ret = attack_setup(_metadata, &a, "hello");
+	if (ret == -EPERM)
+		SKIP(return, "needs root to become the owner uid");
+	if (ret == -ENODEV)
+		SKIP(return, "no /dev/avf or /dev/kvm");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, copy_file(dev_vmm_path, copy, 0755));
+	old = set_dev_mode(true);
+	if (old < 0) {
+		unlink(copy);
+		SKIP(return, "no owner_vmm module parameter: %s", strerror(-old));
+	}
+	ret = in_owner_child(&a, copy, false, 0);
+	set_dev_mode(old);
+	if (ret)
+		attack_log(_metadata, &a);
+	EXPECT_EQ(0, ret);
+	unlink(copy);
+	attack_cleanup(&a);
 }
 
 int main(int argc, char **argv)

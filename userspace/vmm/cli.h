@@ -1,35 +1,56 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Command line of avf-vmm (Documentation/interfaces.rst). */
+/*
+ * Command line of avf-vmm (Documentation/vmm.rst). In bound mode every
+ * input is a file descriptor the owner opened; paths are accepted only with
+ * --standalone (development, no module). cli_parse() checks the syntax and
+ * the mode rules only; startup_check_fds() (startup.h) checks what each
+ * given fd is.
+ */
 #ifndef AVF_VMM_CLI_H
 #define AVF_VMM_CLI_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#define AVF_VMM_VERSION		"0.2"
+
+/* The descriptors of a run, in the order they are checked; -1 when not given. */
+enum vmm_fd_slot {
+	FD_VM,			/* --vm-fd: the owner's VM fd */
+	FD_KERNEL,		/* --kernel-fd */
+	FD_INITRD,		/* --initrd-fd */
+	FD_PACKAGE,		/* --package-fd */
+	FD_INSTANCE,		/* --instance-fd: sealed instance state */
+	FD_STORAGE,		/* --storage-fd: read-write disk image */
+	FD_CONSOLE,		/* --console-fd */
+	FD_LOG,			/* --log-fd */
+	FD_COUNT,
+};
+
 struct vmm_opts {
-	int vm_fd;		/* -1 unless --vm-fd */
-	const char *name;
-	const char *kernel;
-	const char *initrd;
-	const char *package;
+	int fd[FD_COUNT];
+	/* --standalone only: paths the VMM opens itself (or "-" for stdout). */
+	const char *path[FD_COUNT];
 	const char *payload;
+	const char *cmdline;	/* appended to the fixed command line; measured */
 	uint32_t mem_mib;
 	uint32_t cpus;
+	uint32_t hangup_s;
 	bool debug_full;
 	bool protected_vm;
-	const char *storage;
-	const char *console;
-	const char *log;
-	uint32_t hangup_s;
-	const char *cmdline;
-	const char *instance;	/* sealed instance state: identity check + secret */
 	bool new_instance;
-	const char *vsock_uds;	/* development: host connections via a UNIX socket */
+	const char *vsock_uds;	/* --standalone only: host connections via a UNIX socket */
 	bool standalone;	/* no /dev/avf: events on stderr (development) */
 	bool verbose;
 };
 
-/* Returns 0, or EXIT_VMM_USAGE after printing why (1 for --help: exit 0). */
+/* The option that names @slot, e.g. "--kernel-fd" (for messages). */
+const char *cli_fd_option(enum vmm_fd_slot slot);
+
+/*
+ * Returns 0, 1 for --help / --version (printed; exit 0), or EXIT_VMM_USAGE
+ * after printing a message that names the refused argument.
+ */
 int cli_parse(int argc, char **argv, struct vmm_opts *o);
 
 #endif

@@ -5,6 +5,7 @@
  * thread, an irqfd per device raises GSI 5 + slot.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -89,6 +90,55 @@ static void vsock_events(void *arg)
 	vsock_dev_poll(arg);
 }
 
+/* AVF_VMM_CONN_DONE: the outcome of a brokered connectVsock. */
+static int conn_done(void *opaque, uint64_t id, int32_t result)
+{
+	struct vm *vm = opaque;
+	struct avf_vmm_conn_done d;
+
+	memset(&d, 0, sizeof(d));
+	d.id = id;
+	d.result = result;
+	if (ioctl(vm->lc->vmm_fd, AVF_VMM_CONN_DONE, &d) == 0)
+		return 0;
+	if (errno != ENOENT)
+		vlog_ratelimited("AVF_VMM_CONN_DONE %llu: %s\n", (unsigned long long)id,
+				 strerror(errno));
+	return -errno;
+}
+
+/*
+ * Device thread, VMM fd readable: take every pending connectVsock request
+ * (AVF_VMM_CONN_TAKE) and start its guest connection; the fd the module
+ * hands over is the host side.
+ */
+static void conn_take(void *arg)
+{
+	struct vm *vm = arg;
+	unsigned int budget = VSOCK_CONN_MAX;
+
+	while (budget--) {
+		struct avf_vmm_conn req;
+
+		memset(&req, 0, sizeof(req));
+		if (ioctl(vm->lc->vmm_fd, AVF_VMM_CONN_TAKE, &req) < 0) {
+			if (errno == EAGAIN)
+				return;
+			/* Would spin on a readable fd: no more host connections this run. */
+			vlog("AVF_VMM_CONN_TAKE: %s; host connections disabled\n",
+			     strerror(errno));
+			devloop_forget(&vm->devloop, vm->lc->vmm_fd);
+			return;
+		}
+		vlog_debug("host connection %llu to guest port %u\n",
+			   (unsigned long long)req.id, req.port);
+		pthread_mutex_lock(&vm->vsock.vd.lock);
+		vsock_dev_connect_brokered(&vm->vsock, req.fd, req.port, req.id);
+		pthread_mutex_unlock(&vm->vsock.vd.lock);
+		vsock_dev_poll(&vm->vsock);	/* queue the REQUEST to the guest now */
+	}
+}
+
 static void sink_console(void *opaque, const uint8_t *buf, size_t len)
 {
 	outsink_put(opaque, buf, len);
@@ -167,6 +217,12 @@ int vm_add_devices(struct vm *vm, int pkg_fd, int storage_fd, uint64_t cid,
 	ret = ret ?: vsock_dev_init(&vm->vsock, &vm->mem, cid);
 	ret = ret ?: wire_slot(vm, &vm->vsock.vd);
 	ret = ret ?: devloop_add_fd(&vm->devloop, vm->vsock.epfd, vsock_events, &vm->vsock);
+	if (!ret && vm->lc->vmm_fd >= 0) {
+		/* Host connections arrive through the module (bound mode). */
+		vm->vsock.conn_done = conn_done;
+		vm->vsock.conn_done_opaque = vm;
+		ret = devloop_add_fd(&vm->devloop, vm->lc->vmm_fd, conn_take, vm);
+	}
 	if (ret) {
 		if (storage_fd >= 0)
 			close(storage_fd);

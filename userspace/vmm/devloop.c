@@ -52,7 +52,7 @@ static int add_source(struct devloop *dl, int fd, devloop_fn fn, void *arg, bool
 	ev.data.u32 = dl->nsrc;
 	if (epoll_ctl(dl->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
-	dl->src[dl->nsrc++] = (struct devloop_source){ fd, fn, arg, counter };
+	dl->src[dl->nsrc++] = (struct devloop_source){ fd, fn, arg, counter, false };
 	return 0;
 }
 
@@ -102,6 +102,15 @@ static void *devloop_thread(void *arg)
 			if (dl->src[id].counter)
 				drain(dl->src[id].fd);
 			dl->src[id].fn(dl->src[id].arg);
+			/*
+			 * A hung-up fd (the VMM fd when the run ends) stays
+			 * readable for epoll forever: stop watching it.
+			 */
+			if (!dl->src[id].counter && !dl->src[id].gone &&
+			    (ev[i].events & (EPOLLHUP | EPOLLERR))) {
+				epoll_ctl(dl->epfd, EPOLL_CTL_DEL, dl->src[id].fd, NULL);
+				dl->src[id].gone = true;
+			}
 		}
 		pthread_mutex_lock(&dl->lock);
 		bool stop = dl->stop;
@@ -110,7 +119,8 @@ static void *devloop_thread(void *arg)
 		drain(dl->ctl_fd);
 		if (req != dl->sync_done) {
 			for (i = 0; i < dl->nsrc; i++)
-				dl->src[i].fn(dl->src[i].arg);
+				if (!dl->src[i].gone)
+					dl->src[i].fn(dl->src[i].arg);
 		}
 		if (dl->tick)
 			dl->tick(dl->tick_arg);
@@ -124,6 +134,18 @@ static void *devloop_thread(void *arg)
 			break;
 	}
 	return NULL;
+}
+
+void devloop_forget(struct devloop *dl, int fd)
+{
+	unsigned int i;
+
+	for (i = 0; i < dl->nsrc; i++) {
+		if (dl->src[i].fd != fd || dl->src[i].gone)
+			continue;
+		epoll_ctl(dl->epfd, EPOLL_CTL_DEL, fd, NULL);
+		dl->src[i].gone = true;
+	}
 }
 
 int devloop_start(struct devloop *dl)

@@ -21,6 +21,7 @@ struct devloop_source {
 	devloop_fn fn;
 	void *arg;
 	bool counter;		/* an eventfd: read it empty before @fn */
+	bool gone;		/* hung up: no longer watched */
 };
 
 struct devloop {
@@ -42,8 +43,13 @@ struct devloop {
 int devloop_init(struct devloop *dl, devloop_fn tick, void *tick_arg);
 /* Before devloop_start(): @fn(@arg) runs on the device thread when @fd (an eventfd) fires. */
 int devloop_add(struct devloop *dl, int fd, devloop_fn fn, void *arg);
-/* Same for any pollable fd that @fn itself consumes (e.g. an epoll fd). */
+/*
+ * Same for any pollable fd that @fn itself consumes (e.g. an epoll fd, the
+ * VMM fd). After a hang-up (EPOLLHUP/EPOLLERR) the fd is no longer watched.
+ */
 int devloop_add_fd(struct devloop *dl, int fd, devloop_fn fn, void *arg);
+/* Device thread: stop watching @fd (a source that cannot make progress). */
+void devloop_forget(struct devloop *dl, int fd);
 int devloop_start(struct devloop *dl);
 /* Run every source once on the device thread and wait (bounded) for it. */
 int devloop_sync(struct devloop *dl, int timeout_ms);

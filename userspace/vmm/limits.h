@@ -61,6 +61,12 @@
 #define VSOCK_CREDIT_THRESHOLD	(VSOCK_CONN_BUF / 4) /* consumed bytes before CREDIT_UPDATE */
 #define VSOCK_LOCAL_PORT_FIRST	0x40000000U /* host ports of host-initiated connections */
 #define VSOCK_CONNECT_TIMEOUT_MS 5000	/* guest must answer a REQUEST within */
+/*
+ * Brokered requests: the requester's own timeout (at most
+ * AVF_CONNECT_TIMEOUT_MAX_MS, kept by the module) governs; this bound
+ * only frees the slot of a guest that never answers.
+ */
+#define VSOCK_BROKERED_TIMEOUT_MS 120000
 #define VSOCK_HANDSHAKE_MAX	32	/* "CONNECT <port>\n" on the development socket */
 
 /* Life-cycle. */
@@ -72,5 +78,8 @@
 #define EXIT_VMM_USAGE		64
 #define EXIT_VMM_UNAVAILABLE	69
 #define EXIT_VMM_INTERNAL	70
+
+#define AVF_XSTR(x)		#x
+#define AVF_STR(x)		AVF_XSTR(x)
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/avf.h>
 #include <linux/virtio_ids.h>
 
 #include "log.h"
@@ -67,8 +69,20 @@ static void pending_add(struct vsock_dev *v, const struct virtio_vsock_hdr *h)
 	v->pend_len++;
 }
 
+/* Report a brokered request's outcome once; returns the hook's verdict. */
+static int conn_resolve(struct vsock_dev *v, struct vsock_conn *c, int32_t result)
+{
+	if (!c->brokered)
+		return 0;
+	c->brokered = false;
+	if (!v->conn_done)
+		return 0;
+	return v->conn_done(v->conn_done_opaque, c->req_id, result);
+}
+
 static void conn_free(struct vsock_dev *v, struct vsock_conn *c)
 {
+	conn_resolve(v, c, -ECONNREFUSED);
 	if (c->fd >= 0) {
 		if (!c->host_hup)
 			epoll_ctl(v->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -128,8 +142,10 @@ static struct vsock_conn *conn_alloc(struct vsock_dev *v, int fd)
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
 		ev.data.u32 = i;
-		if (epoll_ctl(v->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		if (epoll_ctl(v->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			c->fd = -1;
 			return NULL;
+		}
 		return c;
 	}
 	return NULL;
@@ -192,6 +208,7 @@ static void conn_after_consume(struct vsock_conn *c)
 /* Close the host end now; the RST goes to the guest when it has a buffer. */
 static void conn_drop_fd(struct vsock_dev *v, struct vsock_conn *c)
 {
+	conn_resolve(v, c, -ECONNREFUSED);
 	if (c->fd >= 0) {
 		if (!c->host_hup)
 			epoll_ctl(v->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -229,6 +246,10 @@ static void conn_rx_from_guest(struct vsock_dev *v, struct vsock_conn *c,
 			return;
 		}
 		c->state = VCONN_ESTABLISHED;
+		if (c->brokered && conn_resolve(v, c, 0)) {
+			conn_reset(v, c);	/* the requester gave up (-ENOENT) */
+			return;
+		}
 		if (c->hybrid) {
 			char ok[32];
 			int n = snprintf(ok, sizeof(ok), "OK %u\n", c->local_port);
@@ -300,12 +321,13 @@ uint64_t vsock_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int vsock_dev_connect(struct vsock_dev *v, int fd, uint32_t guest_port, bool hybrid)
+static struct vsock_conn *conn_start(struct vsock_dev *v, int fd, uint32_t guest_port,
+				     bool hybrid)
 {
 	struct vsock_conn *c = conn_alloc(v, fd);
 
 	if (!c)
-		return -EAGAIN;
+		return NULL;
 	c->deadline_ms = vsock_now_ms() + VSOCK_CONNECT_TIMEOUT_MS;
 	c->state = VCONN_CONNECTING;
 	c->hybrid = hybrid;
@@ -314,7 +336,29 @@ int vsock_dev_connect(struct vsock_dev *v, int fd, uint32_t guest_port, bool hyb
 	if (v->next_port < VSOCK_LOCAL_PORT_FIRST)
 		v->next_port = VSOCK_LOCAL_PORT_FIRST;
 	c->tx = VCONN_TX_REQUEST;
-	return 0;
+	return c;
+}
+
+int vsock_dev_connect(struct vsock_dev *v, int fd, uint32_t guest_port, bool hybrid)
+{
+	return conn_start(v, fd, guest_port, hybrid) ? 0 : -EAGAIN;
+}
+
+void vsock_dev_connect_brokered(struct vsock_dev *v, int fd, uint32_t guest_port, uint64_t id)
+{
+	struct vsock_conn *c = NULL;
+
+	if (guest_port >= AVF_VSOCK_PORT_MIN && guest_port != UINT32_MAX)
+		c = conn_start(v, fd, guest_port, false);
+	if (!c) {
+		close(fd);
+		if (v->conn_done)
+			v->conn_done(v->conn_done_opaque, id, -ECONNREFUSED);
+		return;
+	}
+	c->brokered = true;
+	c->req_id = id;
+	c->deadline_ms = vsock_now_ms() + VSOCK_BROKERED_TIMEOUT_MS;
 }
 
 /* ---- rx: device to guest ----------------------------------------------- */
@@ -649,6 +693,7 @@ void vsock_dev_expire(struct vsock_dev *v, uint64_t now_ms)
 		}
 		if (c->tx & VCONN_TX_RST)
 			continue;
+		conn_resolve(v, c, -ETIMEDOUT);
 		if (c->tx & VCONN_TX_REQUEST) {
 			conn_free(v, c);	/* the guest never saw it */
 			continue;
@@ -661,9 +706,8 @@ void vsock_dev_expire(struct vsock_dev *v, uint64_t now_ms)
 	pthread_mutex_unlock(&v->vd.lock);
 }
 
-int vsock_dev_listen(struct vsock_dev *v, const char *path)
+int vsock_listen_socket(const char *path)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = VSOCK_EPOLL_LISTEN };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, ret;
 
@@ -674,14 +718,34 @@ int vsock_dev_listen(struct vsock_dev *v, const char *path)
 	if (fd < 0)
 		return -errno;
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0 ||
-	    epoll_ctl(v->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
 		ret = -errno;
 		close(fd);
 		return ret;
 	}
+	return fd;
+}
+
+int vsock_dev_listen_fd(struct vsock_dev *v, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = VSOCK_EPOLL_LISTEN };
+
+	if (epoll_ctl(v->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
 	v->listen_fd = fd;
 	return 0;
+}
+
+int vsock_dev_listen(struct vsock_dev *v, const char *path)
+{
+	int fd = vsock_listen_socket(path), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = vsock_dev_listen_fd(v, fd);
+	if (ret)
+		close(fd);
+	return ret;
 }
 
 /* ---- device ------------------------------------------------------------ */
@@ -742,6 +806,7 @@ void vsock_dev_exit(struct vsock_dev *v)
 {
 	unsigned int i;
 
+	v->conn_done = NULL;	/* the run is ending: the module aborts what is left */
 	for (i = 0; i < VSOCK_CONN_MAX; i++)
 		if (v->conn[i].state != VCONN_FREE)
 			conn_free(v, &v->conn[i]);

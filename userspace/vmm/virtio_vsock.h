@@ -15,8 +15,14 @@
  * bytes are read only while the guest has credit and receive buffers, so
  * a guest that stops reading never makes the VMM spin or buffer.
  *
- * Where host connections come from: the module will hand them over (not
- * specified yet); for development, --vsock-uds PATH listens on a UNIX
+ * Where host connections come from: the module brokers the owner's
+ * connectVsock (AVF_VM_CONNECT_VSOCK) to the VMM, which takes each request
+ * with AVF_VMM_CONN_TAKE and hands its fd to vsock_dev_connect_brokered();
+ * the outcome goes back through the conn_done hook (AVF_VMM_CONN_DONE):
+ * 0 on the guest's RESPONSE, -ECONNREFUSED on RST (or when the connection
+ * cannot be made), -ETIMEDOUT when the guest does not answer. When the hook
+ * says the requester is gone (-ENOENT) the guest connection is reset. For
+ * development (--standalone only), --vsock-uds PATH listens on a UNIX
  * socket speaking "CONNECT <port>\n" -> "OK <host port>\n" (like
  * Firecracker's hybrid vsock).
  *
@@ -62,6 +68,7 @@ enum vconn_state {
  * @fwd_cnt_sent: @fwd_cnt as last told to the guest.
  * @buf, @buf_len: guest bytes @fd has not taken yet (<= VSOCK_CONN_BUF).
  * @hybrid: came from the development socket: answer "OK <port>\n".
+ * @brokered: a module request whose outcome is not reported yet (@req_id).
  */
 struct vsock_conn {
 	enum vconn_state state;
@@ -78,6 +85,8 @@ struct vsock_conn {
 	bool host_eof;
 	bool host_hup;		/* fd hung up: no longer in epoll, read until EOF */
 	bool hybrid;
+	bool brokered;
+	uint64_t req_id;
 	uint32_t events;	/* current epoll interest */
 	uint64_t deadline_ms;	/* CONNECTING/HANDSHAKE: give up after (monotonic) */
 	uint8_t *buf;
@@ -99,6 +108,12 @@ struct vsock_dev {
 	int epfd;		/* connection fds (and the listener) */
 	int listen_fd;		/* development socket, -1 if none */
 	uint64_t dropped, rsts, spoofed;
+	/*
+	 * Outcome of a brokered connection (AVF_VMM_CONN_DONE): 0, -ECONNREFUSED
+	 * or -ETIMEDOUT. Returns 0, or -errno (-ENOENT: nobody waits any more).
+	 */
+	int (*conn_done)(void *opaque, uint64_t id, int32_t result);
+	void *conn_done_opaque;
 	uint8_t bounce[VSOCK_PKT_PAYLOAD_MAX];
 };
 
@@ -117,6 +132,9 @@ void vsock_dev_exit(struct vsock_dev *v);
 
 /* Listen on a UNIX socket at @path for development connections. Before the VM runs. */
 int vsock_dev_listen(struct vsock_dev *v, const char *path);
+/* The same in two steps: the socket (returns the fd or -errno), then the device takes it. */
+int vsock_listen_socket(const char *path);
+int vsock_dev_listen_fd(struct vsock_dev *v, int fd);
 
 /*
  * Connect the host stream @fd (non-blocking, taken over on success) to
@@ -125,12 +143,20 @@ int vsock_dev_listen(struct vsock_dev *v, const char *path);
  */
 int vsock_dev_connect(struct vsock_dev *v, int fd, uint32_t guest_port, bool hybrid);
 
+/*
+ * A connection request the module brokered (AVF_VMM_CONN_TAKE): like
+ * vsock_dev_connect(), and its outcome is reported through v->conn_done
+ * exactly once (also when it cannot be made: then -ECONNREFUSED and @fd is
+ * closed). The guest gets VSOCK_BROKERED_TIMEOUT_MS to answer. Lock held.
+ */
+void vsock_dev_connect_brokered(struct vsock_dev *v, int fd, uint32_t guest_port, uint64_t id);
+
 /* Device thread: connection fds are ready (v->epfd readable). Takes the lock. */
 void vsock_dev_poll(struct vsock_dev *v);
 
 /*
  * Device thread, periodically: connections the guest did not accept within
- * VSOCK_CONNECT_TIMEOUT_MS are reset. @now_ms is CLOCK_MONOTONIC. Takes the lock.
+ * their deadline are reset (brokered ones reported -ETIMEDOUT). @now_ms is CLOCK_MONOTONIC. Takes the lock.
  */
 void vsock_dev_expire(struct vsock_dev *v, uint64_t now_ms);
 uint64_t vsock_now_ms(void);

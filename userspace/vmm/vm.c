@@ -40,7 +40,7 @@ static const uint64_t boot_gdt[] = {
 
 /* ---- creation ---------------------------------------------------------- */
 
-int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned int ncpus)
+int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned int ncpus)
 {
 	struct kvm_userspace_memory_region region;
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -49,9 +49,9 @@ int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned int ncpus)
 
 	vm->stop_reason = VM_STOP_NONE;
 	vm->ncpus = ncpus;
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	vm->kvm_fd = kvm_fd;
 	if (vm->kvm_fd < 0)
-		return -errno;
+		return -EBADF;
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
 		return -ENOTSUP;
 	sz = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);

@@ -75,7 +75,8 @@ struct vm {
 	bool stopping;		/* atomic: vCPU threads leave KVM_RUN */
 };
 
-int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned int ncpus);
+/* @kvm_fd: /dev/kvm, opened before the base seccomp filter; owned by the VM after this. */
+int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned int ncpus);
 int vm_setup_vcpus(struct vm *vm, uint64_t entry, uint64_t start_info);
 /* Create devices in the fixed slot order; files are owned by the VM after this. */
 int vm_add_devices(struct vm *vm, int pkg_fd, int storage_fd, uint64_t cid,

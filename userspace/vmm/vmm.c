@@ -28,6 +28,7 @@
 #include "limits.h"
 #include "log.h"
 #include "seccomp.h"
+#include "startup.h"
 #include "vm.h"
 #include "vmm.h"
 
@@ -35,98 +36,102 @@
 			"8250.nr_uarts=1 pci=off i8042.noaux i8042.nokbd i8042.nopnp"
 #define FINAL_SYNC_MS	1000
 
-/*
- * A boot image opened read-only once: the module measures this fd
- * (AVF_VMM_START) and the guest is built from this fd's mapping only.
- */
+/* A boot image mapped read-only from the fd it is booted from. */
 struct mapped_file {
-	int fd;
+	int fd;			/* not owned */
 	uint8_t *data;
 	size_t len;
 };
 
-static int map_file(const char *path, struct mapped_file *f)
+static int map_fd(int fd, struct mapped_file *f)
 {
 	struct stat st;
-	int ret = 0;
 
+	f->fd = fd;
 	f->data = NULL;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (f->fd < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+	if (!S_ISREG(st.st_mode) || st.st_size == 0)
 		return -EINVAL;
 	f->len = (size_t)st.st_size;
-	f->data = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, f->fd, 0);
+	f->data = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (f->data == MAP_FAILED) {
 		f->data = NULL;
-		ret = -errno;
+		return -errno;
 	}
-	return ret;
+	return 0;
 }
 
 static void unmap_file(struct mapped_file *f)
 {
 	if (f->data)
 		munmap(f->data, f->len);
-	if (f->fd >= 0)
-		close(f->fd);
 	f->data = NULL;
-	f->fd = -1;
 }
 
-/* Open a capture destination; -1 when output is not captured. */
-static int open_output(const char *path, bool debug_full, const char *what)
+static void close_fd(int *fd)
 {
-	int fd;
-
-	if (!path)
-		return -1;
-	if (!debug_full) {
-		vlog("--%s ignored: output is captured only with --debug full\n", what);
-		return -1;
-	}
-	if (!strcmp(path, "-"))
-		return fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		vlog("--%s %s: %s\n", what, path, strerror(errno));
-	return fd;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
-/* Binding to the instance; returns the VMM fd, or -errno. */
-static int bind_instance(const struct vmm_opts *o, uint32_t *cid)
+/*
+ * --standalone only (development, never set-uid): open the paths given on
+ * the command line, so that everything after this works on fds alone.
+ */
+static int open_standalone(struct vmm_opts *o)
+{
+	unsigned int i;
+
+	for (i = FD_KERNEL; i < FD_COUNT; i++) {
+		const char *path = o->path[i];
+		int fd;
+
+		if (!path)
+			continue;
+		if (i == FD_CONSOLE || i == FD_LOG) {
+			if (!strcmp(path, "-"))
+				fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+			else
+				fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+					  O_NOCTTY, 0600);
+		} else {
+			fd = open(path, (i == FD_STORAGE ? O_RDWR : O_RDONLY) | O_CLOEXEC |
+				  O_NOCTTY);
+		}
+		if (fd < 0) {
+			vlog("--%s %s: %s\n", cli_fd_option(i) + 2, path, strerror(errno));
+			return EXIT_VMM_USAGE;
+		}
+		o->fd[i] = fd;
+		o->path[i] = NULL;
+	}
+	return 0;
+}
+
+/* Binding to the instance; returns the VMM fd, or -errno. Closes the VM fd. */
+static int bind_instance(int vm_fd, uint32_t *cid)
 {
 	struct avf_vm_bind bind;
-	int vm_fd = o->vm_fd, ret;
+	int ret;
 
-	if (vm_fd < 0) {
-		struct avf_vm_open op;
-		int dev = open("/dev/avf", O_RDWR | O_CLOEXEC);
-
-		if (dev < 0)
-			return -ENODEV;
-		memset(&op, 0, sizeof(op));
-		op.flags = AVF_OPEN_CREATE;
-		strncpy(op.name, o->name, sizeof(op.name) - 1);
-		vm_fd = ioctl(dev, AVF_VM_OPEN, &op);
-		ret = -errno;
-		close(dev);
-		if (vm_fd < 0) {
-			vlog("AVF_VM_OPEN %s: %s\n", o->name, strerror(-ret));
-			return ret == -ENOENT ? -ENODEV : ret;
-		}
-	}
 	memset(&bind, 0, sizeof(bind));
 	ret = ioctl(vm_fd, AVF_VM_BIND_VMM, &bind);
 	if (ret < 0) {
 		ret = -errno;
-		vlog("AVF_VM_BIND_VMM: %s\n", strerror(errno));
+		if (errno == EPERM)
+			vlog("AVF_VM_BIND_VMM refused (EPERM): this avf-vmm does not run as the "
+			     "trusted VMM user (it must be installed set-uid to the module's "
+			     "vmm_uid and not be traced)\n");
+		else if (errno == EUSERS)
+			vlog("AVF_VM_BIND_VMM: the owner runs the most VMs allowed at once\n");
+		else
+			vlog("AVF_VM_BIND_VMM: %s\n", strerror(errno));
 	} else {
 		*cid = bind.cid;
 	}
-	if (o->vm_fd < 0 || ret >= 0)
-		close(vm_fd);	/* the VMM fd keeps the instance */
+	close(vm_fd);	/* the VMM fd keeps the instance */
 	return ret;
 }
 
@@ -146,7 +151,7 @@ static int build_cmdline(const struct vmm_opts *o, const struct vm *vm, char *bu
 
 /* The initramfs plus a second archive holding avf/config.dtb, at the top of RAM. */
 static int load_initrd(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
-		       const struct mapped_file *initrd, uint64_t kernel_end,
+		       bool with_secret, const struct mapped_file *initrd, uint64_t kernel_end,
 		       uint64_t *gpa, uint64_t *len, uint64_t *secret_gpa)
 {
 	static const uint8_t no_secret[AVF_SECRET_SIZE];
@@ -156,7 +161,7 @@ static int load_initrd(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
 		.cid = cid,
 		.memory_mib = o->mem_mib,
 		.cpus = o->cpus,
-		.storage = o->storage ? 1 : 0,
+		.storage = o->fd[FD_STORAGE] >= 0 ? 1 : 0,
 		.new_instance_set = true,
 		.new_instance = o->new_instance ? 1 : 0,
 	};
@@ -175,11 +180,10 @@ static int load_initrd(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
 		return dtb_len;
 	ret = avf_newc_add(&cpio, AVF_VMCFG_NODE, 040755, NULL, 0);
 	ret = ret ?: avf_newc_add(&cpio, AVF_VMCFG_PATH, 0100444, dtb, (size_t)dtb_len);
-	if (!ret && o->instance) {
+	if (!ret && with_secret) {
 		/* 32 zero bytes the module overwrites with the VM secret. */
 		ret = avf_newc_add_at(&cpio, AVF_VMCFG_SECRET_PATH, 0100400, no_secret,
-				      sizeof(no_secret),
-				  &secret_off);
+				      sizeof(no_secret), &secret_off);
 	}
 	ret = ret ?: avf_newc_finish(&cpio);
 	if (ret)
@@ -187,7 +191,7 @@ static int load_initrd(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
 
 	first = (initrd->len + 3) & ~3ULL;	/* archives start 4-byte aligned */
 	/* The secret must be 8-byte aligned in guest memory (at is page aligned). */
-	if (o->instance && ((first + secret_off) & 7))
+	if (with_secret && ((first + secret_off) & 7))
 		first += 4;
 	total = first + cpio.len;
 	if (total > vm->mem.size - kernel_end) {
@@ -208,143 +212,183 @@ static int load_initrd(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
 	ret = ret ?: gmem_write(&vm->mem, at + first, cpio.buf, cpio.len);
 	*gpa = at;
 	*len = total;
-	*secret_gpa = o->instance ? at + first + secret_off : 0;
+	*secret_gpa = with_secret ? at + first + secret_off : 0;
 out:
 	avf_newc_free(&cpio);
 	return ret;
 }
 
-/*
- * Identity (Documentation/interfaces.rst, identity and secrets): the module
- * measures the very fds the guest was built from, checks them against the
- * sealed instance state and writes the VM secret into guest RAM at
- * @secret_gpa. On failure *reason is the stop reason to report.
- */
-static int start_identity(struct vm *vm, const struct vmm_opts *o, struct lifecycle *lc,
-			  int kernel_fd, int initrd_fd, int pkg_fd, uint64_t secret_gpa,
-			  int32_t *reason)
+/* The module's verdict on an identity ioctl -> the stop reason to report. */
+static int32_t identity_reason(struct lifecycle *lc, const char *what, int err)
 {
-	uint8_t state[AVF_INSTANCE_STATE_SIZE];
 	char msg[AVF_MESSAGE_MAX];
-	struct avf_vmm_start st;
-	ssize_t n;
-	int fd, ret = 0;
 
-	memset(state, 0, sizeof(state));
-	fd = open(o->instance, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	n = fd < 0 ? -1 : read(fd, state, sizeof(state));
-	if (n < 0) {
+	switch (err) {
+	case EKEYREJECTED:	/* the module queued ERROR(PAYLOAD_CHANGED) */
+		return AVF_STOP_MICRODROID_PAYLOAD_HAS_CHANGED;
+	case EBADMSG:
+	case EPROTONOSUPPORT:	/* the module queued ERROR(VERIFICATION_FAILED) */
+		return AVF_STOP_MICRODROID_PAYLOAD_VERIFICATION_FAILED;
+	default:
+		snprintf(msg, sizeof(msg), "%s failed: %s", what, strerror(err));
+		lifecycle_error(lc, AVF_ERROR_UNKNOWN, msg);
+		return AVF_STOP_START_FAILED;
+	}
+}
+
+/*
+ * Identity (Documentation/vmm.rst): the module measures the owner's images
+ * while copying them into sealed private files, checks them, the payload
+ * name, the command line and the debug level against the sealed state, and
+ * returns read-only fds of what it measured. The guest is built from those
+ * fds only. On failure *reason is the stop reason to report.
+ */
+static int load_identity(const struct vmm_opts *o, struct lifecycle *lc, const uint8_t *state,
+			 int boot[3], int32_t *reason)
+{
+	struct avf_vmm_load ld;
+	int ret;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.images.kernel_fd = o->fd[FD_KERNEL];
+	ld.images.initrd_fd = o->fd[FD_INITRD];
+	ld.images.package_fd = o->fd[FD_PACKAGE];
+	ld.images.debug_level = o->debug_full ? AVF_DEBUG_FULL : AVF_DEBUG_NONE;
+	ld.images.protected_vm = 0;
+	ld.images.payload_name = (uintptr_t)o->payload;
+	ld.images.cmdline = o->cmdline ? (uintptr_t)o->cmdline : 0;
+	ld.state = (uintptr_t)state;
+	ld.state_size = AVF_INSTANCE_STATE_SIZE;
+	if (ioctl(lc->vmm_fd, AVF_VMM_LOAD, &ld) < 0) {
 		ret = -errno;
-		vlog("--instance %s: %s\n", o->instance, strerror(errno));
-		lifecycle_error(lc, AVF_ERROR_UNKNOWN, "cannot read the instance state");
-		goto out;
+		vlog("AVF_VMM_LOAD: the instance refused this run: %s\n", strerror(errno));
+		*reason = identity_reason(lc, "AVF_VMM_LOAD", errno);
+		return ret;
 	}
-	/* A short file goes to the module as is (zero-padded): it rejects it. */
-	if (lc->vmm_fd < 0) {
-		vlog("--standalone: instance identity not checked, no VM secret\n");
-		goto out;
+	boot[0] = ld.kernel_fd;
+	boot[1] = ld.initrd_fd;
+	boot[2] = ld.package_fd;
+	if (ld.kernel_fd < 0 || ld.initrd_fd < 0 || ld.package_fd < 0) {
+		vlog("AVF_VMM_LOAD returned no image fds\n");
+		*reason = identity_reason(lc, "AVF_VMM_LOAD", EPROTO);
+		return -EPROTO;
 	}
+	return 0;
+}
+
+/* Hand the VM secret to the guest: the module writes it into guest RAM. */
+static int start_secret(struct vm *vm, struct lifecycle *lc, uint64_t secret_gpa,
+			int32_t *reason)
+{
+	struct avf_vmm_start st;
+	int ret;
+
 	memset(&st, 0, sizeof(st));
-	st.images.kernel_fd = kernel_fd;
-	st.images.initrd_fd = initrd_fd;
-	st.images.package_fd = pkg_fd;
-	st.images.debug_level = o->debug_full ? AVF_DEBUG_FULL : AVF_DEBUG_NONE;
-	st.images.protected_vm = 0;
-	st.state = (uintptr_t)state;
-	st.state_size = AVF_INSTANCE_STATE_SIZE;
 	st.mem_fd = vm->mem.memfd;
 	st.secret_offset = secret_gpa;
 	if (ioctl(lc->vmm_fd, AVF_VMM_START, &st) == 0)
-		goto out;
+		return 0;
 	ret = -errno;
-	switch (errno) {
-	case EKEYREJECTED:	/* the module queued ERROR(PAYLOAD_CHANGED) */
-		*reason = AVF_STOP_MICRODROID_PAYLOAD_HAS_CHANGED;
-		break;
-	case EBADMSG:
-	case EPROTONOSUPPORT:	/* the module queued ERROR(VERIFICATION_FAILED) */
-		*reason = AVF_STOP_MICRODROID_PAYLOAD_VERIFICATION_FAILED;
-		break;
-	default:
-		snprintf(msg, sizeof(msg), "AVF_VMM_START failed: %s", strerror(errno));
-		lifecycle_error(lc, AVF_ERROR_UNKNOWN, msg);
-		*reason = AVF_STOP_START_FAILED;
-		break;
-	}
-	vlog("instance %s refused: %s\n", o->instance, strerror(-ret));
-out:
-	if (fd >= 0)
-		close(fd);
-	explicit_bzero(state, sizeof(state));
+	vlog("AVF_VMM_START: %s\n", strerror(errno));
+	*reason = identity_reason(lc, "AVF_VMM_START", errno);
 	return ret;
 }
 
-/* Build the guest; on failure *reason is the stop reason to report. */
-static int setup_guest(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
-		       struct lifecycle *lc, int32_t *reason)
+struct setup {
+	int kvm_fd;		/* owned until vm_create() */
+	int listen_fd;		/* --vsock-uds (standalone), or -1 */
+};
+
+/*
+ * Build the guest from @o's fds (bound: the fds AVF_VMM_LOAD returned;
+ * standalone: the given ones); on failure *reason is the stop reason to
+ * report. Consumes every fd of @o.
+ */
+static int setup_guest(struct vm *vm, struct vmm_opts *o, uint32_t cid, struct lifecycle *lc,
+		       struct setup *su, int32_t *reason)
 {
 	struct mapped_file kernel = { .fd = -1 }, initrd = { .fd = -1 };
 	uint64_t entry, kernel_end, initrd_gpa, initrd_len, start_info, secret_gpa;
+	uint8_t state[AVF_INSTANCE_STATE_SIZE];
+	bool bound = lc->vmm_fd >= 0, with_secret = o->fd[FD_INSTANCE] >= 0;
 	char cmdline[CMDLINE_MAX];
-	int pkg_fd = -1, storage_fd = -1, console_fd, log_fd, ret;
+	int boot[3] = { -1, -1, -1 }, ret, i;
+	ssize_t n;
 
 	*reason = AVF_STOP_START_FAILED;
-	/* Each image is opened once; everything below uses only these fds. */
-	ret = map_file(o->kernel, &kernel);
-	if (ret) {
-		vlog("--kernel %s: %s\n", o->kernel, strerror(-ret));
-		goto out;
-	}
-	ret = map_file(o->initrd, &initrd);
-	if (ret) {
-		vlog("--initrd %s: %s\n", o->initrd, strerror(-ret));
-		goto out;
-	}
-	pkg_fd = open(o->package, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (pkg_fd < 0) {
-		ret = -errno;
-		vlog("--package %s: %s\n", o->package, strerror(errno));
-		goto out;
-	}
-	if (o->storage) {
-		storage_fd = open(o->storage, O_RDWR | O_CLOEXEC | O_NOCTTY);
-		if (storage_fd < 0) {
+	memset(state, 0, sizeof(state));
+	if (with_secret) {
+		/* A short state goes to the module zero-padded: it rejects it. */
+		n = pread(o->fd[FD_INSTANCE], state, sizeof(state), 0);
+		if (n < 0) {
 			ret = -errno;
-			vlog("--storage %s: %s\n", o->storage, strerror(errno));
+			vlog("--instance-fd: %s\n", strerror(errno));
+			lifecycle_error(lc, AVF_ERROR_UNKNOWN, "cannot read the instance state");
 			goto out;
 		}
+		close_fd(&o->fd[FD_INSTANCE]);
+	}
+	if (bound) {
+		ret = load_identity(o, lc, state, boot, reason);
+		/* The owner's images are not used again, whatever LOAD said. */
+		close_fd(&o->fd[FD_KERNEL]);
+		close_fd(&o->fd[FD_INITRD]);
+		close_fd(&o->fd[FD_PACKAGE]);
+		if (ret)
+			goto out;
+		*reason = AVF_STOP_START_FAILED;
+	} else {
+		if (with_secret)
+			vlog("--standalone: instance identity not checked, no VM secret\n");
+		boot[0] = o->fd[FD_KERNEL];
+		boot[1] = o->fd[FD_INITRD];
+		boot[2] = o->fd[FD_PACKAGE];
+		o->fd[FD_KERNEL] = o->fd[FD_INITRD] = o->fd[FD_PACKAGE] = -1;
 	}
 
-	ret = vm_create(vm, (uint64_t)o->mem_mib << 20, o->cpus);
+	ret = map_fd(boot[0], &kernel);
+	if (ret) {
+		vlog("kernel image: %s\n", strerror(-ret));
+		goto out;
+	}
+	ret = map_fd(boot[1], &initrd);
+	if (ret) {
+		vlog("initramfs image: %s\n", strerror(-ret));
+		goto out;
+	}
+	ret = vm_create(vm, su->kvm_fd, (uint64_t)o->mem_mib << 20, o->cpus);
+	su->kvm_fd = -1;
 	if (ret) {
 		vlog("creating the KVM VM: %s\n", strerror(-ret));
 		goto out;
 	}
 	ret = elf_load_pvh(&vm->mem, kernel.data, kernel.len, &entry, &kernel_end);
 	if (ret) {
-		vlog("loading %s: %s\n", o->kernel, strerror(-ret));
+		vlog("loading the kernel: %s\n", strerror(-ret));
 		goto out;
 	}
-	ret = load_initrd(vm, o, cid, &initrd, kernel_end, &initrd_gpa, &initrd_len, &secret_gpa);
+	ret = load_initrd(vm, o, cid, with_secret, &initrd, kernel_end, &initrd_gpa, &initrd_len,
+			  &secret_gpa);
 	if (ret) {
-		vlog("loading %s: %s\n", o->initrd, strerror(-ret));
+		vlog("loading the initramfs: %s\n", strerror(-ret));
 		goto out;
 	}
 
-	console_fd = open_output(o->console, o->debug_full, "console");
-	log_fd = open_output(o->log, o->debug_full, "log");
-	ret = vm_add_devices(vm, pkg_fd, storage_fd, cid, console_fd, log_fd);
-	pkg_fd = storage_fd = -1;	/* owned by the devices now */
+	ret = vm_add_devices(vm, boot[2], o->fd[FD_STORAGE], cid, o->fd[FD_CONSOLE],
+			     o->fd[FD_LOG]);
+	boot[2] = o->fd[FD_STORAGE] = -1;	/* owned by the devices now */
+	o->fd[FD_CONSOLE] = o->fd[FD_LOG] = -1;
 	if (ret) {
 		vlog("creating devices: %s\n", strerror(-ret));
 		goto out;
 	}
-	if (o->vsock_uds) {
-		ret = vsock_dev_listen(&vm->vsock, o->vsock_uds);
+	if (su->listen_fd >= 0) {
+		ret = vsock_dev_listen_fd(&vm->vsock, su->listen_fd);
 		if (ret) {
-			vlog("--vsock-uds %s: %s\n", o->vsock_uds, strerror(-ret));
+			vlog("--vsock-uds: %s\n", strerror(-ret));
 			goto out;
 		}
+		su->listen_fd = -1;
 	}
 	ret = build_cmdline(o, vm, cmdline);
 	ret = ret ?: gmem_write(&vm->mem, GPA_CMDLINE, cmdline, strlen(cmdline) + 1);
@@ -359,16 +403,17 @@ static int setup_guest(struct vm *vm, const struct vmm_opts *o, uint32_t cid,
 	vlog_debug("entry %#llx, kernel end %#llx, initrd %#llx+%llu, cmdline: %s\n",
 		   (unsigned long long)entry, (unsigned long long)kernel_end,
 		   (unsigned long long)initrd_gpa, (unsigned long long)initrd_len, cmdline);
-	if (o->instance)
-		ret = start_identity(vm, o, lc, kernel.fd, initrd.fd, vm->pkg.fd, secret_gpa,
-				     reason);
+	/* The secret goes in last, before any vCPU runs. */
+	if (bound)
+		ret = start_secret(vm, lc, secret_gpa, reason);
 out:
-	if (pkg_fd >= 0)
-		close(pkg_fd);
-	if (storage_fd >= 0)
-		close(storage_fd);
+	explicit_bzero(state, sizeof(state));
 	unmap_file(&kernel);
 	unmap_file(&initrd);
+	for (i = 0; i < 3; i++)
+		close_fd(&boot[i]);
+	for (i = 0; i < FD_COUNT; i++)
+		close_fd(&o->fd[i]);
 	return ret;
 }
 
@@ -454,43 +499,78 @@ static int make_signalfd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-int vmm_run(const struct vmm_opts *o)
+int vmm_run(const struct vmm_opts *opts)
 {
 	static struct vm vm;	/* large; zero-initialized */
+	struct setup su = { .kvm_fd = -1, .listen_fd = -1 };
+	struct vmm_opts o = *opts;
 	struct lifecycle lc;
-	int vmm_fd = -1, sig_fd, wake_fd, ret;
+	int vmm_fd = -1, sig_fd, wake_fd, ret, i;
 	int32_t reason;
 	uint32_t cid = AVF_CID_FIRST;
 
-	vlog_verbose = o->verbose;
-	/*
-	 * No core dumps or ptrace by other users: guest memory and secrets stay
-	 * private. (LeakSanitizer needs a dumpable process to stop the world,
-	 * so sanitizer builds keep it.)
-	 */
-#ifndef __SANITIZE_ADDRESS__
-	prctl(PR_SET_DUMPABLE, 0);
-#endif
-	signal(SIGPIPE, SIG_IGN);
-
-	if (o->protected_vm) {
+	vlog_verbose = o.verbose;
+	if (o.protected_vm) {
 		vlog("--protected: no protected VM backend on this host\n");
 		return EXIT_VMM_USAGE;
 	}
-	if (access("/dev/kvm", R_OK | W_OK)) {
+	/* Inherited descriptors: the given ones are checked, every other one closed. */
+	ret = startup_check_fds(&o);
+	if (ret)
+		return ret;
+	ret = startup_close_fds(o.fd, FD_COUNT);
+	if (ret) {
+		vlog("closing inherited descriptors: %s\n", strerror(-ret));
+		return EXIT_VMM_INTERNAL;
+	}
+	if (o.standalone) {
+		ret = open_standalone(&o);
+		if (ret)
+			return ret;
+	}
+	if (!o.debug_full) {
+		for (i = FD_CONSOLE; i <= FD_LOG; i++) {
+			if (o.fd[i] < 0)
+				continue;
+			vlog("%s ignored: output is captured only with --debug full\n",
+			     cli_fd_option(i));
+			close_fd(&o.fd[i]);
+		}
+	}
+	su.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (su.kvm_fd < 0) {
 		vlog("/dev/kvm: %s\n", strerror(errno));
 		return EXIT_VMM_UNAVAILABLE;
 	}
+	if (o.vsock_uds) {
+		su.listen_fd = vsock_listen_socket(o.vsock_uds);
+		if (su.listen_fd < 0) {
+			vlog("--vsock-uds %s: %s\n", o.vsock_uds, strerror(-su.listen_fd));
+			return EXIT_VMM_USAGE;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
 	sig_fd = make_signalfd();
 	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (sig_fd < 0 || wake_fd < 0) {
 		vlog("signalfd/eventfd: %s\n", strerror(errno));
 		return EXIT_VMM_INTERNAL;
 	}
+	/*
+	 * The base filter: before the instance state and the images are read
+	 * and before any thread exists. From here on nothing is opened.
+	 */
+	ret = vmm_seccomp_prepare();
+	ret = ret ?: vmm_seccomp_install(SECCOMP_ROLE_BASE);
+	if (ret) {
+		vlog("seccomp: cannot install the base filter: %s\n", strerror(-ret));
+		return EXIT_VMM_INTERNAL;
+	}
 
-	if (!o->standalone) {
-		vmm_fd = bind_instance(o, &cid);
-		if (vmm_fd == -ENODEV)
+	if (!o.standalone) {
+		vmm_fd = bind_instance(o.fd[FD_VM], &cid);
+		o.fd[FD_VM] = -1;
+		if (vmm_fd == -EPERM)
 			return EXIT_VMM_UNAVAILABLE;
 		if (vmm_fd < 0)
 			return EXIT_VMM_INTERNAL;
@@ -499,13 +579,12 @@ int vmm_run(const struct vmm_opts *o)
 	lifecycle_init(&lc, vmm_fd, wake_fd);
 	vm.lc = &lc;
 
-	ret = setup_guest(&vm, o, cid, &lc, &reason);
+	ret = setup_guest(&vm, &o, cid, &lc, &su, &reason);
 	if (ret) {
 		vm_destroy(&vm);
 		return lifecycle_stop(&lc, reason) ? EXIT_VMM_INTERNAL : 0;
 	}
-	ret = vmm_seccomp_prepare();
-	ret = ret ?: vm_start(&vm);
+	ret = vm_start(&vm);
 	ret = ret ?: vmm_seccomp_install(SECCOMP_ROLE_MAIN);
 	if (ret) {
 		vlog("starting threads: %s\n", strerror(-ret));
@@ -513,7 +592,7 @@ int vmm_run(const struct vmm_opts *o)
 		return lifecycle_stop(&lc, AVF_STOP_INFRASTRUCTURE_ERROR) ? EXIT_VMM_INTERNAL : 0;
 	}
 
-	reason = supervise(&vm, &lc, sig_fd, wake_fd, o->hangup_s);
+	reason = supervise(&vm, &lc, sig_fd, wake_fd, o.hangup_s);
 	vm_stop_vcpus(&vm);
 	devloop_stop(&vm.devloop);
 	ret = lifecycle_stop(&lc, reason);

@@ -4,7 +4,11 @@
 
 #include "cli.h"
 
-/* Bind, boot, supervise and report one run. Returns the process exit status. */
+/*
+ * Check and take the inherited descriptors, bind, boot, supervise and
+ * report one run. Call after startup_secure() and cli_parse(). Returns the
+ * process exit status.
+ */
 int vmm_run(const struct vmm_opts *o);
 
 #endif

@@ -11,6 +11,7 @@
 #include "kselftest_harness.h"
 
 #include "fake_guest.h"
+#include "limits.h"
 #include "virtio_vsock.h"
 
 #define GUEST_CID	2048
@@ -476,6 +477,156 @@ TEST(dev_socket_handshake)
 	EXPECT_EQ(0, read(c, line, sizeof(line)));
 	close(c);
 	unlink(sa.sun_path);
+	vg_free(&g);
+}
+
+/* ---- connections brokered by the module (AVF_VMM_CONN_TAKE / _DONE) ---- */
+
+struct done_log {
+	unsigned int n;
+	uint64_t id[8];
+	int32_t result[8];
+	int answer;		/* what AVF_VMM_CONN_DONE "returns" */
+};
+
+static int record_done(void *opaque, uint64_t id, int32_t result)
+{
+	struct done_log *d = opaque;
+
+	if (d->n < 8) {
+		d->id[d->n] = id;
+		d->result[d->n] = result;
+	}
+	d->n++;
+	return d->answer;
+}
+
+static uint32_t brokered_request(struct __test_metadata *_metadata, struct vguest *g, int fd,
+				 uint64_t id, struct done_log *d)
+{
+	struct virtio_vsock_hdr h;
+
+	g->v->conn_done = record_done;
+	g->v->conn_done_opaque = d;
+	vsock_dev_connect_brokered(g->v, fd, 5000, id);
+	vsock_dev_poll(g->v);
+	EXPECT_EQ(0, vg_recv(g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_REQUEST, h.op);
+	EXPECT_EQ(5000U, h.dst_port);
+	EXPECT_EQ(0U, d->n);	/* no outcome before the guest answers */
+	return h.src_port;
+}
+
+TEST(brokered_accept_reports_done_0_and_relays)
+{
+	static struct vsock_dev v;
+	struct done_log d = { 0 };
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	uint8_t data[16];
+	uint32_t port;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	port = brokered_request(_metadata, &g, sp[1], 77, &d);
+	vg_send(&g, VIRTIO_VSOCK_OP_RESPONSE, 5000, port, NULL, 0, 0, 4096, 0);
+	ASSERT_EQ(1U, d.n);
+	EXPECT_EQ(77U, d.id[0]);
+	EXPECT_EQ(0, d.result[0]);
+	/* No text handshake: bytes flow at once. */
+	ASSERT_EQ(2, write(sp[0], "hi", 2));
+	vsock_dev_poll(&v);
+	ASSERT_EQ(0, vg_recv(&g, &h, data));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RW, h.op);
+	EXPECT_EQ(0, memcmp(data, "hi", 2));
+	/* Reported once: closing later says nothing more. */
+	close(sp[0]);
+	vsock_dev_poll(&v);
+	EXPECT_EQ(1U, d.n);
+	vg_free(&g);
+}
+
+TEST(brokered_rst_is_refused)
+{
+	static struct vsock_dev v;
+	struct done_log d = { 0 };
+	struct vguest g;
+	uint32_t port;
+	char b;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	port = brokered_request(_metadata, &g, sp[1], 5, &d);
+	vg_send(&g, VIRTIO_VSOCK_OP_RST, 5000, port, NULL, 0, 0, 4096, 0);
+	ASSERT_EQ(1U, d.n);
+	EXPECT_EQ(5U, d.id[0]);
+	EXPECT_EQ(-ECONNREFUSED, d.result[0]);
+	EXPECT_EQ(0, read(sp[0], &b, 1));	/* host end closed */
+	close(sp[0]);
+	vg_free(&g);
+}
+
+TEST(brokered_requester_gone_resets_guest)
+{
+	static struct vsock_dev v;
+	struct done_log d = { .answer = -ENOENT };
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	uint32_t port;
+	char b;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	port = brokered_request(_metadata, &g, sp[1], 9, &d);
+	vg_send(&g, VIRTIO_VSOCK_OP_RESPONSE, 5000, port, NULL, 0, 0, 4096, 0);
+	ASSERT_EQ(1U, d.n);
+	EXPECT_EQ(0, d.result[0]);
+	/* DONE said -ENOENT: the guest connection is reset, the fd closed. */
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
+	EXPECT_EQ(port, h.src_port);
+	EXPECT_EQ(0, read(sp[0], &b, 1));
+	EXPECT_EQ(1U, d.n);
+	close(sp[0]);
+	vg_free(&g);
+}
+
+TEST(brokered_timeout_and_bad_port)
+{
+	static struct vsock_dev v;
+	struct done_log d = { 0 };
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	int sp[2], sp2[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	brokered_request(_metadata, &g, sp[1], 3, &d);
+	/* The guest's own timeout is short; the brokered one waits for the requester's. */
+	vsock_dev_expire(&v, vsock_now_ms() + VSOCK_CONNECT_TIMEOUT_MS + 1000);
+	EXPECT_EQ(0U, d.n);
+	vsock_dev_expire(&v, vsock_now_ms() + VSOCK_BROKERED_TIMEOUT_MS + 1000);
+	ASSERT_EQ(1U, d.n);
+	EXPECT_EQ(-ETIMEDOUT, d.result[0]);
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
+
+	/* A port below AVF_VSOCK_PORT_MIN never reaches the guest. */
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp2));
+	vsock_dev_connect_brokered(&v, sp2[1], 80, 4);
+	ASSERT_EQ(2U, d.n);
+	EXPECT_EQ(4U, d.id[1]);
+	EXPECT_EQ(-ECONNREFUSED, d.result[1]);
+	EXPECT_EQ(-EAGAIN, vg_recv(&g, &h, NULL));
+	close(sp[0]);
+	close(sp2[0]);
 	vg_free(&g);
 }
 
