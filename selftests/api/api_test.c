@@ -765,17 +765,7 @@ TEST_F(api, import_copies_identity_and_storage)
 	avf_config_free(c);
 }
 
-/* ---- identity and encrypted storage (need avf-vmm --instance) ---- */
-
-static bool vmm_has_identity(void)
-{
-	const char *v = getenv("AVF_VMM");
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "grep -q -- '--new-instance' '%s'",
-		 v && *v ? v : AVF_TREE_TOP "/build/user/bin/avf-vmm");
-	return system(cmd) == 0;
-}
+/* ---- identity and encrypted storage ---- */
 
 /*
  * Runs @vm (output captured), collects its payload log into @log and
@@ -848,8 +838,6 @@ TEST_F_TIMEOUT(api, identity_stable_copied_and_renewed, VM_TEST_TIMEOUT_S)
 	struct avf_vm *vm = NULL, *copy = NULL;
 	char log[8192], h1[80], h2[80], h3[80], h4[80], isnew[16];
 
-	if (!vmm_has_identity())
-		SKIP(return, "avf-vmm does not take --instance yet");
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "id", c, &vm));
 	ASSERT_EQ(0, run_and_log(vm, log, sizeof(log))) TH_LOG("log: %s", log);
@@ -889,8 +877,6 @@ TEST_F_TIMEOUT(api, encrypted_storage_persists_and_is_copied, VM_TEST_TIMEOUT_S)
 	struct avf_vm *vm = NULL, *copy = NULL;
 	char log[8192], v[128], cmd[700];
 
-	if (!vmm_has_identity())
-		SKIP(return, "avf-vmm does not take --instance yet (no storage key)");
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "store", c, &vm));
 	ASSERT_EQ(0, run_and_log(vm, log, sizeof(log))) TH_LOG("log: %s", log);
@@ -921,8 +907,6 @@ TEST_F_TIMEOUT(api, changed_payload_refuses_to_start, VM_TEST_TIMEOUT_S)
 	char apk[256], cmd[800];
 	struct rec r;
 
-	if (!vmm_has_identity())
-		SKIP(return, "avf-vmm does not take --instance yet");
 	/* A private copy of the package that we can change later. */
 	snprintf(apk, sizeof(apk), "%s/app.zip", self->root);
 	snprintf(cmd, sizeof(cmd), "cp '%s/hello.zip' '%s'", packages(), apk);
@@ -1140,8 +1124,6 @@ TEST_F_TIMEOUT(xfer, export_import_and_run_copy, VM_TEST_TIMEOUT_S)
 	int sv[2], st, ret;
 	pid_t pid;
 
-	if (!vmm_has_identity())
-		SKIP(return, "avf-vmm does not take --instance yet");
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "orig", c, &vm));
 	ASSERT_EQ(0, run_and_log(vm, log, sizeof(log))) TH_LOG("log: %s", log);
@@ -1485,8 +1467,6 @@ TEST_F_TIMEOUT(api, instance_img_of_another_uid_is_refused, VM_TEST_TIMEOUT_S)
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root to play another uid");
-	if (!vmm_has_identity())
-		SKIP(return, "avf-vmm does not take --instance yet");
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "orig", c, &vm));
 	snprintf(path, sizeof(path), "%s/instance.img", avf_vm_dir(vm));
