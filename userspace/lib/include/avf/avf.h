@@ -293,8 +293,9 @@ AVF_API int avf_vm_info(struct avf_vm *vm, struct avf_vm_state *info);
 /*
  * Output destinations for the next run() when output capture is on:
  * NULL (default) gives pipes readable through avf_vm_console_fd() and
- * avf_vm_log_fd(); a path makes avf-vmm write that file itself (useful
- * for VMs that outlive the caller). Set before run().
+ * avf_vm_log_fd(); a path is opened by run() (appending, created 0600, not
+ * through a final symlink) and its fd handed to avf-vmm (useful for VMs
+ * that outlive the caller). Set before run().
  */
 AVF_API int avf_vm_set_output_paths(struct avf_vm *vm, const char *console, const char *log);
 
