@@ -371,6 +371,18 @@ static void exited_error(struct avf_vm *vm, int dirfd, int st, bool known)
 				     "instance%s%s", WTERMSIG(st), tail[0] ? ": " : "", tail);
 }
 
+/* SIGKILL to our child, through its pidfd when there is one. */
+static int kill_child(pid_t pid, int pidfd)
+{
+#ifdef SYS_pidfd_send_signal
+	if (pidfd >= 0)
+		return (int)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+#else
+	(void)pidfd;
+#endif
+	return kill(pid, SIGKILL);
+}
+
 /*
  * Waits for the bind of the VMM @pid: the RUNNING record on our VM fd,
  * or the child's end (pidfd; without one, waitpid every 20 ms).
@@ -400,9 +412,7 @@ static int wait_bound(struct avf_vm *vm, struct run_files *f, pid_t pid, bool *r
 			char tail[160];
 
 			/* Ours to kill until it has become the VMM uid. */
-			if ((pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0)
-					: kill(pid, SIGKILL)) == 0 &&
-			    waitpid(pid, NULL, 0) == pid)
+			if (kill_child(pid, pidfd) == 0 && waitpid(pid, NULL, 0) == pid)
 				*reaped = true;
 			vmm_log_tail(f->dirfd, tail, sizeof(tail));
 			avf__seterr(vm->err, "avf-vmm did not bind to the instance within %d ms%s%s",
