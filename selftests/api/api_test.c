@@ -1317,8 +1317,7 @@ TEST_F(api, vmm_gets_exactly_its_fds)
 			break;
 		line = nl + 1;
 	}
-	TH_LOG("%s", log);
-	EXPECT_NE(NULL, strstr(log, "env 0\n"));
+	EXPECT_NE(NULL, strstr(log, "env 0\n")) TH_LOG("vmm.log: %s", log);
 	/* Paths stay out of the command line; the payload name is in. */
 	EXPECT_NE(NULL, strstr(log, "arg --payload\narg hello.so\n"));
 	EXPECT_EQ(NULL, strstr(log, "arg /"));
@@ -1366,7 +1365,7 @@ TEST_F(api, vmm_gets_exactly_its_fds)
 		}
 	}
 	/* Nothing else: not the leaked fd, not libavf's own. */
-	EXPECT_EQ(3 + named, nfds);
+	EXPECT_EQ(3 + named, nfds) TH_LOG("vmm.log: %s", log);
 	for (int i = 0; i < nfds; i++)
 		EXPECT_STRNE(marker, fds[i].link);
 	/* The failed start left the instance new. */
