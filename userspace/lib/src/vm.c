@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -405,6 +406,19 @@ int avf_vm_connect_vsock(struct avf_vm *vm, uint32_t port, int *fd)
 	} while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return connect_error(vm, port, errno);
+	/*
+	 * The result must be a new socket: never hand out, or close, an fd
+	 * we did not get (a module returning 0 would name our stdin).
+	 */
+	{
+		struct stat st;
+
+		if (fstat(r, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+			avf__seterr(vm->err, "connect_vsock: the module returned fd %d, which is "
+					     "not a socket", r);
+			return AVF_E_PROTOCOL;
+		}
+	}
 	/* The module returns it O_CLOEXEC and blocking; make sure of both. */
 	if (fcntl(r, F_SETFD, FD_CLOEXEC) < 0 ||
 	    fcntl(r, F_SETFL, fcntl(r, F_GETFL) & ~O_NONBLOCK) < 0) {
