@@ -65,12 +65,13 @@ expect 0 "info" -- info
 expect 0 "info --json" -- --json info
 check "info --json is JSON with capabilities" -- 'jq -e ".non_protected_vm == true and .abi_version == 2" "$out"'
 if [ -n "${AVF_VMM_UID:-}" ]; then
+	expect 0 "info --json again" -- --json info
 	check "info --json names the trusted VMM uid" -- 'jq -e ".vmm_uid == $AVF_VMM_UID and .development_mode == false" "$out"'
 	expect 0 "info" -- info
 	check "info prints the trusted VMM uid" -- 'grep -q "^trusted VMM uid: *$AVF_VMM_UID$" "$out"'
 	check "info does not claim development mode" -- '! grep -q "development mode" "$out"'
 else
-	for t in "info --json names the trusted VMM uid" "info" "info prints the trusted VMM uid" "info does not claim development mode"; do
+	for t in "info --json again" "info --json names the trusted VMM uid" "info" "info prints the trusted VMM uid" "info does not claim development mode"; do
 		skip_test "$t" "AVF_VMM_UID not set (not the test host)"
 	done
 fi
@@ -205,7 +206,8 @@ fi
 module=$(cat /run/avfout/module 2>/dev/null)
 if [ -n "$module" ] && [ -r "$module" ] && [ "$(id -u)" = 0 ]; then
 	persistent=$("$avfctl" --json info | jq -r .device_secret_persistent)
-	rmmod avf >"$out" 2>&1 && insmod "$module" >>"$out" 2>&1
+	# Loaded again as testhost/init does: with the trusted VMM uid.
+	rmmod avf >"$out" 2>&1 && insmod "$module" ${AVF_VMM_UID:+vmm_uid=$AVF_VMM_UID} >>"$out" 2>&1
 	if [ $? = 0 ]; then ok "module reload"; else not_ok "module reload"; fi
 	expect 0 "status after reload" -- --json status vm1
 	check "the instance is back, STOPPED, with no runs" -- 'jq -e ".status == \"STOPPED\" and .run_count == 0" "$out"'
