@@ -4,10 +4,20 @@
  * test host (selftests/api/run.sh); skip when /dev/avf is absent.
  *
  * Environment: AVF_TEST_PACKAGES (directory with hello.zip, exit-code.zip,
- * crash.zip, never-ready.zip; default <tree>/build/user/guest/packages).
+ * crash.zip, never-ready.zip; default <tree>/build/user/guest/packages),
+ * AVF_VMM_UID (the module's trusted VMM uid, set by testhost/init).
+ *
+ * Run as root (the test host does): the tests that play other users
+ * switch uid in a child (setresuid); a test that looks at the running
+ * avf-vmm from outside does so as root, which the threat model trusts.
+ * This program is also a stand-in VMM: started as "api_test --vm-fd ..."
+ * it reports what it inherited into vmm.log (vmm_probe()).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,8 +31,11 @@
 #include <unistd.h>
 
 #include <avf/avf.h>
+#include <linux/avf.h>
 
 #include "kselftest_harness.h"
+
+extern char **environ;
 
 #ifndef AVF_TREE_TOP
 #define AVF_TREE_TOP "."
@@ -234,8 +247,23 @@ TEST_F(api, capabilities)
 	ASSERT_EQ(AVF_OK, avf_manager_capabilities(self->m, &caps));
 	EXPECT_TRUE(caps & AVF_CAPABILITY_NON_PROTECTED_VM);
 	ASSERT_EQ(AVF_OK, avf_manager_host_info(self->m, &hi));
-	EXPECT_EQ(1, hi.abi_version);
+	EXPECT_EQ(AVF_ABI_VERSION, hi.abi_version);
 	EXPECT_EQ(caps, hi.capabilities);
+	/* Who may see secrets: the test host loads avf.ko with vmm_uid. */
+	{
+		struct avf_host_trust tr;
+		const char *u = getenv("AVF_VMM_UID");
+
+		ASSERT_EQ(AVF_OK, avf_manager_host_trust(self->m, &tr));
+		EXPECT_EQ(AVF_E_INVALID, avf_manager_host_trust(self->m, NULL));
+		if (u && *u) {
+			EXPECT_TRUE(tr.trusted_vmm);
+			EXPECT_EQ(strtoul(u, NULL, 10), tr.vmm_uid);
+		}
+		if (!tr.trusted_vmm)
+			EXPECT_EQ(UINT32_MAX, tr.vmm_uid);
+		EXPECT_LT(0, tr.max_running_per_owner);
+	}
 	/* Protected VMs: only where the module says so. */
 	ASSERT_EQ(AVF_OK, avf_config_builder_new(self->m, &b));
 	avf_config_builder_set_apk_path(b, "/x.zip");
@@ -697,15 +725,33 @@ TEST_F(api, import_copies_identity_and_storage)
 	ASSERT_EQ(AVF_OK, avf_import_from_descriptor(self->m, "dst", got, &copy))
 		TH_LOG("%s", avf_manager_last_error(self->m));
 	EXPECT_EQ(AVF_E_EXISTS, avf_import_from_descriptor(self->m, "dst", got, &vm));
+	/* A descriptor imports once: the transfer object is spent. */
+	{
+		struct avf_vm *again = NULL;
+
+		EXPECT_EQ(AVF_E_STATE, avf_import_from_descriptor(self->m, "dst2", got, &again));
+		EXPECT_NE(NULL, strstr(avf_manager_last_error(self->m), "imported already"))
+			TH_LOG("%s", avf_manager_last_error(self->m));
+		EXPECT_EQ(NULL, again);
+		snprintf(a, sizeof(a), "%s/vm/dst2", self->root);
+		EXPECT_NE(0, access(a, F_OK));
+	}
 	EXPECT_EQ(AVF_VM_STATUS_STOPPED, status_of(copy));
-	/* Same identity (sealed state, instance id) and the same storage bytes. */
-	for (int i = 0; i < 3; i++) {
-		static const char *const files[] = { "instance.img", "instance_id", "storage.img" };
+	/* The same instance id and storage bytes; the state sealed anew. */
+	for (int i = 0; i < 2; i++) {
+		static const char *const files[] = { "instance_id", "storage.img" };
 
 		snprintf(a, sizeof(a), "%s/vm/src/%s", self->root, files[i]);
 		snprintf(b, sizeof(b), "%s/vm/dst/%s", self->root, files[i]);
 		snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
 		EXPECT_EQ(0, system(cmd)) TH_LOG("%s differs", files[i]);
+	}
+	{
+		struct stat st;
+
+		snprintf(b, sizeof(b), "%s/vm/dst/instance.img", self->root);
+		ASSERT_EQ(0, stat(b, &st));
+		EXPECT_EQ(256, st.st_size);
 	}
 	/* Nothing staged is left behind. */
 	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s/tmp)\"", self->root);
@@ -719,17 +765,7 @@ TEST_F(api, import_copies_identity_and_storage)
 	avf_config_free(c);
 }
 
-/* ---- identity and encrypted storage (need avf-vmm --instance) ---- */
-
-static bool vmm_has_identity(void)
-{
-	const char *v = getenv("AVF_VMM");
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "grep -q -- '--new-instance' '%s'",
-		 v && *v ? v : AVF_TREE_TOP "/build/user/bin/avf-vmm");
-	return system(cmd) == 0;
-}
+/* ---- identity and encrypted storage ---- */
 
 /*
  * Runs @vm (output captured), collects its payload log into @log and
@@ -802,8 +838,6 @@ TEST_F_TIMEOUT(api, identity_stable_copied_and_renewed, VM_TEST_TIMEOUT_S)
 	struct avf_vm *vm = NULL, *copy = NULL;
 	char log[8192], h1[80], h2[80], h3[80], h4[80], isnew[16];
 
-	if (!vmm_has_identity())
-		SKIP(return, "avf-vmm does not take --instance yet");
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "id", c, &vm));
 	ASSERT_EQ(0, run_and_log(vm, log, sizeof(log))) TH_LOG("log: %s", log);
@@ -843,8 +877,6 @@ TEST_F_TIMEOUT(api, encrypted_storage_persists_and_is_copied, VM_TEST_TIMEOUT_S)
 	struct avf_vm *vm = NULL, *copy = NULL;
 	char log[8192], v[128], cmd[700];
 
-	if (!vmm_has_identity())
-		SKIP(return, "avf-vmm does not take --instance yet (no storage key)");
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "store", c, &vm));
 	ASSERT_EQ(0, run_and_log(vm, log, sizeof(log))) TH_LOG("log: %s", log);
@@ -875,8 +907,6 @@ TEST_F_TIMEOUT(api, changed_payload_refuses_to_start, VM_TEST_TIMEOUT_S)
 	char apk[256], cmd[800];
 	struct rec r;
 
-	if (!vmm_has_identity())
-		SKIP(return, "avf-vmm does not take --instance yet");
 	/* A private copy of the package that we can change later. */
 	snprintf(apk, sizeof(apk), "%s/app.zip", self->root);
 	snprintf(cmd, sizeof(cmd), "cp '%s/hello.zip' '%s'", packages(), apk);
@@ -945,6 +975,26 @@ TEST_F_TIMEOUT(api, vsock_connect_to_the_payload, VM_TEST_TIMEOUT_S)
 	EXPECT_EQ(AVF_E_INVALID, avf_vm_connect_vsock(vm, 80, &fd));
 	EXPECT_EQ(AVF_E_REFUSED, avf_vm_connect_vsock(vm, 5001, &fd))
 		TH_LOG("%s", avf_vm_last_error(vm));
+	/* Another uid holding (a copy of) the owner's VM fd cannot connect. */
+	if (geteuid() == 0) {
+		pid_t pid = fork();
+		int st;
+
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			int f = -1, r;
+
+			if (setresgid(1001, 1001, 1001) || setresuid(1001, 1001, 1001))
+				_exit(4);
+			r = avf_vm_connect_vsock(vm, 5000, &f);
+			if (r != AVF_E_PERMISSION)
+				fprintf(stderr, "# uid 1001: connect_vsock: %d %s\n", r,
+					avf_vm_last_error(vm));
+			_exit(r == AVF_E_PERMISSION && f == -1 ? 0 : 10);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
 	ASSERT_EQ(AVF_OK, avf_vm_connect_vsock(vm, 5000, &fd)) TH_LOG("%s", avf_vm_last_error(vm));
 	ASSERT_EQ(5, write(fd, "ping\n", 5));
 	EXPECT_EQ(5, read(fd, buf, sizeof(buf) - 1));
@@ -960,18 +1010,19 @@ TEST_F_TIMEOUT(api, vsock_connect_to_the_payload, VM_TEST_TIMEOUT_S)
 
 /*
  * Child: import the descriptor from @sock under @name into @root as @uid,
- * run it, expect onPayloadFinished(0). Exit 0 on success, 4 to skip.
+ * check that a second import of the same descriptor fails, run the copy
+ * (the secret payload) and send its secret-hash line back on @sock. Exit
+ * 0 on success, 4 to skip.
  */
 static int import_child(int sock, const char *root, const char *name, uid_t uid)
 {
 	struct avf_descriptor *d = NULL;
 	struct avf_manager *m = NULL;
-	struct avf_vm *vm = NULL;
-	struct rec r;
-	char *msg = NULL;
-	int ret;
+	struct avf_vm *vm = NULL, *again = NULL;
+	char *msg = NULL, log[8192], hash[80];
+	int ret, code;
 
-	if (uid && (setgid(uid) || setuid(uid)))
+	if (uid && (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid)))
 		return 4;
 	if (access("/dev/kvm", R_OK | W_OK))
 		return 4;
@@ -985,6 +1036,12 @@ static int import_child(int sock, const char *root, const char *name, uid_t uid)
 	if (avf_descriptor_recv(sock, &d))
 		return 2;
 	ret = avf_import_from_descriptor(m, name, d, &vm);
+	/* One descriptor, one import. */
+	if (!ret && avf_import_from_descriptor(m, "again", d, &again) != AVF_E_STATE) {
+		fprintf(stderr, "# child: a second import did not fail: %s\n",
+			avf_manager_last_error(m));
+		ret = -100;
+	}
 	avf_descriptor_free(d);
 	if (write(sock, "k", 1) != 1)
 		return 3;
@@ -992,26 +1049,21 @@ static int import_child(int sock, const char *root, const char *name, uid_t uid)
 		fprintf(stderr, "# child: import: %s\n", avf_manager_last_error(m));
 		return 5;
 	}
-	rec_init(&r);
-	if (avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_THREAD) || avf_vm_run(vm)) {
-		fprintf(stderr, "# child: run: %s\n", avf_vm_last_error(vm));
+	code = run_and_log(vm, log, sizeof(log));
+	if (code) {
+		fprintf(stderr, "# child: run: %d %s\n# log: %s\n", code, avf_vm_last_error(vm),
+			log);
 		return 6;
 	}
-	if (!rec_wait_stopped(&r, RUN_TIMEOUT_S))
+	log_value(log, "secret-hash: ", hash, sizeof(hash));
+	if (write(sock, hash, sizeof(hash)) != (ssize_t)sizeof(hash))
 		return 7;
-	ret = 8;
-	for (int i = 0; i < r.n; i++) {
-		if (r.ev[i] == EV_FINISHED && r.code[i] == 0)
-			ret = 0;
-		if (r.ev[i] == EV_ERROR || r.ev[i] == EV_STOPPED)
-			fprintf(stderr, "# child: event %d code %d\n", r.ev[i], r.code[i]);
-	}
 	avf_vm_release(vm);
 	/* Free the name in the module again (instances are per uid). */
 	if (avf_vm_delete(m, name))
 		fprintf(stderr, "# child: delete: %s\n", avf_manager_last_error(m));
 	avf_manager_close(m);
-	return ret;
+	return 0;
 }
 
 /*
@@ -1058,36 +1110,45 @@ FIXTURE_TEARDOWN(xfer)
 	cleanup_root(self->m, self->root);
 }
 
+/*
+ * The descriptor moves an instance to another app, of the same or another
+ * uid: the copy has the same secret (the module re-seals the state for the
+ * importer), and the descriptor imports only once.
+ */
 TEST_F_TIMEOUT(xfer, export_import_and_run_copy, VM_TEST_TIMEOUT_S)
 {
-	struct avf_config *c = example_config(self->m, "hello", false, 0);
+	struct avf_config *c = example_config(self->m, "secret", true, 0);
 	struct avf_descriptor *d = NULL;
 	struct avf_vm *vm = NULL;
-	char other[64], cmd[160], ack;
+	char other[64], cmd[160], ack, log[8192], h1[80], h2[80] = "";
 	int sv[2], st, ret;
 	pid_t pid;
 
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "orig", c, &vm));
+	ASSERT_EQ(0, run_and_log(vm, log, sizeof(log))) TH_LOG("log: %s", log);
+	log_value(log, "secret-hash: ", h1, sizeof(h1));
+	ASSERT_EQ(64, strlen(h1)) TH_LOG("log: %s", log);
 	ASSERT_EQ(AVF_OK, avf_vm_to_descriptor(vm, &d)) TH_LOG("%s", avf_vm_last_error(vm));
 	strcpy(other, "/tmp/avf-api-other-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(other));
 	if (variant->uid) {
 		snprintf(cmd, sizeof(cmd), "chown %u:%u %s", variant->uid, variant->uid, other);
 		ASSERT_EQ(0, system(cmd));
-		/* The other user needs guest images it can read. */
-		ASSERT_EQ(0, readable_copy("AVF_GUEST_INITRD",
-					   AVF_TREE_TOP "/build/user/guest/initramfs.cpio.gz",
-					   other, "initramfs.cpio.gz"));
-		ASSERT_EQ(0, readable_copy("AVF_GUEST_KERNEL",
-					   AVF_TREE_TOP "/build/user/guest/vmlinux", other,
-					   "vmlinux"));
 	}
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		close(sv[0]);
+		/* The other user needs guest images it can read. */
+		if (variant->uid &&
+		    (readable_copy("AVF_GUEST_INITRD",
+				   AVF_TREE_TOP "/build/user/guest/initramfs.cpio.gz", other,
+				   "initramfs.cpio.gz") ||
+		     readable_copy("AVF_GUEST_KERNEL", AVF_TREE_TOP "/build/user/guest/vmlinux",
+				   other, "vmlinux")))
+			_exit(9);
 		_exit(import_child(sv[1], other, "copy", variant->uid));
 	}
 	close(sv[1]);
@@ -1096,6 +1157,9 @@ TEST_F_TIMEOUT(xfer, export_import_and_run_copy, VM_TEST_TIMEOUT_S)
 	/* Hold the fds until the importer has copied. */
 	if (ret || read(sv[0], &ack, 1) != 1)
 		ack = 0;
+	if (ack && read(sv[0], h2, sizeof(h2)) != (ssize_t)sizeof(h2))
+		h2[0] = '\0';
+	h2[sizeof(h2) - 1] = '\0';
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	close(sv[0]);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", other);
@@ -1105,12 +1169,384 @@ TEST_F_TIMEOUT(xfer, export_import_and_run_copy, VM_TEST_TIMEOUT_S)
 	avf_descriptor_free(d);
 	avf_vm_release(vm);
 	avf_config_free(c);
-	/* The copy was a new module instance; clean it from this uid's view. */
 	ASSERT_TRUE(WIFEXITED(st));
 	if (WEXITSTATUS(st) == 4)
 		SKIP(return, "uid %u cannot use /dev/avf or /dev/kvm here", variant->uid);
 	EXPECT_EQ(AVF_OK, ret);
 	EXPECT_EQ(0, WEXITSTATUS(st));
+	/* The same instance: the same secret, whoever owns it now. */
+	EXPECT_STREQ(h1, h2);
 }
 
-TEST_HARNESS_MAIN
+/* ---- how avf-vmm is started (the trust boundary) ---- */
+
+/*
+ * Stand-in VMM (this program started as "api_test --vm-fd ..."): reports
+ * into vmm.log, its stdout, every fd it inherited, its environment size
+ * and its arguments, then fails the start with status 3.
+ */
+static int vmm_probe(int argc, char **argv)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d))) {
+		char path[64], link[512];
+		ssize_t len;
+		int fd;
+
+		if (de->d_name[0] == '.' || (fd = atoi(de->d_name)) == dirfd(d))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		len = readlink(path, link, sizeof(link) - 1);
+		link[len > 0 ? len : 0] = '\0';
+		printf("fd %d %d %s\n", fd, fcntl(fd, F_GETFL) & O_ACCMODE, link);
+	}
+	if (d)
+		closedir(d);
+	for (char **e = environ; *e; e++)
+		n++;
+	printf("env %d\n", n);
+	for (int i = 1; i < argc; i++)
+		printf("arg %s\n", argv[i]);
+	printf("probe done\n");
+	fflush(stdout);
+	return 3;
+}
+
+struct probe_fd {
+	int fd, acc;
+	char link[512];
+};
+
+/* The probe's line for @fd in @log, or NULL. */
+static const struct probe_fd *probe_find(const struct probe_fd *fds, int n, int fd)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i].fd == fd)
+			return &fds[i];
+	return NULL;
+}
+
+/* The number after "arg @opt" in @log, or -1. */
+static int probe_fd_arg(const char *log, const char *opt)
+{
+	char key[64];
+	const char *p;
+
+	snprintf(key, sizeof(key), "arg %s\narg ", opt);
+	p = strstr(log, key);
+	return p ? atoi(p + strlen(key)) : -1;
+}
+
+static char *read_text(const char *path)
+{
+	static char buf[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return buf;
+	n = read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return buf;
+}
+
+/*
+ * libavf hands avf-vmm exactly the fds of the bound-mode command line
+ * (boot images, package, instance state, storage, VM fd, outputs), with
+ * stdin /dev/null, stdout/stderr vmm.log and an empty environment; an fd
+ * the app leaked without CLOEXEC stays behind; no path goes on the
+ * command line.
+ */
+TEST_F(api, vmm_gets_exactly_its_fds)
+{
+	struct avf_config *c = example_config(self->m, "hello", true, 8192);
+	const char *saved = getenv("AVF_VMM");
+	char *keep = saved ? strdup(saved) : NULL;
+	static const char *const fd_opts[] = {
+		"--vm-fd", "--kernel-fd", "--initrd-fd", "--package-fd", "--instance-fd",
+		"--storage-fd", "--console-fd", "--log-fd",
+	};
+	struct probe_fd fds[64];
+	char exe[512], marker[128], path[PATH_MAX + 32], real[PATH_MAX], apk[512], *log;
+	struct avf_vm_state info;
+	struct avf_vm *vm = NULL;
+	int leak, nfds = 0, named = 0;
+	ssize_t n;
+
+	ASSERT_NE(NULL, c);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ASSERT_LT(0, n);
+	exe[n] = '\0';
+	snprintf(marker, sizeof(marker), "%s/leak-marker", self->root);
+	/* An app's fd without O_CLOEXEC, also at a high number. */
+	leak = open(marker, O_RDWR | O_CREAT, 0600);
+	ASSERT_LE(0, leak);
+	ASSERT_EQ(200, dup2(leak, 200));
+	setenv("AVF_API_TEST_CANARY", "1", 1);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "probe", c, &vm));
+	setenv("AVF_VMM", exe, 1);
+	EXPECT_EQ(AVF_E_SPAWN, avf_vm_run(vm));
+	if (keep)
+		setenv("AVF_VMM", keep, 1);
+	else
+		unsetenv("AVF_VMM");
+	free(keep);
+	close(leak);
+	close(200);
+	EXPECT_NE(NULL, strstr(avf_vm_last_error(vm), "status 3"))
+		TH_LOG("%s", avf_vm_last_error(vm));
+	EXPECT_NE(NULL, strstr(avf_vm_last_error(vm), "probe done"));
+	ASSERT_EQ(AVF_OK, avf_vm_info(vm, &info));
+	EXPECT_EQ(AVF_VM_STATUS_STOPPED, info.status);
+	EXPECT_EQ(0, info.run_count);
+
+	snprintf(path, sizeof(path), "%s/vmm.log", avf_vm_dir(vm));
+	log = read_text(path);
+	for (char *line = log; *line && nfds < 64;) {
+		char *nl = strchr(line, '\n');
+
+		if (sscanf(line, "fd %d %d %511[^\n]", &fds[nfds].fd, &fds[nfds].acc,
+			   fds[nfds].link) == 3)
+			nfds++;
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+	EXPECT_NE(NULL, strstr(log, "env 0\n")) TH_LOG("vmm.log: %s", log);
+	/* Paths stay out of the command line; the payload name is in. */
+	EXPECT_NE(NULL, strstr(log, "arg --payload\narg hello.so\n"));
+	EXPECT_EQ(NULL, strstr(log, "arg /"));
+	EXPECT_EQ(NULL, strstr(log, "arg --vsock-uds"));
+	EXPECT_EQ(NULL, strstr(log, "arg --kernel\n"));
+	EXPECT_EQ(NULL, strstr(log, "arg --instance\n"));
+	/* Standard fds. */
+	ASSERT_NE(NULL, probe_find(fds, nfds, 0));
+	EXPECT_STREQ("/dev/null", probe_find(fds, nfds, 0)->link);
+	ASSERT_NE(NULL, realpath(avf_vm_dir(vm), real));
+	snprintf(path, sizeof(path), "%s/vmm.log", real);
+	for (int i = 1; i <= 2; i++) {
+		ASSERT_NE(NULL, probe_find(fds, nfds, i));
+		EXPECT_STREQ(path, probe_find(fds, nfds, i)->link);
+	}
+	/* Each fd option names an open fd of the right kind. */
+	for (size_t i = 0; i < sizeof(fd_opts) / sizeof(fd_opts[0]); i++) {
+		int fd = probe_fd_arg(log, fd_opts[i]);
+		const struct probe_fd *f = probe_find(fds, nfds, fd);
+
+		ASSERT_LE(3, fd) TH_LOG("%s missing", fd_opts[i]);
+		ASSERT_NE(NULL, f) TH_LOG("%s %d is not open", fd_opts[i], fd);
+		named++;
+		if (!strcmp(fd_opts[i], "--vm-fd")) {
+			EXPECT_EQ(0, strncmp(f->link, "anon_inode:", 11)) TH_LOG("%s", f->link);
+		} else if (!strcmp(fd_opts[i], "--instance-fd")) {
+			snprintf(path, sizeof(path), "%s/instance.img", real);
+			EXPECT_STREQ(path, f->link);
+			EXPECT_EQ(O_RDONLY, f->acc);
+		} else if (!strcmp(fd_opts[i], "--storage-fd")) {
+			snprintf(path, sizeof(path), "%s/storage.img", real);
+			EXPECT_STREQ(path, f->link);
+			EXPECT_EQ(O_RDWR, f->acc);
+		} else if (!strcmp(fd_opts[i], "--package-fd")) {
+			snprintf(apk, sizeof(apk), "%s/hello.zip", packages());
+			ASSERT_NE(NULL, realpath(apk, path));
+			EXPECT_STREQ(path, f->link);
+			EXPECT_EQ(O_RDONLY, f->acc);
+		} else if (!strcmp(fd_opts[i], "--console-fd") || !strcmp(fd_opts[i], "--log-fd")) {
+			EXPECT_EQ(0, strncmp(f->link, "pipe:", 5)) TH_LOG("%s", f->link);
+			EXPECT_EQ(O_WRONLY, f->acc);
+		} else {
+			EXPECT_EQ('/', f->link[0]);
+			EXPECT_EQ(O_RDONLY, f->acc);
+		}
+	}
+	/* Nothing else: not the leaked fd, not libavf's own. */
+	EXPECT_EQ(3 + named, nfds) TH_LOG("vmm.log: %s", log);
+	for (int i = 0; i < nfds; i++)
+		EXPECT_STRNE(marker, fds[i].link);
+	/* The failed start left the instance new. */
+	snprintf(path, sizeof(path), "%s/new_instance", avf_vm_dir(vm));
+	EXPECT_EQ(0, access(path, F_OK));
+	avf_vm_release(vm);
+	avf_config_free(c);
+}
+
+/* Whether process @pid has an fd open on @target; *count: its fds seen. */
+static bool proc_has_fd_to(pid_t pid, const char *target, int *count)
+{
+	char dir[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	*count = 0;
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		char p[384], link[512];
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		n = readlink(p, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		(*count)++;
+		found |= !strcmp(link, target);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * The running avf-vmm (a real one) holds none of the app's fds, has none
+ * of its environment and runs as the trusted VMM uid. Looked at as root:
+ * the owner cannot look into the VMM any more.
+ */
+TEST_F_TIMEOUT(api, running_vmm_holds_nothing_of_the_app, VM_TEST_TIMEOUT_S)
+{
+	struct avf_config *c = example_config(self->m, "never-ready", false, 0);
+	struct avf_host_trust tr;
+	struct avf_vm_state info;
+	struct avf_vm *vm = NULL;
+	char marker[128], path[64], *text;
+	int leak, count = 0;
+
+	if (geteuid() != 0)
+		SKIP(return, "looking into another uid's process needs root");
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_manager_host_trust(self->m, &tr));
+	snprintf(marker, sizeof(marker), "%s/leak-marker", self->root);
+	leak = open(marker, O_RDWR | O_CREAT, 0600); /* no O_CLOEXEC */
+	ASSERT_LE(0, leak);
+	setenv("AVF_API_TEST_CANARY", "1", 1);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "holds", c, &vm));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	ASSERT_EQ(AVF_OK, avf_vm_info(vm, &info));
+	ASSERT_LT(0, info.vmm_pid);
+	EXPECT_FALSE(proc_has_fd_to((pid_t)info.vmm_pid, marker, &count));
+	EXPECT_LT(0, count); /* we did see its fds */
+	snprintf(path, sizeof(path), "/proc/%u/environ", info.vmm_pid);
+	text = read_text(path);
+	EXPECT_EQ(NULL, strstr(text, "AVF_API_TEST_CANARY"));
+	if (tr.trusted_vmm && !tr.owner_is_vmm) {
+		char want[64];
+
+		snprintf(path, sizeof(path), "/proc/%u/status", info.vmm_pid);
+		text = read_text(path);
+		snprintf(want, sizeof(want), "\nUid:\t%u\t%u\t%u\t%u\n", tr.vmm_uid, tr.vmm_uid,
+			 tr.vmm_uid, tr.vmm_uid);
+		EXPECT_NE(NULL, strstr(text, want)) TH_LOG("%s", text);
+	}
+	EXPECT_EQ(AVF_OK, avf_vm_stop(vm));
+	close(leak);
+	avf_vm_close(vm);
+	avf_config_free(c);
+}
+
+/*
+ * A copy of instance.img is worth nothing to another uid: placed into that
+ * uid's own instance, it is refused at start (the sealed state names its
+ * owner) with PAYLOAD_VERIFICATION_FAILED.
+ */
+TEST_F_TIMEOUT(api, instance_img_of_another_uid_is_refused, VM_TEST_TIMEOUT_S)
+{
+	struct avf_config *c = example_config(self->m, "hello", false, 0);
+	unsigned char state[256];
+	char other[64], path[512], cmd[160];
+	struct avf_vm *vm = NULL;
+	int fd, st;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to play another uid");
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "orig", c, &vm));
+	snprintf(path, sizeof(path), "%s/instance.img", avf_vm_dir(vm));
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(256, read(fd, state, sizeof(state)));
+	close(fd);
+	strcpy(other, "/tmp/avf-api-thief-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(other));
+	snprintf(cmd, sizeof(cmd), "chown 1001:1001 %s", other);
+	ASSERT_EQ(0, system(cmd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct avf_manager *m = NULL;
+		struct avf_vm *mine = NULL;
+		bool verification = false;
+		int code = -1;
+		struct rec r;
+
+		if (readable_copy("AVF_GUEST_INITRD",
+				  AVF_TREE_TOP "/build/user/guest/initramfs.cpio.gz", other,
+				  "initramfs.cpio.gz") ||
+		    readable_copy("AVF_GUEST_KERNEL", AVF_TREE_TOP "/build/user/guest/vmlinux",
+				  other, "vmlinux"))
+			_exit(9);
+		if (setgroups(0, NULL) || setresgid(1001, 1001, 1001) ||
+		    setresuid(1001, 1001, 1001) || access("/dev/kvm", R_OK | W_OK))
+			_exit(4);
+		if (avf_manager_open(other, &m, NULL))
+			_exit(4);
+		/* Its own instance of the same app, then the stolen state over it. */
+		if (avf_vm_create(m, "mine", c, &mine)) {
+			fprintf(stderr, "# uid 1001: create: %s\n", avf_manager_last_error(m));
+			_exit(2);
+		}
+		snprintf(path, sizeof(path), "%s/instance.img", avf_vm_dir(mine));
+		fd = open(path, O_WRONLY | O_TRUNC);
+		if (fd < 0 || write(fd, state, sizeof(state)) != (ssize_t)sizeof(state))
+			_exit(3);
+		close(fd);
+		rec_init(&r);
+		if (avf_vm_set_callback(mine, &rec_cbs, &r, AVF_EXECUTOR_THREAD) ||
+		    avf_vm_run(mine)) {
+			fprintf(stderr, "# uid 1001: run: %s\n", avf_vm_last_error(mine));
+			_exit(5);
+		}
+		if (!rec_wait_stopped(&r, RUN_TIMEOUT_S))
+			_exit(6);
+		for (int i = 0; i < r.n; i++) {
+			fprintf(stderr, "# uid 1001: event %d code %d\n", r.ev[i], r.code[i]);
+			if (r.ev[i] == EV_STOPPED)
+				code = r.code[i];
+			if (r.ev[i] == EV_ERROR &&
+			    r.code[i] == AVF_VM_ERROR_PAYLOAD_VERIFICATION_FAILED)
+				verification = true;
+			if (r.ev[i] == EV_STARTED)
+				_exit(7); /* the payload must not run */
+		}
+		avf_vm_release(mine);
+		avf_vm_delete(m, "mine");
+		avf_manager_close(m);
+		_exit(code == AVF_VM_STOP_MICRODROID_PAYLOAD_VERIFICATION_FAILED && verification
+			      ? 0 : 8);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", other);
+	if (system(cmd)) {
+		/* best effort */
+	}
+	avf_vm_release(vm);
+	avf_config_free(c);
+	ASSERT_TRUE(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 4)
+		SKIP(return, "uid 1001 cannot use /dev/avf or /dev/kvm here");
+	EXPECT_EQ(0, WEXITSTATUS(st));
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "--vm-fd"))
+		return vmm_probe(argc, argv);
+	return test_harness_run(argc, argv);
+}

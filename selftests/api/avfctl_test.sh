@@ -63,7 +63,18 @@ hello=(--package "$pkgs/hello.zip" --payload-binary-name hello.so)
 
 expect 0 "info" -- info
 expect 0 "info --json" -- --json info
-check "info --json is JSON with capabilities" -- 'jq -e ".non_protected_vm == true and .abi_version == 1" "$out"'
+check "info --json is JSON with capabilities" -- 'jq -e ".non_protected_vm == true and .abi_version == 2" "$out"'
+if [ -n "${AVF_VMM_UID:-}" ]; then
+	expect 0 "info --json again" -- --json info
+	check "info --json names the trusted VMM uid" -- 'jq -e ".vmm_uid == $AVF_VMM_UID and .development_mode == false" "$out"'
+	expect 0 "info" -- info
+	check "info prints the trusted VMM uid" -- 'grep -q "^trusted VMM uid: *$AVF_VMM_UID$" "$out"'
+	check "info does not claim development mode" -- '! grep -q "development mode" "$out"'
+else
+	for t in "info --json again" "info --json names the trusted VMM uid" "info" "info prints the trusted VMM uid" "info does not claim development mode"; do
+		skip_test "$t" "AVF_VMM_UID not set (not the test host)"
+	done
+fi
 
 expect 64 "usage error: unknown verb" -- frobnicate
 expect 64 "usage error: bad --debug" -- create x "${hello[@]}" --debug loud
@@ -130,13 +141,73 @@ irc=$?
 cp "$root/import.out" "$out"
 if [ $irc = 0 ]; then ok "import into another data root"; else not_ok "import into another data root"; fi
 expect 0 "the imported copy runs" -- --data-root "$other" run copy
+
+# import listens only on a socket it creates, 0600, and says who sent.
+: >"$root/taken.sock"
+expect 73 "import refuses an existing socket path" -- --data-root "$other" import copy2 --socket "$root/taken.sock" --timeout 5
+check "the refusal names the path" -- 'grep -q "taken.sock already exists" "$out"'
+"$avfctl" --data-root "$other" import copy2 --socket "$root/x2.sock" --timeout 60 >"$root/import.out" 2>&1 &
+ipid=$!
+for i in $(seq 50); do [ -S "$root/x2.sock" ] && break; sleep 0.1; done
+check "the import socket is mode 0600" -- '[ "$(stat -c %a "$root/x2.sock")" = 600 ]'
+expect 0 "export --to-uid to the right uid" -- export vm1 --socket "$root/x2.sock" --to-uid "$(id -u)"
+check "export names the uid it sent to" -- 'grep -q "sending to uid $(id -u)" "$out"'
+wait $ipid
+irc=$?
+cp "$root/import.out" "$out"
+if [ $irc = 0 ]; then ok "import with the peer checks"; else not_ok "import with the peer checks"; fi
+check "import names the uid it received from" -- 'grep -q "descriptor from uid $(id -u)" "$out"'
+check "import removed its socket" -- '[ ! -e "$root/x2.sock" ]'
+# --from-uid: a peer of another uid is refused.
+"$avfctl" --data-root "$other" import copy3 --socket "$root/x3.sock" --from-uid 4242 --timeout 60 >"$root/import.out" 2>&1 &
+ipid=$!
+"$avfctl" export vm1 --socket "$root/x3.sock" >"$out" 2>&1
+erc=$?
+# The importer hangs up on it: no acknowledgement (76), or a broken send (74).
+if [ $erc = 76 ] || [ $erc = 74 ]; then ok "export to an importer that expects another uid fails"; else not_ok "export to an importer that expects another uid fails (exit $erc)"; fi
+wait $ipid
+irc=$?
+cp "$root/import.out" "$out"
+if [ $irc = 77 ]; then ok "import refuses a peer that is not --from-uid"; else not_ok "import refuses a peer that is not --from-uid (exit $irc)"; fi
+check "the refusal names the peer uid" -- 'grep -q "descriptor of uid $(id -u)" "$out"'
+expect 66 "nothing was imported" -- --data-root "$other" status copy3
+
+# A third uid squatting the socket path: export refuses to send to it.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	sq=$(mktemp -d /tmp/avfctl-squat.XXXXXX)
+	chown 1001:1001 "$sq"
+	chmod 0755 "$sq"
+	# The squatter listens where the importer (uid 1000) was told to.
+	setpriv --reuid=1001 --regid=1001 --clear-groups python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+s.settimeout(60)
+c, _ = s.accept()
+print("imported VM: got a connection", flush=True)
+' "$sq/xfer.sock" >"$sq/import.out" 2>&1 &
+	spid=$!
+	for i in $(seq 50); do [ -S "$sq/xfer.sock" ] && break; sleep 0.1; done
+	expect 77 "export refuses a socket squatted by another uid" -- export vm1 --socket "$sq/xfer.sock" --to-uid 1000
+	check "the refusal names the squatter's uid" -- 'grep -q "uid 1001" "$out"'
+	kill $spid 2>/dev/null
+	wait $spid 2>/dev/null
+	check "the squatter got nothing" -- '! grep -q "imported VM" "$sq/import.out"'
+	rm -rf "$sq"
+else
+	for t in "export refuses a socket squatted by another uid" "the refusal names the squatter's uid" "the squatter got nothing"; do
+		skip_test "$t" "needs root and setpriv"
+	done
+fi
 # Module instances vanish on reload; the files persist and libavf re-opens
 # them. The identity survives only a persistent device secret (kernel key):
 # with an ephemeral one the old sealed state is refused, as it must be.
 module=$(cat /run/avfout/module 2>/dev/null)
 if [ -n "$module" ] && [ -r "$module" ] && [ "$(id -u)" = 0 ]; then
 	persistent=$("$avfctl" --json info | jq -r .device_secret_persistent)
-	rmmod avf >"$out" 2>&1 && insmod "$module" >>"$out" 2>&1
+	# Loaded again as testhost/init does: with the trusted VMM uid.
+	rmmod avf >"$out" 2>&1 && insmod "$module" ${AVF_VMM_UID:+vmm_uid=$AVF_VMM_UID} >>"$out" 2>&1
 	if [ $? = 0 ]; then ok "module reload"; else not_ok "module reload"; fi
 	expect 0 "status after reload" -- --json status vm1
 	check "the instance is back, STOPPED, with no runs" -- 'jq -e ".status == \"STOPPED\" and .run_count == 0" "$out"'

@@ -15,8 +15,9 @@ export AVF_TEST_PACKAGES=${AVF_TEST_PACKAGES:-$top/build/user/guest/packages}
 export AVFCTL=${AVFCTL:-$out/bin/avfctl}
 export AVF_TEST_ECHO=${AVF_TEST_ECHO:-$out/tests/api/vsock-echo.zip}
 
-# Only in the throwaway test host: let another uid use KVM (the export/
-# import test runs the imported copy as uid 1000).
+# Only in the throwaway test host: let other uids use the devices (the
+# export/import test runs the imported copy as uid 1000; uid 1001 plays a
+# thief with a copied instance.img and a stranger holding a VM fd).
 if [ "$(hostname)" = avf-testhost ] && [ "$(id -u)" = 0 ]; then
 	chmod 0666 /dev/kvm /dev/avf 2>/dev/null
 fi

@@ -45,6 +45,8 @@ enum {
 	O_OUTPUT = 1u << 12,	/* -o/--output FILE */
 	O_FOLLOW = 1u << 13,	/* -f/--follow */
 	O_NAME = 1u << 14,	/* --name NAME (instead of a positional) */
+	O_FROM_UID = 1u << 15,	/* --from-uid UID (import) */
+	O_TO_UID = 1u << 16,	/* --to-uid UID (export) */
 	O_CONFIG_SET = O_PACKAGE | O_PAYLOAD | O_PROTECTED | O_DEBUG | O_MEM | O_CPU |
 		       O_STORAGE | O_CAPTURE | O_NAME,
 };
@@ -67,6 +69,8 @@ struct opts {
 	const char *output;
 	bool follow;
 	const char *name;
+	long from_uid;		/* -1: any */
+	long to_uid;		/* -1: any */
 	/* positional arguments */
 	int nargs;
 	char **args;
@@ -108,6 +112,8 @@ int avfctl_get_vm(struct avfctl *ctl, struct avf_manager *m, struct opts *o, str
 struct json_object *avfctl_config_json(const struct avf_config *cfg);
 void avfctl_print_config(const struct avf_config *cfg, const char *indent);
 void avfctl_json_print(struct json_object *o); /* prints and puts */
+/* The uid of the process at the other end of a UNIX stream socket, or -1. */
+long avfctl_peer_uid(int sock, long *pid);
 /* "<root>/logs/<name>.<kind>" (malloc'ed). */
 char *avfctl_output_path(struct avf_manager *m, const char *name, const char *kind);
 int avfctl_mkdir_logs(struct avf_manager *m);

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-/* avfctl info: what the host supports (VirtualMachineManager.getCapabilities). */
+/*
+ * avfctl info: what the host supports (VirtualMachineManager.getCapabilities)
+ * and who can see VM secrets: the trusted VMM uid, or development mode.
+ */
 #include "avfctl.h"
+
+#define DEV_MODE_LINE "development mode: the owner can read VM secrets"
 
 int cmd_info(struct avfctl *ctl, struct opts *o)
 {
 	struct avf_host_info hi;
+	struct avf_host_trust tr;
 	struct avf_manager *m;
 	int ret;
 
@@ -13,6 +19,8 @@ int cmd_info(struct avfctl *ctl, struct opts *o)
 	if (ret)
 		return ret;
 	ret = avf_manager_host_info(m, &hi);
+	if (!ret)
+		ret = avf_manager_host_trust(m, &tr);
 	if (ret) {
 		ret = avfctl_fail(ctl, ret, "capabilities", avf_manager_last_error(m));
 		avf_manager_close(m);
@@ -33,6 +41,16 @@ int cmd_info(struct avfctl *ctl, struct opts *o)
 				       json_object_new_int64(hi.max_vms_per_owner));
 		json_object_object_add(j, "event_queue_len",
 				       json_object_new_int64(hi.event_queue_len));
+		json_object_object_add(j, "development_mode",
+				       json_object_new_boolean(tr.owner_is_vmm));
+		json_object_object_add(j, "vmm_uid", tr.trusted_vmm
+						? json_object_new_int64(tr.vmm_uid) : NULL);
+		json_object_object_add(j, "vm_secrets", json_object_new_string(
+				tr.owner_is_vmm ? DEV_MODE_LINE
+				: tr.trusted_vmm ? "only the trusted VMM uid"
+						 : "no trusted VMM: no VM can start"));
+		json_object_object_add(j, "max_running_per_owner",
+				       json_object_new_int64(tr.max_running_per_owner));
 		json_object_object_add(j, "data_root",
 				       json_object_new_string(avf_manager_data_root(m)));
 		avfctl_json_print(j);
@@ -45,7 +63,15 @@ int cmd_info(struct avfctl *ctl, struct opts *o)
 		printf("device secret:      %s\n",
 		       hi.device_secret_persistent ? "persistent (kernel key)"
 						   : "ephemeral (lost on module reload)");
+		if (tr.owner_is_vmm)
+			printf("VM secrets:         " DEV_MODE_LINE "\n");
+		if (tr.trusted_vmm)
+			printf("trusted VMM uid:    %u\n", tr.vmm_uid);
+		else if (!tr.owner_is_vmm)
+			printf("trusted VMM uid:    none (no VM can start: load avf.ko with "
+			       "vmm_uid=UID)\n");
 		printf("max VMs per user:   %u\n", hi.max_vms_per_owner);
+		printf("max running/user:   %u\n", tr.max_running_per_owner);
 		printf("data root:          %s\n", avf_manager_data_root(m));
 	}
 	avf_manager_close(m);

@@ -46,10 +46,12 @@ const struct command avfctl_commands[] = {
 	  O_NAME | O_FOLLOW, 0, 1, cmd_console },
 	{ "log", "NAME [-f]", "print the payload log of a VM started in the background",
 	  O_NAME | O_FOLLOW, 0, 1, cmd_log },
-	{ "export", "NAME --socket PATH", "send a stopped VM's descriptor to an importer",
-	  O_NAME | O_SOCKET | O_TIMEOUT, 0, 1, cmd_export },
-	{ "import", "NAME --socket PATH", "receive a descriptor and create VM NAME from it",
-	  O_NAME | O_SOCKET | O_TIMEOUT, 0, 1, cmd_import },
+	{ "export", "NAME --socket PATH [--to-uid UID]",
+	  "send a stopped VM's descriptor to an importer",
+	  O_NAME | O_SOCKET | O_TIMEOUT | O_TO_UID, 0, 1, cmd_export },
+	{ "import", "NAME --socket PATH [--from-uid UID]",
+	  "receive a descriptor and create VM NAME from it",
+	  O_NAME | O_SOCKET | O_TIMEOUT | O_FROM_UID, 0, 1, cmd_import },
 	{ "connect", "NAME PORT", "connect stdin/stdout to a vsock port of a running VM", 0,
 	  2, 2, cmd_connect },
 	{ "package", "-o OUT.zip LIB.so [LIB.so]...",
@@ -62,7 +64,7 @@ const struct command avfctl_commands[] = {
 enum {
 	OPT_PACKAGE = 256, OPT_PAYLOAD, OPT_PROTECTED, OPT_DEBUG, OPT_MEM, OPT_CPU, OPT_STORAGE,
 	OPT_STORAGE_SIZE, OPT_CAPTURE, OPT_NO_CAPTURE, OPT_CONSOLE, OPT_LOG, OPT_TIMEOUT,
-	OPT_SOCKET, OPT_NAME, OPT_JSON, OPT_DATA_ROOT,
+	OPT_SOCKET, OPT_NAME, OPT_JSON, OPT_DATA_ROOT, OPT_FROM_UID, OPT_TO_UID,
 };
 
 static const struct {
@@ -86,6 +88,8 @@ static const struct {
 	{ { "output", required_argument, NULL, 'o' }, O_OUTPUT },
 	{ { "follow", no_argument, NULL, 'f' }, O_FOLLOW },
 	{ { "name", required_argument, NULL, OPT_NAME }, O_NAME },
+	{ { "from-uid", required_argument, NULL, OPT_FROM_UID }, O_FROM_UID },
+	{ { "to-uid", required_argument, NULL, OPT_TO_UID }, O_TO_UID },
 	{ { "json", no_argument, NULL, OPT_JSON }, ~0u },
 	{ { "data-root", required_argument, NULL, OPT_DATA_ROOT }, ~0u },
 	{ { "help", no_argument, NULL, 'h' }, ~0u },
@@ -178,6 +182,8 @@ static int parse_opts(struct avfctl *ctl, const struct command *c, int argc, cha
 	o->cpu = -1;
 	o->capture = -1;
 	o->timeout_s = -1;
+	o->from_uid = -1;
+	o->to_uid = -1;
 	for (size_t i = 0; i < NOPTIONS; i++)
 		longopts[i] = options[i].opt;
 	memset(&longopts[NOPTIONS], 0, sizeof(longopts[0]));
@@ -287,6 +293,23 @@ static int parse_opts(struct avfctl *ctl, const struct command *c, int argc, cha
 		case OPT_NAME:
 			o->name = optarg;
 			break;
+		case OPT_FROM_UID:
+		case OPT_TO_UID: {
+			char *end;
+			unsigned long u;
+
+			errno = 0;
+			u = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || u >= UINT32_MAX) {
+				avfctl_err(ctl, "--%s takes a numeric uid, not '%s'", oname, optarg);
+				return EX_USAGE;
+			}
+			if (ch == OPT_FROM_UID)
+				o->from_uid = (long)u;
+			else
+				o->to_uid = (long)u;
+			break;
+		}
 		case OPT_JSON:
 			ctl->json = true;
 			break;

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "avfctl.h"
@@ -266,4 +267,16 @@ int avfctl_mkdir_logs(struct avf_manager *m)
 	r = mkdir(p, 0700);
 	free(p);
 	return r < 0 && errno != EEXIST ? -1 : 0;
+}
+
+long avfctl_peer_uid(int sock, long *pid)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof(cr))
+		return -1;
+	if (pid)
+		*pid = cr.pid;
+	return (long)cr.uid;
 }

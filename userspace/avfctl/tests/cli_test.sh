@@ -52,6 +52,24 @@ t 64 "package without -o" package a.so
 t 64 "connect without a port" connect vm
 t 64 "connect with a bad port" connect vm 12x
 t 0 "--version" --version
+# export/import: socket checks that come before /dev/avf is touched.
+: >"$tmp/file"
+ln -s "$tmp/file" "$tmp/link"
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$tmp/sock"
+t 73 "import refuses an existing file as its socket" import x --socket "$tmp/file"
+c "the refusal says the path exists" 'grep -q "already exists" "$tmp/err"'
+t 73 "import refuses an existing symlink" import x --socket "$tmp/link"
+t 73 "import refuses an existing socket it did not create" import x --socket "$tmp/sock"
+c "the existing socket is left alone" 'test -S "$tmp/sock"'
+t 77 "export refuses a symlink" export x --socket "$tmp/link"
+c "the refusal names the link" 'grep -q "symbolic link" "$tmp/err"'
+t 77 "export refuses a non-socket" export x --socket "$tmp/file"
+t 77 "export refuses a socket of another uid than --to-uid" export x --socket "$tmp/sock" --to-uid 4242
+c "the refusal names both uids" 'grep -q "belongs to uid $(id -u), not --to-uid 4242" "$tmp/err"'
+t 64 "bad --to-uid" export x --socket "$tmp/sock" --to-uid -1
+t 64 "bad --from-uid" import x --socket "$tmp/new.sock" --from-uid abc
+t 64 "export does not take --from-uid" export x --socket "$tmp/sock" --from-uid 1
+t 64 "import does not take --to-uid" import x --socket "$tmp/new.sock" --to-uid 1
 if [ -e /dev/avf ]; then
 	for i in 1 2 3; do n=$((n + 1)); echo "ok $n no-/dev/avf checks # SKIP /dev/avf present"; done
 else

@@ -39,6 +39,7 @@ static int check_payload_name(const char *name, char *err)
 		return AVF_E_INVALID;
 	}
 	len = strlen(name);
+	/* The module's limit (part of the identity): the UAPI counts the NUL. */
 	if (len == 0 || len > AVF_PAYLOAD_NAME_MAX - 1) {
 		avf__seterr(err, "payload binary name must be 1..%d bytes", AVF_PAYLOAD_NAME_MAX - 1);
 		return AVF_E_INVALID;
@@ -52,8 +53,9 @@ static int check_payload_name(const char *name, char *err)
 		return AVF_E_INVALID;
 	}
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
-			avf__seterr(err, "payload binary name contains a control character");
+		if (*p < 0x20 || *p >= 0x7f) {
+			avf__seterr(err, "payload binary name must be printable ASCII (the module "
+					 "seals it into the identity)");
 			return AVF_E_INVALID;
 		}
 	}

@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * VirtualMachineDescriptor: read-only fds to a stopped instance's files,
- * passed over AF_UNIX sockets with SCM_RIGHTS, and imported as a copy.
+ * VirtualMachineDescriptor: a stopped instance handed to another app (of
+ * any uid) as a capability. It carries read-only fds of the config,
+ * instance_id and storage.img, and in place of instance.img a one-shot
+ * transfer object the module made of the sealed state (AVF_INSTANCE_EXPORT):
+ * the importer presents it to the module (AVF_INSTANCE_IMPORT), which
+ * re-seals the same identity for the importer's uid. A copy of instance.img
+ * is worth nothing to another uid; the descriptor imports once.
  *
  * Wire format (one sendmsg): a 16-byte header
- *   0 4 magic "AVFD"   4 2 version (LE) = 1   6 2 fd count (LE, 3 or 4)
+ *   0 4 magic "AVFD"   4 2 version (LE) = 2   6 2 fd count (LE, 3 or 4)
  *   8 4 flags (LE; bit 0: storage.img present)   12 4 reserved, zero
  * with the fds in SCM_RIGHTS, in the order config, instance_id,
- * instance.img[, storage.img].
+ * transfer[, storage.img]. Version 1 (instance.img by value) is received
+ * only to be refused with a clear message at import.
  */
 #include <endian.h>
 #include <errno.h>
@@ -15,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,7 +29,8 @@
 #include "internal.h"
 
 #define DESC_MAGIC "AVFD"
-#define DESC_VERSION 1
+#define DESC_VERSION 2
+#define DESC_VERSION_STATE_BY_VALUE 1
 #define DESC_HAS_STORAGE 1u
 #define DESC_MAX_FDS 4
 
@@ -38,8 +46,10 @@ static struct avf_descriptor *desc_new(void)
 {
 	struct avf_descriptor *d = malloc(sizeof(*d));
 
-	if (d)
-		d->config_fd = d->instance_id_fd = d->instance_img_fd = d->storage_fd = -1;
+	if (d) {
+		d->version = DESC_VERSION;
+		d->config_fd = d->instance_id_fd = d->transfer_fd = d->storage_fd = -1;
+	}
 	return d;
 }
 
@@ -51,8 +61,8 @@ void avf_descriptor_free(struct avf_descriptor *d)
 		close(d->config_fd);
 	if (d->instance_id_fd >= 0)
 		close(d->instance_id_fd);
-	if (d->instance_img_fd >= 0)
-		close(d->instance_img_fd);
+	if (d->transfer_fd >= 0)
+		close(d->transfer_fd);
 	if (d->storage_fd >= 0)
 		close(d->storage_fd);
 	free(d);
@@ -66,6 +76,55 @@ static int open_ro(struct avf_vm *vm, int dirfd, const char *name, int *fd)
 		return AVF_E_CORRUPT;
 	}
 	return AVF_OK;
+}
+
+/* The module's one-shot transfer object for the sealed state in @dirfd. */
+static int export_state(struct avf_vm *vm, int dirfd, int *fd)
+{
+	struct avf_instance_export x;
+	char *state = NULL;
+	size_t len = 0;
+	int r, ret;
+
+	ret = avf__read_file(dirfd, AVF_FILE_INSTANCE_IMG, AVF_INSTANCE_STATE_SIZE, &state, &len,
+			     vm->err);
+	if (ret || len != AVF_INSTANCE_STATE_SIZE) {
+		free(state);
+		avf__seterr(vm->err, "to_descriptor: instance.img of VM \"%s\" is missing or "
+				     "not %d bytes", vm->name, AVF_INSTANCE_STATE_SIZE);
+		return AVF_E_CORRUPT;
+	}
+	memset(&x, 0, sizeof(x));
+	x.state = (uint64_t)(uintptr_t)state;
+	x.state_size = AVF_INSTANCE_STATE_SIZE;
+	r = ioctl(vm->mgr->dev_fd, AVF_INSTANCE_EXPORT, &x);
+	memset(state, 0, len);
+	free(state);
+	if (r >= 0) {
+		*fd = r;
+		return AVF_OK;
+	}
+	switch (errno) {
+	case EPERM:
+		avf__seterr(vm->err, "to_descriptor: instance.img of VM \"%s\" is sealed for "
+				     "another uid: only its owner can export it", vm->name);
+		return AVF_E_PERMISSION;
+	case EBADMSG:
+		avf__seterr(vm->err, "to_descriptor: instance.img of VM \"%s\" does not open "
+				     "(tampered, or sealed under another device secret)", vm->name);
+		return AVF_E_CORRUPT;
+	case EPROTONOSUPPORT:
+		avf__seterr(vm->err, "to_descriptor: instance.img of VM \"%s\" has a state "
+				     "version this module does not know", vm->name);
+		return AVF_E_VERSION;
+	case ENOTTY:
+		avf__seterr(vm->err, "to_descriptor: the avf module cannot export instances "
+				     "(too old)");
+		return AVF_E_UNSUPPORTED;
+	default:
+		avf__seterr(vm->err, "AVF_INSTANCE_EXPORT failed: %s", strerror(errno));
+		return avf__errno_to_err(errno);
+	}
 }
 
 int avf_vm_to_descriptor(struct avf_vm *vm, struct avf_descriptor **out)
@@ -92,7 +151,7 @@ int avf_vm_to_descriptor(struct avf_vm *vm, struct avf_descriptor **out)
 	ret = avf__lock_instance(vm->dir, LOCK_SH, &lockfd, vm->err);
 	if (ret)
 		return ret == AVF_E_NOT_FOUND ? AVF_E_DELETED : ret;
-	dirfd = open(vm->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dirfd = open(vm->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd < 0) {
 		ret = AVF_E_DELETED;
 		goto out;
@@ -109,7 +168,7 @@ int avf_vm_to_descriptor(struct avf_vm *vm, struct avf_descriptor **out)
 	if (!ret)
 		ret = open_ro(vm, dirfd, AVF_FILE_INSTANCE_ID, &d->instance_id_fd);
 	if (!ret)
-		ret = open_ro(vm, dirfd, AVF_FILE_INSTANCE_IMG, &d->instance_img_fd);
+		ret = export_state(vm, dirfd, &d->transfer_fd);
 	if (!ret && cfg->encrypted_storage_bytes)
 		ret = open_ro(vm, dirfd, AVF_FILE_STORAGE_IMG, &d->storage_fd);
 	if (ret)
@@ -139,11 +198,12 @@ int avf_descriptor_send(int sock, const struct avf_descriptor *d)
 	struct cmsghdr *c;
 	ssize_t r;
 
-	if (sock < 0 || !d || d->config_fd < 0 || d->instance_id_fd < 0 || d->instance_img_fd < 0)
+	if (sock < 0 || !d || d->config_fd < 0 || d->instance_id_fd < 0 || d->transfer_fd < 0 ||
+	    d->version != DESC_VERSION)
 		return AVF_E_INVALID;
 	fds[0] = d->config_fd;
 	fds[1] = d->instance_id_fd;
-	fds[2] = d->instance_img_fd;
+	fds[2] = d->transfer_fd;
 	if (d->storage_fd >= 0)
 		fds[n++] = d->storage_fd;
 	memset(&h, 0, sizeof(h));
@@ -223,17 +283,26 @@ int avf_descriptor_recv(int sock, struct avf_descriptor **out)
 			}
 		}
 	}
+	if (r == (ssize_t)sizeof(h) && !memcmp(h.magic, DESC_MAGIC, 4) &&
+	    le16toh(h.version) != DESC_VERSION &&
+	    le16toh(h.version) != DESC_VERSION_STATE_BY_VALUE) {
+		ret = AVF_E_VERSION;
+		goto fail;
+	}
 	if (r != (ssize_t)sizeof(h) || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
-	    memcmp(h.magic, DESC_MAGIC, 4) || le16toh(h.version) != DESC_VERSION ||
+	    memcmp(h.magic, DESC_MAGIC, 4) ||
 	    h.reserved || (le32toh(h.flags) & ~DESC_HAS_STORAGE) ||
 	    le16toh(h.nfds) != ((le32toh(h.flags) & DESC_HAS_STORAGE) ? 4 : 3) ||
 	    nfds != le16toh(h.nfds)) {
 		ret = r == 0 ? AVF_E_IO : AVF_E_PROTOCOL;
 		goto fail;
 	}
+	/* Files, but the transfer object (the module checks that at import). */
 	for (int i = 0; i < nfds; i++) {
 		struct stat st;
 
+		if (i == 2 && le16toh(h.version) == DESC_VERSION)
+			continue;
 		if (fstat(fds[i], &st) < 0 || !S_ISREG(st.st_mode)) {
 			ret = AVF_E_PROTOCOL;
 			goto fail;
@@ -244,9 +313,10 @@ int avf_descriptor_recv(int sock, struct avf_descriptor **out)
 		ret = AVF_E_NOMEM;
 		goto fail;
 	}
+	d->version = le16toh(h.version);
 	d->config_fd = fds[0];
 	d->instance_id_fd = fds[1];
-	d->instance_img_fd = fds[2];
+	d->transfer_fd = fds[2];
 	if (nfds == 4)
 		d->storage_fd = fds[3];
 	*out = d;
@@ -257,23 +327,88 @@ fail:
 	return ret;
 }
 
-struct import_arg {
-	const struct avf_descriptor *d;
-	struct avf_config *cfg;
-};
+/* The state re-sealed for us, in exchange for the transfer object. */
+static int import_state(const struct avf_descriptor *d, struct avf_manager *m,
+			unsigned char state[AVF_INSTANCE_STATE_SIZE], char *err)
+{
+	struct avf_instance_import x;
+
+	memset(&x, 0, sizeof(x));
+	x.transfer_fd = d->transfer_fd;
+	x.state_size = AVF_INSTANCE_STATE_SIZE;
+	x.state = (uint64_t)(uintptr_t)state;
+	if (ioctl(m->dev_fd, AVF_INSTANCE_IMPORT, &x) == 0)
+		return AVF_OK;
+	switch (errno) {
+	case ESTALE:
+		avf__seterr(err, "import: this descriptor was imported already (a descriptor "
+				 "imports once; ask for a new one)");
+		return AVF_E_STATE;
+	case EBADF:
+	case EINVAL:
+		avf__seterr(err, "import: the descriptor carries no avf transfer object in "
+				 "place of the instance state");
+		return AVF_E_PROTOCOL;
+	case ENOTTY:
+		avf__seterr(err, "import: the avf module cannot import instances (too old)");
+		return AVF_E_UNSUPPORTED;
+	default:
+		avf__seterr(err, "AVF_INSTANCE_IMPORT failed: %s", strerror(errno));
+		return avf__errno_to_err(errno);
+	}
+}
+
+/* Checks what we copied, not what the sender claimed. */
+static int check_copy(struct avf_manager *m, int dirfd, const struct avf_descriptor *d,
+		      char *err)
+{
+	struct avf_config *c = NULL;
+	bool want_storage;
+	struct stat st;
+	int fd, ret;
+
+	ret = avf__config_load(dirfd, &c, err);
+	if (ret)
+		return ret;
+	want_storage = c->encrypted_storage_bytes != 0;
+	if (c->protected_vm && !(m->caps.caps & AVF_CAP_PROTECTED_VM)) {
+		avf__seterr(err, "import: protected VMs are not supported on this host");
+		avf_config_free(c);
+		return AVF_E_NOT_CAPABLE;
+	}
+	avf_config_free(c);
+	if (want_storage != (d->storage_fd >= 0)) {
+		avf__seterr(err, "import: the config %s encrypted storage but the "
+				 "descriptor %s storage.img",
+			    want_storage ? "has" : "has no",
+			    d->storage_fd >= 0 ? "carries" : "lacks");
+		return AVF_E_CORRUPT;
+	}
+	fd = openat(dirfd, AVF_FILE_INSTANCE_ID, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return AVF_E_IO;
+	if (fstat(fd, &st) < 0 || st.st_size != AVF_INSTANCE_ID_LEN) {
+		close(fd);
+		avf__seterr(err, "instance_id: not %d bytes", AVF_INSTANCE_ID_LEN);
+		return AVF_E_CORRUPT;
+	}
+	close(fd);
+	return AVF_OK;
+}
 
 static int stage_import(struct avf_manager *m, int dirfd, const void *varg, char *err)
 {
-	const struct import_arg *a = varg;
+	const struct avf_descriptor *d = varg;
+	unsigned char state[AVF_INSTANCE_STATE_SIZE];
 	int fd, ret;
 
-	ret = avf__copy_fd(a->d->config_fd, dirfd, AVF_FILE_CONFIG, false, err);
+	ret = avf__copy_fd(d->config_fd, dirfd, AVF_FILE_CONFIG, false, err);
 	if (!ret)
-		ret = avf__copy_fd(a->d->instance_id_fd, dirfd, AVF_FILE_INSTANCE_ID, false, err);
+		ret = avf__copy_fd(d->instance_id_fd, dirfd, AVF_FILE_INSTANCE_ID, false, err);
+	if (!ret && d->storage_fd >= 0)
+		ret = avf__copy_fd(d->storage_fd, dirfd, AVF_FILE_STORAGE_IMG, true, err);
 	if (!ret)
-		ret = avf__copy_fd(a->d->instance_img_fd, dirfd, AVF_FILE_INSTANCE_IMG, false, err);
-	if (!ret && a->d->storage_fd >= 0)
-		ret = avf__copy_fd(a->d->storage_fd, dirfd, AVF_FILE_STORAGE_IMG, true, err);
+		ret = check_copy(m, dirfd, d, err);
 	if (ret)
 		return ret;
 	fd = openat(dirfd, AVF_FILE_LOCK, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -282,56 +417,19 @@ static int stage_import(struct avf_manager *m, int dirfd, const void *varg, char
 		return AVF_E_IO;
 	}
 	close(fd);
-	/* Check what we copied, not what the sender claimed. */
-	{
-		struct avf_config *c = NULL;
-		bool want_storage;
-
-		ret = avf__config_load(dirfd, &c, err);
-		if (ret)
-			return ret;
-		want_storage = c->encrypted_storage_bytes != 0;
-		if (c->protected_vm && !(m->caps.caps & AVF_CAP_PROTECTED_VM)) {
-			avf__seterr(err, "import: protected VMs are not supported on this host");
-			avf_config_free(c);
-			return AVF_E_NOT_CAPABLE;
-		}
-		avf_config_free(c);
-		if (want_storage != (a->d->storage_fd >= 0)) {
-			avf__seterr(err, "import: the config %s encrypted storage but the "
-					 "descriptor %s storage.img",
-				    want_storage ? "has" : "has no",
-				    a->d->storage_fd >= 0 ? "carries" : "lacks");
-			return AVF_E_CORRUPT;
-		}
-		fd = openat(dirfd, AVF_FILE_INSTANCE_IMG, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return AVF_E_IO;
-		ret = avf__check_instance_img(fd, err);
-		close(fd);
-		if (ret)
-			return ret;
-		fd = openat(dirfd, AVF_FILE_INSTANCE_ID, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return AVF_E_IO;
-		{
-			struct stat st;
-
-			if (fstat(fd, &st) < 0 || st.st_size != AVF_INSTANCE_ID_LEN) {
-				close(fd);
-				avf__seterr(err, "instance_id: not %d bytes", AVF_INSTANCE_ID_LEN);
-				return AVF_E_CORRUPT;
-			}
-		}
-		close(fd);
-	}
+	/* Last: the transfer object is spent once the module took it. */
+	ret = import_state(d, m, state, err);
+	if (!ret)
+		ret = avf__write_instance_img(dirfd, state, sizeof(state), err);
+	memset(state, 0, sizeof(state));
+	if (ret)
+		return ret;
 	return avf__fsync_dir(dirfd, err);
 }
 
 int avf_import_from_descriptor(struct avf_manager *m, const char *name,
 			       const struct avf_descriptor *d, struct avf_vm **out)
 {
-	struct import_arg a = { d, NULL };
 	int ret;
 
 	if (!out)
@@ -342,9 +440,16 @@ int avf_import_from_descriptor(struct avf_manager *m, const char *name,
 	ret = avf__valid_name(name, m->err);
 	if (ret)
 		return ret;
-	if (!d || d->config_fd < 0 || d->instance_id_fd < 0 || d->instance_img_fd < 0) {
+	if (!d || d->config_fd < 0 || d->instance_id_fd < 0 || d->transfer_fd < 0) {
 		avf__seterr(m->err, "import: incomplete descriptor");
 		return AVF_E_INVALID;
 	}
-	return avf__create_common(m, name, stage_import, &a, out);
+	if (d->version == DESC_VERSION_STATE_BY_VALUE) {
+		avf__seterr(m->err, "import: descriptor format version 1 (from an older libavf) "
+				    "carries instance.img itself, which only its owner's uid can "
+				    "run; export it again with this libavf (format version %d)",
+			    DESC_VERSION);
+		return AVF_E_VERSION;
+	}
+	return avf__create_common(m, name, stage_import, d, out);
 }

@@ -21,10 +21,8 @@
 #define AVF_FILE_STORAGE_IMG "storage.img"
 #define AVF_FILE_LOCK "lock"
 #define AVF_FILE_VMM_LOG "vmm.log"
-/* avf-vmm's development socket for host vsock connections. */
-#define AVF_FILE_VSOCK "vsock.sock"
-/* How long connect_vsock waits for the guest to accept. */
-#define AVF_VSOCK_CONNECT_MS 10000
+/* How long connect_vsock waits for the guest to accept (module bound). */
+#define AVF_VSOCK_CONNECT_MS AVF_CONNECT_TIMEOUT_DEFAULT_MS
 /* Present from create() until the first run has started. */
 #define AVF_FILE_NEW_INSTANCE "new_instance"
 
@@ -47,6 +45,8 @@
 
 /* How long run() waits for avf-vmm to bind. */
 #define AVF_SPAWN_TIMEOUT_MS 20000
+/* Records read from a VM fd at a time. */
+#define AVF_EVENT_BATCH 16
 
 struct avf_config {
 	char *payload_binary_name;
@@ -102,10 +102,29 @@ struct avf_vm {
 };
 
 struct avf_descriptor {
+	int version;		/* wire format version it arrived in (2 when made here) */
 	int config_fd;
 	int instance_id_fd;
-	int instance_img_fd;
-	int storage_fd;	/* -1 without storage */
+	int transfer_fd;	/* AVF_INSTANCE_EXPORT object (v1: instance.img) */
+	int storage_fd;		/* -1 without storage */
+};
+
+/*
+ * A program to start with exactly these fds (vm_spawn.c): @stdio become
+ * 0, 1 and 2, every fd in @keep (all >= 3) is inherited as it is, every
+ * other fd is closed, the environment is empty.
+ */
+#define AVF_SPAWN_MAX_ARGS 48
+#define AVF_SPAWN_MAX_FDS 12
+struct avf_spawn {
+	const char *path;
+	char *argv[AVF_SPAWN_MAX_ARGS];
+	int argc;
+	int stdio[3];
+	int keep[AVF_SPAWN_MAX_FDS];
+	int nkeep;
+	char nums[AVF_SPAWN_MAX_FDS][12]; /* text of the fd numbers in argv */
+	bool overflow;
 };
 
 /* error.c */
@@ -150,8 +169,34 @@ int avf__create_common(struct avf_manager *m, const char *name,
 		       const void *arg, struct avf_vm **out);
 
 /* identity.c */
+int avf__open_image(const char *what, const char *env, const char *path, int *fd, char *err);
 int avf__seal_instance(struct avf_manager *m, const struct avf_config *cfg,
 		       unsigned char blob[AVF_INSTANCE_STATE_SIZE], char *err);
+uint32_t avf__debug_level(const struct avf_config *cfg);
+
+/* vm.c */
+long avf__now_ms(void);
+void avf__sleep_ms(long ms);
+void avf__close_fd(int *fd);
+int avf__vm_get_info(struct avf_vm *vm, struct avf_vm_state *out);
+int avf__vm_open_dir(struct avf_vm *vm, int *dirfd);
+int avf__vm_require_status(struct avf_vm *vm, enum avf_status want, const char *what);
+void avf__vm_reap(struct avf_vm *vm, long ms);
+void avf__vm_free(struct avf_vm *vm);
+
+/* vm_events.c */
+int avf__vm_dispatch_all(struct avf_vm *vm);
+void avf__vm_drain_events(struct avf_vm *vm);
+bool avf__vm_stop_thread(struct avf_vm *vm);
+
+/* vm_spawn.c */
+void avf__spawn_init(struct avf_spawn *s, const char *path);
+void avf__spawn_arg(struct avf_spawn *s, const char *arg);
+void avf__spawn_fd_arg(struct avf_spawn *s, const char *opt, int fd);
+int avf__spawn_start(const struct avf_spawn *s, pid_t *pid, char *err);
+int avf__pidfd_open(pid_t pid);
+int avf__high_fd(int fd);
+int avf__vm_run(struct avf_vm *vm);
 
 /* locate.c */
 const char *avf__vmm_path(void);

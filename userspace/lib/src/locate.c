@@ -2,9 +2,12 @@
 /*
  * Where libavf finds avf-vmm and the guest images.
  *
- *   avf-vmm:  $AVF_VMM, else <tree>/build/user/bin/avf-vmm when it exists
- *             (compiled in as AVF_TREE_TOP), else
- *             /usr/local/libexec/avf/avf-vmm
+ *   avf-vmm:  $AVF_VMM, else the installed /usr/libexec/avf/avf-vmm or
+ *             /usr/local/libexec/avf/avf-vmm (the first that exists), else
+ *             <tree>/build/user/bin/avf-vmm (compiled in as AVF_TREE_TOP).
+ *             Whichever runs, only a VMM the module trusts (set-uid to its
+ *             vmm_uid, or the owner in development mode) can bind: a VMM
+ *             picked by $AVF_VMM gains nothing.
  *   kernel:   $AVF_GUEST_KERNEL, else <tree>/build/user/guest/vmlinux,
  *             else /usr/local/share/avf/vmlinux when it exists, else the
  *             newest kernel/build.sh output ($AVF_CACHE or
@@ -40,8 +43,18 @@ static const char *pick(const char *env, const char *tree, const char *installed
 
 const char *avf__vmm_path(void)
 {
-	return pick("AVF_VMM", AVF_TREE_TOP "/build/user/bin/avf-vmm",
-		    "/usr/local/libexec/avf/avf-vmm");
+	static const char *const installed[] = {
+		"/usr/libexec/avf/avf-vmm",
+		"/usr/local/libexec/avf/avf-vmm",
+	};
+	const char *v = getenv("AVF_VMM");
+
+	if (v && *v)
+		return v;
+	for (size_t i = 0; i < sizeof(installed) / sizeof(installed[0]); i++)
+		if (access(installed[i], X_OK) == 0)
+			return installed[i];
+	return AVF_TREE_TOP "/build/user/bin/avf-vmm";
 }
 
 /* The newest cached kernel build's vmlinux, or NULL. */

@@ -197,6 +197,26 @@ int avf_manager_host_info(struct avf_manager *m, struct avf_host_info *info)
 	return AVF_OK;
 }
 
+int avf_manager_host_trust(struct avf_manager *m, struct avf_host_trust *trust)
+{
+	uint32_t caps;
+	int ret;
+
+	if (!m || !trust)
+		return AVF_E_INVALID;
+	ret = avf_manager_capabilities(m, &caps); /* refreshes m->caps */
+	if (ret)
+		return ret;
+	memset(trust, 0, sizeof(*trust));
+	trust->trusted_vmm = (m->caps.flags & AVF_CAPS_TRUSTED_VMM) &&
+			     m->caps.vmm_uid != AVF_VMM_UID_NONE;
+	trust->vmm_uid = trust->trusted_vmm ? m->caps.vmm_uid : UINT32_MAX;
+	trust->owner_is_vmm = m->caps.flags & AVF_CAPS_OWNER_IS_VMM;
+	trust->max_running_per_owner = m->caps.max_running_per_owner;
+	trust->max_pending_connects = m->caps.max_pending_connects;
+	return AVF_OK;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

@@ -435,24 +435,61 @@ static int tmpfile_with(const char *text)
 	return fd;
 }
 
+/* Sends a raw descriptor header with @n fds attached. */
+static ssize_t send_raw(int sock, uint16_t version, uint16_t nfds, uint32_t flags,
+			const int *fds, int n)
+{
+	struct {
+		char magic[4];
+		uint16_t version, nfds;
+		uint32_t flags, reserved;
+	} h = { { 'A', 'V', 'F', 'D' }, version, nfds, flags, 0 };
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr msg = { 0 };
+	struct cmsghdr *c;
+
+	memset(&u, 0, sizeof(u));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+	return sendmsg(sock, &msg, 0);
+}
+
 TEST(descriptor_over_socketpair)
 {
-	struct avf_descriptor d = { -1, -1, -1, -1 }, *r = NULL;
-	int sv[2];
+	struct avf_descriptor d = { 2, -1, -1, -1, -1 }, *r = NULL;
+	int sv[2], xfer[2];
 	char b[8] = "";
 
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	/* The transfer object is an anon-inode fd of the module; a pipe here. */
+	ASSERT_EQ(0, pipe2(xfer, O_CLOEXEC));
 	d.config_fd = tmpfile_with("config");
 	d.instance_id_fd = tmpfile_with("id");
-	d.instance_img_fd = tmpfile_with("img");
+	d.transfer_fd = xfer[0];
 	d.storage_fd = tmpfile_with("storage");
 	ASSERT_EQ(AVF_OK, avf_descriptor_send(sv[0], &d));
 	ASSERT_EQ(AVF_OK, avf_descriptor_recv(sv[1], &r));
+	EXPECT_EQ(2, r->version);
 	ASSERT_EQ(7, pread(r->storage_fd, b, 7, 0));
 	EXPECT_EQ(0, memcmp(b, "storage", 7));
 	ASSERT_EQ(6, pread(r->config_fd, b, 6, 0));
 	EXPECT_EQ(0, memcmp(b, "config", 6));
 	EXPECT_TRUE(fcntl(r->config_fd, F_GETFD) & FD_CLOEXEC);
+	/* The third fd is the transfer object, in order. */
+	ASSERT_EQ(1, write(xfer[1], "t", 1));
+	ASSERT_EQ(1, read(r->transfer_fd, b, 1));
+	EXPECT_EQ('t', b[0]);
 	avf_descriptor_free(r);
 	r = NULL;
 
@@ -473,48 +510,28 @@ TEST(descriptor_over_socketpair)
 		EXPECT_EQ(AVF_E_PROTOCOL, avf_descriptor_recv(sv[1], &r));
 		EXPECT_EQ(NULL, r);
 	}
-	/* A valid header with a pipe among the fds: refused, nothing leaks. */
 	{
-		struct {
-			char magic[4];
-			uint16_t version, nfds;
-			uint32_t flags, reserved;
-		} h = { { 'A', 'V', 'F', 'D' }, 1, 3, 0, 0 };
-		union {
-			char buf[CMSG_SPACE(3 * sizeof(int))];
-			struct cmsghdr align;
-		} u;
-		struct iovec iov = { &h, sizeof(h) };
-		struct msghdr msg = { 0 };
-		struct cmsghdr *c;
-		int p[2], fds[3], before;
+		int p[2], fds[4], before;
 
 		ASSERT_EQ(0, pipe(p));
 		before = count_fds();
+		/* A pipe where a file belongs: refused, nothing leaks. */
 		fds[0] = d.config_fd;
 		fds[1] = p[0];
-		fds[2] = d.instance_img_fd;
-		memset(&u, 0, sizeof(u));
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof(u.buf);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(3 * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, sizeof(fds));
-		ASSERT_EQ((ssize_t)sizeof(h), sendmsg(sv[0], &msg, 0));
+		fds[2] = d.transfer_fd;
+		ASSERT_LT(0, send_raw(sv[0], 2, 3, 0, fds, 3));
 		EXPECT_EQ(AVF_E_PROTOCOL, avf_descriptor_recv(sv[1], &r));
 		EXPECT_EQ(NULL, r);
 		EXPECT_EQ(before, count_fds());
 		/* Header says 4 fds, 3 attached. */
-		h.nfds = 4;
-		h.flags = 1;
 		fds[1] = d.instance_id_fd;
-		memcpy(CMSG_DATA(c), fds, sizeof(fds));
-		ASSERT_EQ((ssize_t)sizeof(h), sendmsg(sv[0], &msg, 0));
+		ASSERT_LT(0, send_raw(sv[0], 2, 4, 1, fds, 3));
 		EXPECT_EQ(AVF_E_PROTOCOL, avf_descriptor_recv(sv[1], &r));
+		EXPECT_EQ(before, count_fds());
+		/* An unknown format version. */
+		ASSERT_LT(0, send_raw(sv[0], 3, 3, 0, fds, 3));
+		EXPECT_EQ(AVF_E_VERSION, avf_descriptor_recv(sv[1], &r));
+		EXPECT_EQ(NULL, r);
 		EXPECT_EQ(before, count_fds());
 		close(p[0]);
 		close(p[1]);
@@ -525,7 +542,41 @@ TEST(descriptor_over_socketpair)
 	close(sv[1]);
 	close(d.config_fd);
 	close(d.instance_id_fd);
-	close(d.instance_img_fd);
+	close(xfer[0]);
+	close(xfer[1]);
+}
+
+/*
+ * A version-1 descriptor (instance.img by value, from an older libavf) is
+ * received, then refused at import with a message that says why.
+ */
+TEST(descriptor_version_1_is_refused_at_import)
+{
+	struct avf_manager m;
+	struct avf_descriptor *r = NULL;
+	struct avf_vm *vm = (struct avf_vm *)1;
+	int sv[2], fds[3];
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	fds[0] = tmpfile_with("config");
+	fds[1] = tmpfile_with("id");
+	fds[2] = tmpfile_with("instance.img");
+	ASSERT_LT(0, send_raw(sv[0], 1, 3, 0, fds, 3));
+	ASSERT_EQ(AVF_OK, avf_descriptor_recv(sv[1], &r));
+	EXPECT_EQ(1, r->version);
+	/* Nothing of the module is reached: the version is refused first. */
+	memset(&m, 0, sizeof(m));
+	m.dev_fd = -1;
+	EXPECT_EQ(AVF_E_VERSION, avf_import_from_descriptor(&m, "old", r, &vm));
+	EXPECT_EQ(NULL, vm);
+	EXPECT_NE(NULL, strstr(avf_manager_last_error(&m), "version 1"));
+	/* Nor can it be passed on. */
+	EXPECT_EQ(AVF_E_INVALID, avf_descriptor_send(sv[0], r));
+	avf_descriptor_free(r);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 TEST_HARNESS_MAIN

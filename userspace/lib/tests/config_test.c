@@ -38,6 +38,9 @@ TEST(payload_binary_name_rules)
 	EXPECT_EQ(AVF_E_INVALID, avf_config_builder_set_payload_binary_name(b, NULL));
 	EXPECT_EQ(AVF_E_INVALID, avf_config_builder_set_payload_binary_name(b, ".."));
 	EXPECT_EQ(AVF_E_INVALID, avf_config_builder_set_payload_binary_name(b, "a\nb"));
+	/* Printable ASCII only: the module seals the name into the identity. */
+	EXPECT_EQ(AVF_E_INVALID, avf_config_builder_set_payload_binary_name(b, "caf\xc3\xa9.so"));
+	EXPECT_EQ(AVF_E_INVALID, avf_config_builder_set_payload_binary_name(b, "a\x7f.so"));
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	EXPECT_EQ(AVF_E_INVALID, avf_config_builder_set_payload_binary_name(b, longname));

@@ -227,6 +227,22 @@ struct avf_host_info {
 };
 AVF_API int avf_manager_host_info(struct avf_manager *m, struct avf_host_info *info);
 
+/*
+ * Who may run VMs and see their secrets (the trust boundary,
+ * Documentation/threat-model.rst). Only a trusted VMM can bind to an
+ * instance: avf-vmm installed set-uid to @vmm_uid. In development mode
+ * (@owner_is_vmm, a root-set module option) the owner may act as the VMM
+ * and so can read its VMs' secrets.
+ */
+struct avf_host_trust {
+	bool trusted_vmm;	/* a trusted VMM uid is set */
+	uint32_t vmm_uid;	/* that uid, else UINT32_MAX */
+	bool owner_is_vmm;	/* development mode: the owner can read VM secrets */
+	uint32_t max_running_per_owner;
+	uint32_t max_pending_connects; /* connect_vsock requests in flight per VM */
+};
+AVF_API int avf_manager_host_trust(struct avf_manager *m, struct avf_host_trust *trust);
+
 /* Names of the VMs in the data root, sorted; free with avf_names_free(). */
 AVF_API int avf_manager_list(struct avf_manager *m, char ***names, size_t *count);
 AVF_API void avf_names_free(char **names, size_t count);
@@ -277,19 +293,26 @@ AVF_API int avf_vm_info(struct avf_vm *vm, struct avf_vm_state *info);
 /*
  * Output destinations for the next run() when output capture is on:
  * NULL (default) gives pipes readable through avf_vm_console_fd() and
- * avf_vm_log_fd(); a path makes avf-vmm write that file itself (useful
- * for VMs that outlive the caller). Set before run().
+ * avf_vm_log_fd(); a path is opened by run() (appending, created 0600, not
+ * through a final symlink) and its fd handed to avf-vmm (useful for VMs
+ * that outlive the caller). Set before run().
  */
 AVF_API int avf_vm_set_output_paths(struct avf_vm *vm, const char *console, const char *log);
 
 /*
- * Starts the VM (STOPPED only, else AVF_E_STATE): spawns avf-vmm with a VM
- * fd inherited through --vm-fd and returns once the module reports it
- * RUNNING (or the run already ended). AVF_E_SPAWN when avf-vmm cannot be
- * started or exits before binding; AVF_E_IMAGE when a boot image is
- * missing; AVF_E_BUSY when another process holds the instance lock;
- * AVF_E_DELETED. A changed payload is refused by the module at start:
- * on_stopped(AVF_VM_STOP_MICRODROID_PAYLOAD_HAS_CHANGED).
+ * Starts the VM (STOPPED only, else AVF_E_STATE): opens every file the VMM
+ * needs (boot images, instance.img, storage.img, outputs; never through a
+ * final symlink), spawns avf-vmm ($AVF_VMM, else the installed one, else
+ * the build tree's) with exactly those fds, an empty environment and no
+ * other fd, and returns once the module reports the bind (the RUNNING
+ * record). Only a VMM the module trusts can bind. AVF_E_SPAWN when avf-vmm
+ * cannot be started or exits before binding (the message has its exit
+ * status and the last line of vmm.log); AVF_E_TIMEOUT; AVF_E_IMAGE when a
+ * boot image is missing or not a regular file; AVF_E_BUSY when another
+ * process holds the instance lock; AVF_E_DELETED. A changed payload is
+ * refused by the module at start:
+ * on_stopped(AVF_VM_STOP_MICRODROID_PAYLOAD_HAS_CHANGED); instance state of
+ * another uid: on_stopped(AVF_VM_STOP_MICRODROID_PAYLOAD_VERIFICATION_FAILED).
  */
 AVF_API int avf_vm_run(struct avf_vm *vm);
 /* Hard power-off (RUNNING only, else AVF_E_STATE); STOPPED on return. */
@@ -315,12 +338,13 @@ AVF_API int avf_vm_set_config(struct avf_vm *vm, const struct avf_config *cfg);
 
 /*
  * VirtualMachine.connectVsock(port): a connected stream fd (blocking,
- * close-on-exec) to @port in the running VM (AVF_E_STATE otherwise).
- * Ports 1024..UINT32_MAX (AVF_E_INVALID). AVF_E_REFUSED when nothing
- * listens there; AVF_E_UNSUPPORTED when this run offers no host
- * connections. Only the owner can connect: today through a UNIX socket
- * in the 0700 instance directory (avf-vmm --vsock-uds), later through the
- * module.
+ * close-on-exec) to @port in the running VM, brokered by the module to the
+ * bound VMM (AVF_VM_CONNECT_VSOCK; no socket path). Ports
+ * 1024..UINT32_MAX-1 (AVF_E_INVALID). AVF_E_STATE when not running or when
+ * the run ended meanwhile; AVF_E_REFUSED when nothing listens there;
+ * AVF_E_TIMEOUT when the guest did not answer in 10 s; AVF_E_BUSY when too
+ * many requests are in flight; AVF_E_PERMISSION when the calling process's
+ * uid is not the VM's owner (even holding the owner's VM fd).
  */
 AVF_API int avf_vm_connect_vsock(struct avf_vm *vm, uint32_t port, int *fd);
 
@@ -368,16 +392,29 @@ AVF_API int avf_vm_wait_stopped(struct avf_vm *vm, int timeout_ms);
 
 struct avf_descriptor;
 
-/* Read-only fds to the instance files of a STOPPED VM (else AVF_E_STATE). */
+/*
+ * The instance of a STOPPED VM (else AVF_E_STATE) as a capability:
+ * read-only fds of its config, instance_id and storage, and a one-shot
+ * transfer object the module made of its sealed state (only the owner can
+ * make one: AVF_E_PERMISSION for a state of another uid). Whoever receives
+ * it can import it once, as any uid.
+ */
 AVF_API int avf_vm_to_descriptor(struct avf_vm *vm, struct avf_descriptor **out);
 AVF_API void avf_descriptor_free(struct avf_descriptor *d);
-/* Over a connected AF_UNIX socket, fds as SCM_RIGHTS. */
+/*
+ * Over a connected AF_UNIX socket, fds as SCM_RIGHTS (descriptor format
+ * version 2). recv: AVF_E_VERSION for an unknown format version,
+ * AVF_E_PROTOCOL for anything malformed.
+ */
 AVF_API int avf_descriptor_send(int sock, const struct avf_descriptor *d);
 AVF_API int avf_descriptor_recv(int sock, struct avf_descriptor **out);
 /*
- * Creates VM @name as a copy of the described instance (same identity,
- * copy of its storage): files copied into a temporary directory and
- * renamed into place; the temporary directory is removed on failure.
+ * Creates VM @name as a copy of the described instance (same identity and
+ * secret, re-sealed by the module for the caller's uid; a copy of its
+ * storage): files copied into a temporary directory and renamed into
+ * place; the temporary directory is removed on failure. A descriptor
+ * imports once: AVF_E_STATE for one imported already. AVF_E_VERSION for a
+ * version-1 descriptor (from an older libavf).
  */
 AVF_API int avf_import_from_descriptor(struct avf_manager *m, const char *name,
 				       const struct avf_descriptor *d, struct avf_vm **out);
