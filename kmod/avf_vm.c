@@ -59,16 +59,14 @@ struct avf_vm_file {
  * @vm: the instance (holds a reference).
  * @cid: CID allocated for this run.
  * @bound: true while this is vm->vmm; under vm->lock.
- * @started: AVF_VMM_START succeeded or is in progress; under vm->lock.
- * @images: what this run boots, write-denied until the VMM fd is released;
- *	set once by AVF_VMM_START.
+ * @id: what AVF_VMM_LOAD measured and derived for this run (under
+ *	vm->lock); wiped at release.
  */
 struct avf_vmm {
 	struct avf_vm *vm;
 	u32 cid;
 	bool bound;
-	bool started;
-	struct avf_held_images images;
+	struct avf_run_identity id;
 };
 
 static void avf_vm_free(struct kref *ref)
@@ -168,68 +166,100 @@ static int avf_vmm_release(struct inode *inode, struct file *file)
 	if (vmm->bound)
 		put_pid(avf_vm_unbind(vm, AVF_STOP_CRASH));
 	mutex_unlock(&vm->lock);
-	avf_images_put(&vmm->images);
+	avf_run_identity_clear(&vmm->id);
 	avf_cid_put(vmm->cid);
 	avf_vm_put(vm);
 	kfree(vmm);
 	return 0;
 }
 
-static long avf_vmm_start(struct avf_vmm *vmm, void __user *arg)
+/* Errors of LOAD that tell the owner why the instance was refused. */
+static bool avf_load_refused(int ret)
+{
+	return ret == -EKEYREJECTED || ret == -EBADMSG || ret == -EPROTONOSUPPORT;
+}
+
+static long avf_vmm_load(struct avf_vmm *vmm, void __user *arg)
 {
 	struct avf_vm *vm = vmm->vm;
-	struct avf_held_images held = {};
-	struct avf_vmm_start s;
-	char why[AVF_MESSAGE_MAX];
-	u8 secret[AVF_SECRET_SIZE];
 	s32 code = AVF_ERROR_UNKNOWN;
-	u8 *blob;
+	char why[AVF_MESSAGE_MAX];
+	struct avf_load *ld;
 	int ret;
 
-	if (copy_from_user(&s, arg, sizeof(s)))
-		return -EFAULT;
-	if (s.flags & ~AVF_START_VALID || s.reserved0 ||
-	    !avf_zeroed(s.reserved, sizeof(s.reserved)) ||
-	    s.state_size != AVF_INSTANCE_STATE_SIZE ||
-	    !avf_zeroed(s.images.reserved, sizeof(s.images.reserved)) ||
-	    s.images.debug_level > AVF_DEBUG_FULL || s.images.protected_vm > 1)
-		return -EINVAL;
-	if (s.images.protected_vm)
-		return -EOPNOTSUPP;
-	blob = memdup_user(u64_to_user_ptr(s.state), AVF_INSTANCE_STATE_SIZE);
-	if (IS_ERR(blob))
-		return PTR_ERR(blob);
+	ld = avf_load_prepare(arg);
+	if (IS_ERR(ld))
+		return PTR_ERR(ld);
 
 	mutex_lock(&vm->lock);
-	ret = !vmm->bound ? -ESHUTDOWN : vmm->started ? -EALREADY : 0;
+	ret = !vmm->bound ? -ESHUTDOWN : vmm->id.loaded ? -EALREADY :
+	      vmm->id.busy ? -EBUSY : 0;
 	if (!ret)
-		vmm->started = true;
+		vmm->id.busy = true;
 	mutex_unlock(&vm->lock);
 	if (ret)
 		goto out;
 
-	ret = avf_vmm_start_prepare(&s, blob, &held, secret, why, sizeof(why), &code);
+	ret = avf_load_run(ld, vm->owner, why, sizeof(why), &code);
+
+	mutex_lock(&vm->lock);
+	vmm->id.busy = false;
+	if (!ret && !vmm->bound)
+		ret = -ESHUTDOWN;	/* stopped meanwhile */
+	/* Tell the owner why; the VMM ends the run with a stop reason. */
+	if (avf_load_refused(ret) && vmm->bound &&
+	    !avf_report_check_order(&vm->run, AVF_EVENT_ERROR)) {
+		avf_report_apply(&vm->run, AVF_EVENT_ERROR);
+		avf_vm_emit(vm, AVF_EVENT_ERROR, code, why);
+	}
+	if (!ret) {
+		avf_load_take_secret(ld, vmm->id.secret);
+		vmm->id.loaded = true;
+	}
+	mutex_unlock(&vm->lock);
+	if (!ret)
+		avf_load_install(ld);
+out:
+	avf_load_free(ld);
+	return ret;
+}
+
+static long avf_vmm_start(struct avf_vmm *vmm, void __user *arg)
+{
+	struct avf_vm *vm = vmm->vm;
+	u8 secret[AVF_SECRET_SIZE];
+	struct avf_vmm_start s;
+	int ret;
+
+	if (copy_from_user(&s, arg, sizeof(s)))
+		return -EFAULT;
+	ret = avf_vmm_start_validate(&s);
+	if (ret)
+		return ret;
+
+	mutex_lock(&vm->lock);
+	ret = !vmm->bound ? -ESHUTDOWN : !vmm->id.loaded ? -ENOKEY :
+	      vmm->id.started ? -EALREADY : vmm->id.busy ? -EBUSY : 0;
+	if (!ret) {
+		vmm->id.busy = true;
+		memcpy(secret, vmm->id.secret, sizeof(secret));
+	}
+	mutex_unlock(&vm->lock);
+	if (ret)
+		return ret;
+
+	ret = avf_secret_write(s.mem_fd, s.secret_offset, secret);
 	memzero_explicit(secret, sizeof(secret));
 
 	mutex_lock(&vm->lock);
+	vmm->id.busy = false;
 	if (!ret && !vmm->bound)
-		ret = -ESHUTDOWN;	/* stopped meanwhile */
-	if (ret == -EKEYREJECTED || ret == -EBADMSG || ret == -EPROTONOSUPPORT) {
-		/* Tell the owner why; the VMM ends the run with a stop reason. */
-		if (vmm->bound && !avf_report_check_order(&vm->run, AVF_EVENT_ERROR)) {
-			avf_report_apply(&vm->run, AVF_EVENT_ERROR);
-			avf_vm_emit(vm, AVF_EVENT_ERROR, code, why);
-		}
+		ret = -ESHUTDOWN;
+	if (!ret) {
+		vmm->id.started = true;
+		memzero_explicit(vmm->id.secret, sizeof(vmm->id.secret));
 	}
-	if (ret)
-		vmm->started = false;
-	else
-		vmm->images = held;
 	mutex_unlock(&vm->lock);
-	if (ret)
-		avf_images_put(&held);
-out:
-	kfree(blob);
 	return ret;
 }
 
@@ -271,6 +301,8 @@ static long avf_vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return avf_vmm_report(file->private_data, (void __user *)arg);
 	case AVF_VMM_START:
 		return avf_vmm_start(file->private_data, (void __user *)arg);
+	case AVF_VMM_LOAD:
+		return avf_vmm_load(file->private_data, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
