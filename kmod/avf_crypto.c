@@ -7,6 +7,7 @@
 #include <crypto/aead.h>
 #include <crypto/hash.h>
 #include <crypto/sha2.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -208,8 +209,16 @@ int avf_sha256_copy(struct file *src, struct file *dst, u8 *out)
 		return -ENOMEM;
 	sha256_init(&sctx);
 	for (;;) {
-		ssize_t n = kernel_read(src, buf, chunk, &pos);
+		const struct cred *old;
+		ssize_t n;
 
+		/*
+		 * Read with the credentials of whoever opened @src: a file whose
+		 * read checks the reader (procfs) must not see the VMM's.
+		 */
+		old = override_creds(src->f_cred);
+		n = kernel_read(src, buf, chunk, &pos);
+		revert_creds(old);
 		if (n <= 0) {
 			ret = n;
 			break;

@@ -733,7 +733,10 @@ int avf_objects_init(void)
 
 	if (ret)
 		return ret;
-	return avf_cid_pool_init(&avf_cids, AVF_CID_FIRST, AVF_CID_LAST);
+	ret = avf_cid_pool_init(&avf_cids, AVF_CID_FIRST, AVF_CID_LAST);
+	if (ret)
+		avf_identity_exit();
+	return ret;
 }
 
 void avf_objects_exit(void)
