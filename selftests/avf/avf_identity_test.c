@@ -1315,70 +1315,155 @@ TEST_F(id, export_by_non_owner)
 	EXPECT_EQ(-EPERM, avf_child(OWNER_A, export_fn, &a, false));
 }
 
-TEST_F(id, export_validation)
-{
-	struct avf_instance_export e = { .state = (__u64)(uintptr_t)self->state,
-					 .state_size = AVF_INSTANCE_STATE_SIZE };
+/* One test per validation failure of EXPORT and IMPORT. */
+FIXTURE(xfer) {
+	int dev, tfd, kernel;
+	char dir[64];
+	__u8 state[AVF_INSTANCE_STATE_SIZE], out[AVF_INSTANCE_STATE_SIZE];
+	struct avf_instance_export e;
+	struct avf_instance_import im;
+};
 
-	ASSERT_EQ(0, seal(self, images(self, 0), self->state));
-	e.flags = 1;
-	EXPECT_EQ(-EINVAL, __avf_ioctl(self->dev, AVF_INSTANCE_EXPORT, &e));
-	e.flags = 0;
-	e.reserved[1] = 1;
-	EXPECT_EQ(-EINVAL, __avf_ioctl(self->dev, AVF_INSTANCE_EXPORT, &e));
-	e.reserved[1] = 0;
-	e.state_size = 255;
-	EXPECT_EQ(-EINVAL, __avf_ioctl(self->dev, AVF_INSTANCE_EXPORT, &e));
-	e.state_size = AVF_INSTANCE_STATE_SIZE;
-	e.state = 0;
-	EXPECT_EQ(-EFAULT, __avf_ioctl(self->dev, AVF_INSTANCE_EXPORT, &e));
-	EXPECT_EQ(-EFAULT, __avf_ioctl(self->dev, AVF_INSTANCE_EXPORT, NULL));
-	self->state[120] ^= 1;
-	EXPECT_EQ(-EBADMSG, export_on(self->dev, self->state));
-	self->state[120] ^= 1;
-	self->state[4] = 1;
-	EXPECT_EQ(-EPROTONOSUPPORT, export_on(self->dev, self->state));
+FIXTURE_SETUP(xfer)
+{
+	static int counter;
+	struct avf_images im = { .payload_name = (__u64)(uintptr_t)payload };
+
+	self->dev = open("/dev/avf", O_RDWR | O_CLOEXEC);
+	self->tfd = -1;
+	if (self->dev < 0)
+		SKIP(return, "/dev/avf: %s", strerror(errno));
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	snprintf(self->dir, sizeof(self->dir), "/tmp/avf-xf-%d-%d", getpid(), counter++);
+	ASSERT_EQ(0, mkdir(self->dir, 0755));
+	im.kernel_fd = make_file(self->dir, "kernel", 'k', 4096);
+	im.initrd_fd = im.kernel_fd;
+	im.package_fd = im.kernel_fd;
+	self->kernel = im.kernel_fd;
+	ASSERT_GE(im.kernel_fd, 0);
+	ASSERT_EQ(0, seal_on(self->dev, im, self->state));
+	self->tfd = export_on(self->dev, self->state);
+	ASSERT_GE(self->tfd, 0);
+	self->e = (struct avf_instance_export){ .state = (__u64)(uintptr_t)self->state,
+						.state_size = AVF_INSTANCE_STATE_SIZE };
+	self->im = (struct avf_instance_import){ .transfer_fd = self->tfd,
+						 .state_size = AVF_INSTANCE_STATE_SIZE,
+						 .state = (__u64)(uintptr_t)self->out };
 }
 
-TEST_F(id, import_validation)
+FIXTURE_TEARDOWN(xfer)
 {
-	struct avf_instance_import im = { .state_size = AVF_INSTANCE_STATE_SIZE,
-					  .state = (__u64)(uintptr_t)self->state };
-	__u8 out[AVF_INSTANCE_STATE_SIZE];
-	int tfd, null = open("/dev/null", O_RDONLY);
+	char cmd[128];
 
-	ASSERT_EQ(0, seal(self, images(self, 0), self->state));
-	tfd = export_on(self->dev, self->state);
-	ASSERT_GE(tfd, 0);
-	im.transfer_fd = 9999;
-	EXPECT_EQ(-EBADF, __avf_ioctl(self->dev, AVF_INSTANCE_IMPORT, &im));
-	im.transfer_fd = -1;
-	EXPECT_EQ(-EBADF, __avf_ioctl(self->dev, AVF_INSTANCE_IMPORT, &im));
-	im.transfer_fd = null;
-	EXPECT_EQ(-EINVAL, __avf_ioctl(self->dev, AVF_INSTANCE_IMPORT, &im));
-	im.transfer_fd = self->vm;	/* another avf fd is not a transfer object */
-	EXPECT_EQ(-EINVAL, __avf_ioctl(self->dev, AVF_INSTANCE_IMPORT, &im));
-	im.transfer_fd = tfd;
-	im.flags = 1;
-	EXPECT_EQ(-EINVAL, __avf_ioctl(self->dev, AVF_INSTANCE_IMPORT, &im));
-	im.flags = 0;
-	im.reserved0 = 1;
-	EXPECT_EQ(-EINVAL, __avf_ioctl(self->dev, AVF_INSTANCE_IMPORT, &im));
-	im.reserved0 = 0;
-	im.reserved[0] = 1;
-	EXPECT_EQ(-EINVAL, __avf_ioctl(self->dev, AVF_INSTANCE_IMPORT, &im));
-	im.reserved[0] = 0;
-	im.state_size = 0;
-	EXPECT_EQ(-EINVAL, __avf_ioctl(self->dev, AVF_INSTANCE_IMPORT, &im));
-	im.state_size = AVF_INSTANCE_STATE_SIZE;
-	EXPECT_EQ(-EFAULT, __avf_ioctl(self->dev, AVF_INSTANCE_IMPORT, NULL));
-	/* an output that cannot be written does not consume the object */
-	EXPECT_EQ(-EFAULT, import_on(self->dev, tfd, NULL));
-	EXPECT_EQ(-EFAULT, import_on(self->dev, tfd, (void *)0xffffffff81000000UL));
-	EXPECT_EQ(0, import_on(self->dev, tfd, out));
-	EXPECT_EQ(-ESTALE, import_on(self->dev, tfd, out));
-	close(tfd);
+	if (self->dev < 0 || geteuid() != 0)
+		return;
+	/* a refused import did not consume the object */
+	if (self->tfd >= 0) {
+		EXPECT_EQ(0, import_on(self->dev, self->tfd, self->out));
+		close(self->tfd);
+	}
+	close(self->kernel);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
+	if (system(cmd))
+		TH_LOG("cleanup failed");
+	close(self->dev);
+}
+
+static int do_export(FIXTURE_DATA(xfer) *self)
+{
+	int r = __avf_ioctl(self->dev, AVF_INSTANCE_EXPORT, &self->e);
+
+	if (r >= 0)
+		close(r);
+	return r < 0 ? r : 0;
+}
+
+static int do_import(FIXTURE_DATA(xfer) *self)
+{
+	return __avf_ioctl(self->dev, AVF_INSTANCE_IMPORT, &self->im);
+}
+
+TEST_F(xfer, export_ok) { EXPECT_EQ(0, do_export(self)); }
+TEST_F(xfer, export_flags) { self->e.flags = 1; EXPECT_EQ(-EINVAL, do_export(self)); }
+TEST_F(xfer, export_reserved) { self->e.reserved[1] = 1; EXPECT_EQ(-EINVAL, do_export(self)); }
+TEST_F(xfer, export_size) { self->e.state_size = 255; EXPECT_EQ(-EINVAL, do_export(self)); }
+TEST_F(xfer, export_state_ptr) { self->e.state = 0; EXPECT_EQ(-EFAULT, do_export(self)); }
+TEST_F(xfer, export_null_arg)
+{
+	EXPECT_EQ(-EFAULT, __avf_ioctl(self->dev, AVF_INSTANCE_EXPORT, NULL));
+}
+
+TEST_F(xfer, export_tampered) { self->state[120] ^= 1; EXPECT_EQ(-EBADMSG, do_export(self)); }
+TEST_F(xfer, export_version_1) { self->state[4] = 1; EXPECT_EQ(-EPROTONOSUPPORT, do_export(self)); }
+TEST_F(xfer, import_bad_fd) { self->im.transfer_fd = 9999; EXPECT_EQ(-EBADF, do_import(self)); }
+TEST_F(xfer, import_negative_fd) { self->im.transfer_fd = -1; EXPECT_EQ(-EBADF, do_import(self)); }
+
+TEST_F(xfer, import_not_transfer)
+{
+	int null = open("/dev/null", O_RDONLY);
+
+	self->im.transfer_fd = null;
+	EXPECT_EQ(-EINVAL, do_import(self));
 	close(null);
+}
+
+TEST_F(xfer, import_other_avf_fd)
+{
+	self->im.transfer_fd = self->dev;
+	EXPECT_EQ(-EINVAL, do_import(self));
+}
+
+TEST_F(xfer, import_flags) { self->im.flags = 1; EXPECT_EQ(-EINVAL, do_import(self)); }
+TEST_F(xfer, import_reserved0) { self->im.reserved0 = 1; EXPECT_EQ(-EINVAL, do_import(self)); }
+TEST_F(xfer, import_reserved) { self->im.reserved[0] = 1; EXPECT_EQ(-EINVAL, do_import(self)); }
+TEST_F(xfer, import_size) { self->im.state_size = 0; EXPECT_EQ(-EINVAL, do_import(self)); }
+TEST_F(xfer, import_null_arg)
+{
+	EXPECT_EQ(-EFAULT, __avf_ioctl(self->dev, AVF_INSTANCE_IMPORT, NULL));
+}
+
+TEST_F(xfer, import_state_null) { self->im.state = 0; EXPECT_EQ(-EFAULT, do_import(self)); }
+TEST_F(xfer, import_state_kernel)
+{
+	self->im.state = 0xffffffff81000000ULL;
+	EXPECT_EQ(-EFAULT, do_import(self));
+}
+
+TEST_F(xfer, import_state_read_only)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *ro = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, ro);
+	self->im.state = (__u64)(uintptr_t)ro;
+	EXPECT_EQ(-EFAULT, do_import(self));
+	munmap(ro, pg);
+}
+
+TEST_F(xfer, import_twice)
+{
+	EXPECT_EQ(0, do_import(self));
+	EXPECT_EQ(-ESTALE, do_import(self));
+	/* another export of the same state is a new object */
+	close(self->tfd);
+	self->tfd = export_on(self->dev, self->state);
+	ASSERT_GE(self->tfd, 0);
+}
+
+TEST_F(xfer, import_state_opens)
+{
+	struct avf_instance_export again = self->e;
+	int t;
+
+	ASSERT_EQ(0, do_import(self));
+	EXPECT_EQ(0, memcmp(self->out, "AVFI\2\0\0\0", 8));
+	EXPECT_NE(0, memcmp(self->out, self->state, AVF_INSTANCE_STATE_SIZE));
+	again.state = (__u64)(uintptr_t)self->out;	/* root imported: root owns it */
+	t = __avf_ioctl(self->dev, AVF_INSTANCE_EXPORT, &again);
+	EXPECT_GE(t, 0);
+	close(self->tfd);
+	self->tfd = t;
 }
 
 /* ---- AVF_UDS_LOAD ----------------------------------------------------- */
