@@ -5,7 +5,11 @@
  * Lock order (outermost first):
  *   avf_registry.lock (mutex)  ->  avf_vm.lock (mutex)
  *     ->  avf_cid_lock (spinlock)  /  avf_vm.readers_lock (spinlock)
- * User memory is never touched with any of them held.
+ * User memory is never touched with any of them held. Apart, never nested
+ * with those: avf_uds_sem (rwsem, the device secret), the inode lock of a
+ * measured copy while it is sealed, and avf_transfer.lock (mutex, one
+ * transfer object's imports; the new state is copied out under it so that
+ * the object is consumed only once the importer has it).
  */
 #ifndef _AVF_INTERNAL_H
 #define _AVF_INTERNAL_H
