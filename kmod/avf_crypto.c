@@ -7,6 +7,7 @@
 #include <crypto/aead.h>
 #include <crypto/hash.h>
 #include <crypto/sha2.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -181,39 +182,60 @@ VISIBLE_IF_KUNIT int avf_gcm_open(const u8 *key, const u8 *nonce, u8 *buf,
 EXPORT_SYMBOL_IF_KUNIT(avf_gcm_open);
 
 /**
- * avf_sha256_file() - SHA-256 of a whole file, read through the kernel
- * @file: a regular file open for reading.
+ * avf_sha256_copy() - SHA-256 of a whole file, copying it as it is read
+ * @src: a regular file open for reading; read from offset 0 to its end.
+ * @dst: NULL, or a file open for writing that receives exactly the bytes
+ *	hashed, from offset 0.
  * @out: AVF_HASH_SIZE bytes.
  *
- * Return: 0, -EFBIG above AVF_IMAGE_MAX bytes, -EIO on a short read, or a
- * read error.
+ * One pass: every chunk is hashed and written from the same buffer, so
+ * @dst holds exactly what @out measures even if @src changes meanwhile.
+ *
+ * Return: 0, -EFBIG above AVF_IMAGE_MAX bytes, -EINTR on a fatal signal,
+ * -EIO on a short write, or a read or write error.
  */
-int avf_sha256_file(struct file *file, u8 *out)
+int avf_sha256_copy(struct file *src, struct file *dst, u8 *out)
 {
-	loff_t size = i_size_read(file_inode(file)), pos = 0;
+	loff_t pos = 0, wpos = 0;
 	struct sha256_state sctx;
 	size_t chunk = 64 * 1024;
 	u8 *buf;
 	int ret = 0;
 
-	if (size > AVF_IMAGE_MAX)
+	if (i_size_read(file_inode(src)) > AVF_IMAGE_MAX)
 		return -EFBIG;
 	buf = kvmalloc(chunk, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
 	sha256_init(&sctx);
-	while (pos < size) {
-		ssize_t n = kernel_read(file, buf, min_t(loff_t, chunk, size - pos), &pos);
+	for (;;) {
+		const struct cred *old;
+		ssize_t n;
 
-		if (n < 0) {
+		/*
+		 * Read with the credentials of whoever opened @src: a file whose
+		 * read checks the reader (procfs) must not see the VMM's.
+		 */
+		old = override_creds(src->f_cred);
+		n = kernel_read(src, buf, chunk, &pos);
+		revert_creds(old);
+		if (n <= 0) {
 			ret = n;
 			break;
 		}
-		if (n == 0) {
-			ret = -EIO;
+		if (pos > AVF_IMAGE_MAX) {
+			ret = -EFBIG;	/* it grew while we read it */
 			break;
 		}
 		sha256_update(&sctx, buf, n);
+		if (dst) {
+			ssize_t w = kernel_write(dst, buf, n, &wpos);
+
+			if (w != n) {
+				ret = w < 0 ? w : -EIO;
+				break;
+			}
+		}
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			break;
@@ -223,4 +245,16 @@ int avf_sha256_file(struct file *file, u8 *out)
 	sha256_final(&sctx, out);
 	kvfree(buf);
 	return ret;
+}
+
+/**
+ * avf_sha256_file() - SHA-256 of a whole file, read through the kernel
+ * @file: a regular file open for reading.
+ * @out: AVF_HASH_SIZE bytes.
+ *
+ * Return: as avf_sha256_copy().
+ */
+int avf_sha256_file(struct file *file, u8 *out)
+{
+	return avf_sha256_copy(file, NULL, out);
 }

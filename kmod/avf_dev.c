@@ -60,6 +60,10 @@ static long avf_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return avf_instance_seal_ioctl(uarg);
 	case AVF_UDS_LOAD:
 		return avf_uds_load_ioctl(uarg);
+	case AVF_INSTANCE_EXPORT:
+		return avf_instance_export_ioctl(uarg);
+	case AVF_INSTANCE_IMPORT:
+		return avf_instance_import_ioctl(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -11,7 +11,11 @@
  * them held. Host connection requests (struct avf_conn) are protected by
  * the vm->lock of the instance whose binding lists them; sockets are
  * created and files put with no lock held. User memory is never touched
- * with any of these held.
+ * with any of these held. Apart, never nested with those: avf_uds_sem
+ * (rwsem, the device secret), the inode lock of a measured copy while it
+ * is sealed, and avf_transfer.lock (mutex, one transfer object's imports;
+ * the new state is copied out under it so that the object is consumed only
+ * once the importer has it).
  */
 #ifndef _AVF_INTERNAL_H
 #define _AVF_INTERNAL_H
@@ -133,8 +137,9 @@ bool avf_zeroed(const void *p, size_t len);
 #define AVF_SEAL_TAG_SIZE	16
 #define AVF_IMAGE_MAX		((loff_t)SZ_1G)
 #define AVF_UDS_KEY_DESC	"avf:uds"
+#define AVF_KEYRING_NAME	".avf"
 #define AVF_STATE_MAGIC		"AVFI"
-#define AVF_STATE_VERSION	1
+#define AVF_STATE_VERSION	2
 
 /** struct avf_buf - one part of a message to hash */
 struct avf_buf {
@@ -147,6 +152,8 @@ struct avf_buf {
  * @kernel: SHA-256 of the guest kernel.
  * @initrd: SHA-256 of the guest runtime (initramfs).
  * @package: SHA-256 of the app package.
+ * @payload_name: avf_text_hash() of the payload binary name.
+ * @cmdline: avf_text_hash() of the extra guest kernel command line.
  * @debug_level: AVF_DEBUG_*.
  * @protected_vm: 0 or 1.
  */
@@ -154,6 +161,8 @@ struct avf_measurement {
 	u8 kernel[AVF_HASH_SIZE];
 	u8 initrd[AVF_HASH_SIZE];
 	u8 package[AVF_HASH_SIZE];
+	u8 payload_name[AVF_HASH_SIZE];
+	u8 cmdline[AVF_HASH_SIZE];
 	u32 debug_level;
 	u32 protected_vm;
 };
@@ -162,21 +171,39 @@ struct avf_measurement {
  * struct avf_state - the plaintext of a sealed instance state
  * @salt: per-instance random salt, made at AVF_INSTANCE_SEAL.
  * @m: the measurement recorded at creation.
+ * @owner: uid (initial user namespace) that may run the instance; not an
+ *	input of the secret, so a transfer keeps the secret.
  */
 struct avf_state {
 	u8 salt[AVF_HASH_SIZE];
 	struct avf_measurement m;
+	u32 owner;
 };
 
-/* Where the layout of the sealed blob puts things (all little endian). */
+/*
+ * Layout of the sealed blob (all little endian): magic, version, nonce
+ * (the AAD), then the encrypted text and the tag. Offsets in the text:
+ */
 #define AVF_STATE_HDR_SIZE	20	/* magic, version, nonce: the AAD */
 #define AVF_STATE_TEXT_SIZE	(AVF_INSTANCE_STATE_SIZE - AVF_STATE_HDR_SIZE - AVF_SEAL_TAG_SIZE)
+#define AVF_ST_SALT		0
+#define AVF_ST_KERNEL		32
+#define AVF_ST_INITRD		64
+#define AVF_ST_PACKAGE		96
+#define AVF_ST_DEBUG		128	/* le32 */
+#define AVF_ST_PROTECTED	132	/* le32 */
+#define AVF_ST_OWNER		136	/* le32 */
+#define AVF_ST_NAME		144	/* 4 zero bytes before */
+#define AVF_ST_CMDLINE		176
+#define AVF_ST_END		208	/* zero up to AVF_STATE_TEXT_SIZE */
 
 /* Which parts of a measurement differ (avf_measurement_diff()). */
 #define AVF_DIFF_KERNEL		BIT(0)
 #define AVF_DIFF_INITRD		BIT(1)
 #define AVF_DIFF_PACKAGE	BIT(2)
 #define AVF_DIFF_CONFIG		BIT(3)
+#define AVF_DIFF_PAYLOAD_NAME	BIT(4)
+#define AVF_DIFF_CMDLINE	BIT(5)
 
 int avf_hmac_sha256(const u8 *key, size_t klen, const struct avf_buf *parts,
 		    size_t n, u8 *out);
@@ -187,7 +214,14 @@ int avf_gcm_seal(const u8 *key, const u8 *nonce, u8 *buf, size_t aad_len,
 int avf_gcm_open(const u8 *key, const u8 *nonce, u8 *buf, size_t aad_len,
 		 size_t text_len);
 int avf_sha256_file(struct file *file, u8 *out);
+int avf_sha256_copy(struct file *src, struct file *dst, u8 *out);
 
+int avf_payload_name_validate(const char *name);
+int avf_cmdline_validate(const char *cmdline);
+int avf_images_validate(const struct avf_images *im);
+int avf_vmm_load_validate(const struct avf_vmm_load *l);
+int avf_vmm_start_validate(const struct avf_vmm_start *s);
+void avf_text_hash(const char *tag, const char *text, u8 *out);
 int avf_state_seal(const u8 *uds, const struct avf_state *st, const u8 *nonce,
 		   u8 *blob);
 int avf_state_open(const u8 *uds, const u8 *blob, struct avf_state *st);
@@ -196,23 +230,40 @@ unsigned int avf_measurement_diff(const struct avf_measurement *a,
 				  const struct avf_measurement *b);
 
 /**
- * struct avf_held_images - images of a run, write-denied until it ends
- * @files: kernel, initrd, package.
- * @denied: whether deny_write_access() is held on each.
+ * struct avf_run_identity - the identity side of one VMM binding
+ * @busy: an AVF_VMM_LOAD or AVF_VMM_START of this binding is in progress.
+ * @loaded: AVF_VMM_LOAD succeeded: @secret holds the VM secret.
+ * @started: AVF_VMM_START handed @secret to the guest; @secret is wiped.
+ * @secret: the VM secret derived by AVF_VMM_LOAD, kept in kernel memory
+ *	only, for AVF_VMM_START.
+ *
+ * Embedded in struct avf_vmm; every field under vm->lock. The measured
+ * copies of the images are not kept here: the VMM holds them as the
+ * read-only fds AVF_VMM_LOAD returned, and nobody can change them.
+ * avf_run_identity_clear() wipes it when the VMM fd is released.
  */
-struct avf_held_images {
-	struct file *files[3];
-	bool denied[3];
+struct avf_run_identity {
+	bool busy;
+	bool loaded;
+	bool started;
+	u8 secret[AVF_SECRET_SIZE];
 };
 
-void avf_images_put(struct avf_held_images *h);
+struct avf_load;
+
+void avf_run_identity_clear(struct avf_run_identity *id);
+struct avf_load *avf_load_prepare(void __user *arg);
+int avf_load_run(struct avf_load *ld, kuid_t owner, char *why, size_t why_len,
+		 s32 *error_code);
+void avf_load_take_secret(struct avf_load *ld, u8 *secret);
+void avf_load_install(struct avf_load *ld);
+void avf_load_free(struct avf_load *ld);
+int avf_secret_write(int mem_fd, u64 offset, const u8 *secret);
+
 long avf_instance_seal_ioctl(void __user *arg);
+long avf_instance_export_ioctl(void __user *arg);
+long avf_instance_import_ioctl(void __user *arg);
 long avf_uds_load_ioctl(void __user *arg);
-/* ABI 2 interim (kid's identity work replaces this): @images passed apart. */
-int avf_vmm_start_prepare(const struct avf_images *images,
-			  const struct avf_vmm_start *s, const u8 *blob,
-			  struct avf_held_images *held, u8 *secret,
-			  char *why, size_t why_len, s32 *error_code);
 bool avf_uds_persistent(void);
 int avf_identity_init(void);
 void avf_identity_exit(void);

@@ -114,8 +114,8 @@ struct avf_conn {
  * @vm: the instance (holds a reference).
  * @cid: CID allocated for this run, 0 once freed at unbind.
  * @bound: true while this is vm->vmm; under vm->lock.
- * @started: AVF_VMM_START succeeded or is in progress; under vm->lock.
- * @images: what this run boots, held until the VMM fd is released.
+ * @id: what AVF_VMM_LOAD measured and derived for this run (under
+ *	vm->lock); wiped at release.
  * @conns: struct avf_conn requests QUEUED or TAKEN; under vm->lock.
  * @nconns: entries on @conns.
  * @nqueued: entries on @conns still QUEUED (read locklessly by poll).
@@ -126,8 +126,7 @@ struct avf_vmm {
 	struct avf_vm *vm;
 	u32 cid;
 	bool bound;
-	bool started;
-	struct avf_held_images images;
+	struct avf_run_identity id;
 	struct list_head conns;
 	unsigned int nconns;
 	unsigned int nqueued;
@@ -327,34 +326,101 @@ static int avf_vmm_release(struct inode *inode, struct file *file)
 		avf_vm_unbind_put(vm, AVF_STOP_CRASH);
 	mutex_unlock(&vm->lock);
 	WARN_ON(!list_empty(&vmm->conns));
-	avf_images_put(&vmm->images);
+	avf_run_identity_clear(&vmm->id);
 	avf_cid_put(vmm->cid);	/* a binding that never committed */
 	avf_vm_put(vm);
 	kfree(vmm);
 	return 0;
 }
 
-/*
- * ABI 2 INTERIM (wt-kobj): AVF_VMM_LOAD and AVF_VMM_START belong to the
- * identity work (avf_identity.c), which replaces both handlers. Until
- * then no run can be loaded, so START reports -ENOKEY ("only after a
- * successful AVF_VMM_LOAD") and LOAD -EOPNOTSUPP.
- */
-static long avf_vmm_start(struct avf_vmm *vmm, void __user *arg)
+/* Errors of LOAD that tell the owner why the instance was refused. */
+static bool avf_load_refused(int ret)
 {
-	struct avf_vmm_start s;
-
-	if (copy_from_user(&s, arg, sizeof(s)))
-		return -EFAULT;
-	if (s.flags & ~AVF_START_VALID ||
-	    !avf_zeroed(s.reserved, sizeof(s.reserved)))
-		return -EINVAL;
-	return -ENOKEY;
+	return ret == -EKEYREJECTED || ret == -EBADMSG || ret == -EPROTONOSUPPORT;
 }
 
 static long avf_vmm_load(struct avf_vmm *vmm, void __user *arg)
 {
-	return -EOPNOTSUPP;
+	struct avf_vm *vm = vmm->vm;
+	s32 code = AVF_ERROR_UNKNOWN;
+	char why[AVF_MESSAGE_MAX];
+	struct avf_load *ld;
+	int ret;
+
+	ld = avf_load_prepare(arg);
+	if (IS_ERR(ld))
+		return PTR_ERR(ld);
+
+	mutex_lock(&vm->lock);
+	ret = !vmm->bound ? -ESHUTDOWN : vmm->id.loaded ? -EALREADY :
+	      vmm->id.busy ? -EBUSY : 0;
+	if (!ret)
+		vmm->id.busy = true;
+	mutex_unlock(&vm->lock);
+	if (ret)
+		goto out;
+
+	ret = avf_load_run(ld, vm->owner, why, sizeof(why), &code);
+
+	mutex_lock(&vm->lock);
+	vmm->id.busy = false;
+	if (!ret && !vmm->bound)
+		ret = -ESHUTDOWN;	/* stopped meanwhile */
+	/* Tell the owner why; the VMM ends the run with a stop reason. */
+	if (avf_load_refused(ret) && vmm->bound &&
+	    !avf_report_check_order(&vm->run, AVF_EVENT_ERROR)) {
+		avf_report_apply(&vm->run, AVF_EVENT_ERROR);
+		avf_vm_emit(vm, AVF_EVENT_ERROR, code, why);
+	}
+	if (!ret) {
+		avf_load_take_secret(ld, vmm->id.secret);
+		vmm->id.loaded = true;
+	}
+	mutex_unlock(&vm->lock);
+	if (!ret)
+		avf_load_install(ld);
+out:
+	avf_load_free(ld);
+	return ret;
+}
+
+static long avf_vmm_start(struct avf_vmm *vmm, void __user *arg)
+{
+	struct avf_vm *vm = vmm->vm;
+	u8 secret[AVF_SECRET_SIZE];
+	struct avf_vmm_start s;
+	int ret;
+
+	if (copy_from_user(&s, arg, sizeof(s)))
+		return -EFAULT;
+	ret = avf_vmm_start_validate(&s);
+	if (ret)
+		return ret;
+
+	mutex_lock(&vm->lock);
+	ret = !vmm->bound ? -ESHUTDOWN : !vmm->id.loaded ? -ENOKEY :
+	      vmm->id.started ? -EALREADY : vmm->id.busy ? -EBUSY : 0;
+	if (!ret) {
+		vmm->id.busy = true;
+		memcpy(secret, vmm->id.secret, sizeof(secret));
+	}
+	mutex_unlock(&vm->lock);
+	if (ret)
+		return ret;
+
+	ret = avf_secret_write(s.mem_fd, s.secret_offset, secret);
+	memzero_explicit(secret, sizeof(secret));
+
+	mutex_lock(&vm->lock);
+	vmm->id.busy = false;
+	if (!ret && !vmm->bound)
+		ret = -ESHUTDOWN;
+	if (!ret) {
+		vmm->id.started = true;
+		memzero_explicit(vmm->id.secret, sizeof(vmm->id.secret));
+	}
+	mutex_unlock(&vm->lock);
+	return ret;
 }
 
 static long avf_vmm_report(struct avf_vmm *vmm, void __user *arg)
@@ -1185,7 +1251,10 @@ int avf_objects_init(void)
 
 	if (ret)
 		return ret;
-	return avf_cid_pool_init(&avf_cids, AVF_CID_FIRST, AVF_CID_LAST);
+	ret = avf_cid_pool_init(&avf_cids, AVF_CID_FIRST, AVF_CID_LAST);
+	if (ret)
+		avf_identity_exit();
+	return ret;
 }
 
 void avf_objects_exit(void)

@@ -6,7 +6,9 @@
  * injected fault. Each failing call must return an error and leave no
  * trace; kmemleak (checked by the test host after the run) sees no leak.
  * Needs CONFIG_FAULT_INJECTION + FAILSLAB (the debug kernel); skips
- * otherwise.
+ * otherwise. Steps of the VMM (BIND, LOAD, START) run after the test
+ * process became the trusted VMM uid (avf_become_vmm(), root only); the
+ * fail-nth file, opened before, stays writable.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -17,7 +19,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include "kselftest_harness.h"
-#include "avf_util.h"
+#include "avf_id_util.h"
 
 #define MAX_POINTS 2000
 
@@ -130,6 +132,39 @@ TEST_F(fault, vm_open_create)
 	EXPECT_LT(n, MAX_POINTS);
 }
 
+TEST_F(fault, bind)
+{
+	int n, vm, vmm, points = 0;
+	struct avf_event ev;
+	char name[AVF_NAME_MAX];
+
+	snprintf(name, sizeof(name), "fb-%d", getpid());
+	vm = __avf_open_vm(self->dev, name, AVF_OPEN_CREATE | AVF_OPEN_EXCL);
+	ASSERT_GE(vm, 0);
+	ASSERT_EQ(0, avf_become_vmm());
+	for (n = 1; n < MAX_POINTS; n++) {
+		arm(self->nth, n);
+		vmm = __avf_bind(vm, NULL);
+		if (!injected(self->nth)) {
+			ASSERT_GE(vmm, 0);
+			close(vmm);
+			break;
+		}
+		points++;
+		if (vmm >= 0) {
+			close(vmm);
+			while (avf_read_event(vm, &ev) == 0)
+				;
+			continue;
+		}
+		EXPECT_EQ(AVF_STATUS_STOPPED, avf_status(vm)) TH_LOG("n=%d", n);
+		EXPECT_EQ(-EAGAIN, avf_read_event(vm, &ev)) TH_LOG("n=%d: event after failed bind", n);
+	}
+	TH_LOG("AVF_VM_BIND_VMM: %d fault points", points);
+	EXPECT_LT(n, MAX_POINTS);
+	close(vm);	/* deleted with the module: the VMM uid may not delete it */
+}
+
 static int image(const char *dir, const char *name)
 {
 	char p[128], buf[8192];
@@ -144,22 +179,44 @@ static int image(const char *dir, const char *name)
 	return open(p, O_RDONLY);
 }
 
-/*
- * ABI 2 INTERIM (wt-kobj): only the seal half is left here; AVF_VMM_LOAD
- * and AVF_VMM_START fault points come with the identity work.
- */
+static const char payload[] = "payload.so";
+
+static struct avf_images test_images(const char *dir)
+{
+	return (struct avf_images){
+		.kernel_fd = image(dir, "kernel"),
+		.initrd_fd = image(dir, "initrd"),
+		.package_fd = image(dir, "package"),
+		.debug_level = 1,
+		.payload_name = (__u64)(uintptr_t)payload,
+		.cmdline = (__u64)(uintptr_t)"quiet",
+	};
+}
+
+/* The lowest free fd number: unchanged when a failed call leaked no fd. */
+static int lowest_free_fd(void)
+{
+	int fd = dup(0);
+
+	close(fd);
+	return fd;
+}
+
+static bool alloc_error(int ret)
+{
+	return ret == -ENOMEM || ret == -EIO || ret == -ENOSPC || ret == -EMFILE ||
+	       ret == -ENFILE;
+}
+
 TEST_F(fault, seal)
 {
-	struct avf_images im = { .debug_level = 1 };
+	struct avf_images im = test_images(self->dir);
 	__u8 state[AVF_INSTANCE_STATE_SIZE];
-	struct avf_instance_seal s = { .state = (__u64)(uintptr_t)state, .state_size = sizeof(state) };
+	struct avf_instance_seal s = { .images = im, .state = (__u64)(uintptr_t)state,
+				       .state_size = sizeof(state) };
 	int n, ret, points = 0;
 
-	im.kernel_fd = image(self->dir, "kernel");
-	im.initrd_fd = image(self->dir, "initrd");
-	im.package_fd = image(self->dir, "package");
-	ASSERT_GE(im.kernel_fd, 0);
-	s.images = im;
+	ASSERT_GE(im.package_fd, 0);
 	for (n = 1; n < MAX_POINTS; n++) {
 		arm(self->nth, n);
 		ret = __avf_ioctl(self->dev, AVF_INSTANCE_SEAL, &s);
@@ -168,11 +225,186 @@ TEST_F(fault, seal)
 			break;
 		}
 		points++;
-		EXPECT_TRUE(ret == 0 || ret == -ENOMEM || ret == -EIO || ret == -EFAULT)
-			TH_LOG("seal n=%d: %d", n, ret);
+		EXPECT_TRUE(ret == 0 || alloc_error(ret)) TH_LOG("seal n=%d: %d", n, ret);
 	}
 	TH_LOG("AVF_INSTANCE_SEAL: %d fault points", points);
 	EXPECT_LT(n, MAX_POINTS);
+}
+
+/* A VM, a state for it and the VMM identity for the test process. */
+static int vmm_setup(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self,
+		     const char *tag, struct avf_images *im, __u8 *state)
+{
+	struct avf_instance_seal s = { .state = (__u64)(uintptr_t)state,
+				       .state_size = AVF_INSTANCE_STATE_SIZE };
+	char name[AVF_NAME_MAX];
+	int vm;
+
+	*im = test_images(self->dir);
+	s.images = *im;
+	if (im->package_fd < 0 || __avf_ioctl(self->dev, AVF_INSTANCE_SEAL, &s))
+		return -1;
+	snprintf(name, sizeof(name), "%s-%d", tag, getpid());
+	vm = __avf_open_vm(self->dev, name, AVF_OPEN_CREATE | AVF_OPEN_EXCL);
+	if (vm < 0 || avf_become_vmm())
+		return -1;
+	return vm;
+}
+
+TEST_F(fault, load)
+{
+	__u8 state[AVF_INSTANCE_STATE_SIZE];
+	struct avf_images im;
+	struct avf_vmm_load out;
+	int n, ret, vm, vmm, low, points = 0;
+	struct avf_event ev;
+
+	vm = vmm_setup(_metadata, self, "fl", &im, state);
+	ASSERT_GE(vm, 0);
+	low = lowest_free_fd();
+	/* a fresh run for every fault point: a LOAD that absorbed its fault
+	 * succeeded and cannot be repeated in the same run */
+	for (n = 1; n < MAX_POINTS; n++) {
+		vmm = __avf_bind(vm, NULL);
+		ASSERT_GE(vmm, 0);
+		arm(self->nth, n);
+		ret = __avf_load(vmm, &im, state, &out);
+		if (!injected(self->nth)) {
+			ASSERT_EQ(0, ret);
+			avf_close_load(&out);
+			__avf_report(vmm, AVF_EVENT_STOPPED, AVF_STOP_SHUTDOWN, NULL);
+			close(vmm);
+			break;
+		}
+		points++;
+		EXPECT_TRUE(ret == 0 || alloc_error(ret)) TH_LOG("load n=%d: %d", n, ret);
+		if (!ret) {
+			avf_close_load(&out);
+		} else {
+			/* a failed LOAD can be retried in the same run */
+			EXPECT_EQ(-ENOKEY, __avf_start(vmm, -1, 0)) TH_LOG("n=%d", n);
+			EXPECT_EQ(0, __avf_load(vmm, &im, state, NULL)) TH_LOG("retry n=%d", n);
+		}
+		__avf_report(vmm, AVF_EVENT_STOPPED, AVF_STOP_SHUTDOWN, NULL);
+		close(vmm);
+		EXPECT_EQ(low, lowest_free_fd()) TH_LOG("n=%d: an fd leaked", n);
+	}
+	TH_LOG("AVF_VMM_LOAD: %d fault points", points);
+	EXPECT_LT(n, MAX_POINTS);
+	while (avf_read_event(vm, &ev) == 0)
+		;
+	close(vm);
+}
+
+TEST_F(fault, start)
+{
+	__u8 state[AVF_INSTANCE_STATE_SIZE], secret[AVF_SECRET_SIZE], zero[AVF_SECRET_SIZE] = {};
+	struct avf_images im;
+	int n, ret, vm, vmm, mem, points = 0;
+
+	vm = vmm_setup(_metadata, self, "fs", &im, state);
+	ASSERT_GE(vm, 0);
+	for (n = 1; n < MAX_POINTS; n++) {
+		vmm = __avf_bind(vm, NULL);
+		ASSERT_GE(vmm, 0);
+		ASSERT_EQ(0, __avf_load(vmm, &im, state, NULL));
+		mem = memfd_create("ram", MFD_CLOEXEC);
+		ASSERT_EQ(0, ftruncate(mem, 1 << 16));
+		arm(self->nth, n);
+		ret = __avf_start(vmm, mem, 4096);
+		if (!injected(self->nth)) {
+			ASSERT_EQ(0, ret);
+			ASSERT_EQ(sizeof(secret), pread(mem, secret, sizeof(secret), 4096));
+			EXPECT_NE(0, memcmp(secret, zero, sizeof(secret)));
+			close(mem);
+			__avf_report(vmm, AVF_EVENT_STOPPED, AVF_STOP_SHUTDOWN, NULL);
+			close(vmm);
+			break;
+		}
+		points++;
+		EXPECT_TRUE(ret == 0 || alloc_error(ret)) TH_LOG("start n=%d: %d", n, ret);
+		if (ret)	/* the secret is still there for a retry */
+			EXPECT_EQ(0, __avf_start(vmm, mem, 4096)) TH_LOG("retry n=%d", n);
+		close(mem);
+		__avf_report(vmm, AVF_EVENT_STOPPED, AVF_STOP_SHUTDOWN, NULL);
+		close(vmm);
+	}
+	TH_LOG("AVF_VMM_START: %d fault points", points);
+	EXPECT_LT(n, MAX_POINTS);
+	close(vm);
+}
+
+static int export_state(int dev, const __u8 *state)
+{
+	struct avf_instance_export e = { .state = (__u64)(uintptr_t)state,
+					 .state_size = AVF_INSTANCE_STATE_SIZE };
+
+	return __avf_ioctl(dev, AVF_INSTANCE_EXPORT, &e);
+}
+
+static int import_state(int dev, int tfd, __u8 *state)
+{
+	struct avf_instance_import im = { .transfer_fd = tfd,
+					  .state_size = AVF_INSTANCE_STATE_SIZE,
+					  .state = (__u64)(uintptr_t)state };
+
+	return __avf_ioctl(dev, AVF_INSTANCE_IMPORT, &im);
+}
+
+TEST_F(fault, export_import)
+{
+	struct avf_images im = test_images(self->dir);
+	__u8 state[AVF_INSTANCE_STATE_SIZE], out[AVF_INSTANCE_STATE_SIZE];
+	struct avf_instance_seal s = { .images = im, .state = (__u64)(uintptr_t)state,
+				       .state_size = sizeof(state) };
+	int n, ret, tfd, low, points = 0;
+
+	ASSERT_EQ(0, __avf_ioctl(self->dev, AVF_INSTANCE_SEAL, &s));
+	low = lowest_free_fd();
+	for (n = 1; n < MAX_POINTS; n++) {
+		arm(self->nth, n);
+		tfd = export_state(self->dev, state);
+		if (!injected(self->nth)) {
+			ASSERT_GE(tfd, 0);
+			close(tfd);
+			break;
+		}
+		points++;
+		if (tfd >= 0) {
+			close(tfd);
+			continue;
+		}
+		EXPECT_TRUE(alloc_error(tfd)) TH_LOG("export n=%d: %d", n, tfd);
+		EXPECT_EQ(low, lowest_free_fd()) TH_LOG("n=%d: an fd leaked", n);
+	}
+	TH_LOG("AVF_INSTANCE_EXPORT: %d fault points", points);
+	EXPECT_LT(n, MAX_POINTS);
+
+	points = 0;
+	tfd = export_state(self->dev, state);
+	ASSERT_GE(tfd, 0);
+	for (n = 1; n < MAX_POINTS; n++) {
+		arm(self->nth, n);
+		ret = import_state(self->dev, tfd, out);
+		if (!injected(self->nth)) {
+			ASSERT_EQ(0, ret);
+			EXPECT_EQ(-ESTALE, import_state(self->dev, tfd, out));
+			break;
+		}
+		points++;
+		if (!ret) {	/* absorbed: the object is used up, take a new one */
+			EXPECT_EQ(-ESTALE, import_state(self->dev, tfd, out));
+			close(tfd);
+			tfd = export_state(self->dev, state);
+			ASSERT_GE(tfd, 0);
+			continue;
+		}
+		/* a failed import does not consume the object: next round retries */
+		EXPECT_TRUE(alloc_error(ret)) TH_LOG("import n=%d: %d", n, ret);
+	}
+	TH_LOG("AVF_INSTANCE_IMPORT: %d fault points", points);
+	EXPECT_LT(n, MAX_POINTS);
+	close(tfd);
 }
 
 /*
@@ -223,34 +455,6 @@ FIXTURE_TEARDOWN(fault_vmm)
 	avf_set_dev_mode(false);
 	close(self->nth);
 	close(self->dev);
-}
-
-TEST_F(fault_vmm, bind)
-{
-	int n, vmm, points = 0;
-	struct avf_event ev;
-
-	for (n = 1; n < MAX_POINTS; n++) {
-		arm(self->nth, n);
-		vmm = __avf_bind(self->vm, NULL);
-		if (!injected(self->nth)) {
-			ASSERT_GE(vmm, 0);
-			close(vmm);
-			break;
-		}
-		points++;
-		if (vmm >= 0) {
-			close(vmm);
-			while (avf_read_event(self->vm, &ev) == 0)
-				;
-			continue;
-		}
-		EXPECT_TRUE(vmm == -ENOMEM || vmm == -EMFILE || vmm == -ENFILE) TH_LOG("n=%d: %d", n, vmm);
-		EXPECT_EQ(AVF_STATUS_STOPPED, avf_status(self->vm)) TH_LOG("n=%d", n);
-		EXPECT_EQ(-EAGAIN, avf_read_event(self->vm, &ev)) TH_LOG("n=%d: event after failed bind", n);
-	}
-	TH_LOG("AVF_VM_BIND_VMM: %d fault points", points);
-	EXPECT_LT(n, MAX_POINTS);
 }
 
 static int vsock_connect(int vm, __u32 port, __u32 timeout_ms)
