@@ -45,11 +45,12 @@ qstarted=$(median <"$root/qemu_started")
 fig qemu_to_started_s "$qstarted" s
 fig ratio_vs_qemu "$(awk -v a="$started" -v b="$qstarted" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }')" x
 
-# --- whole run without the identity check (no --instance): avf-vmm alone
-# against QEMU, exec to exit, same guest and devices
+# --- whole run without the module (--standalone: no identity, no
+# measurement): avf-vmm alone against QEMU, exec to exit, same guest and
+# devices. The build tree's avf-vmm: the set-uid one refuses --standalone.
 for i in $(seq 1 "$n"); do
 	t0=$(ms)
-	"$bin/avf-vmm" --name "raw$i" --kernel "$AVF_GUEST_KERNEL" \
+	"$bin/avf-vmm" --standalone --kernel "$AVF_GUEST_KERNEL" \
 		--initrd "$top/build/user/guest/initramfs.cpio.gz" \
 		--package "$pk/hello.zip" --payload hello.so >/dev/null 2>&1
 	t1=$(ms)
@@ -63,6 +64,13 @@ qt=$(median <"$root/qemu_total")
 fig vmm_run_total_ms "$vt" ms
 fig qemu_run_total_ms "$qt" ms
 fig ratio_total_vs_qemu "$(awk -v a="$vt" -v b="$qt" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }')" x
+
+# --- measurement in the module: hashing at create(), hashing + the sealed
+# copy the guest boots from at every run (AVF_VMM_LOAD), and the same LOAD
+# from sealed memfds (hash only): the difference is what the copy costs
+"$top/build/user/selftests/avf/avf_load_bench" "$AVF_GUEST_KERNEL" \
+	"$top/build/user/guest/initramfs.cpio.gz" "$pk/hello.zip" "$n" |
+	while read -r name value unit; do fig "$name" "$value" "$unit"; done
 
 # --- memory of an idle VM (never-ready payload), guest RAM excluded
 rss_minus() { # pid mapping-pattern -> MiB
