@@ -209,9 +209,14 @@ static int check_mode(struct vmm_opts *o)
 				return refuse(path_names[i], o->path[i], msg);
 			}
 		}
-		for (i = 0; i < FD_COUNT; i++)
+		for (i = 0; i < FD_COUNT; i++) {
 			if (o->path[i] && !*o->path[i])
 				return refuse(path_names[i], o->path[i], "empty path");
+			/* avf-vmm runs from "/" (startup): a relative path would name another file */
+			if (o->path[i] && o->path[i][0] != '/' && strcmp(o->path[i], "-"))
+				return refuse(path_names[i], o->path[i],
+					      "must be an absolute path (avf-vmm runs in /)");
+		}
 	}
 	if (!o->payload)
 		return refuse_opt("--payload", "required");

@@ -115,6 +115,8 @@ static const struct refusal refusals[] = {
 	  "--storage '/s': not together with --storage-fd" },
 	{ { "--standalone", "--kernel", "", "--initrd", "/i", "--package", "/p",
 	    "--payload", "x.so", NULL }, "--kernel '': empty path" },
+	{ { "--standalone", "--kernel", "/k", "--initrd", "build/i", "--package", "/p",
+	    "--payload", "x.so", NULL }, "--initrd 'build/i': must be an absolute path" },
 };
 
 TEST(every_refusal_names_its_argument)
