@@ -715,6 +715,8 @@ void vsock_dev_poll(struct vsock_dev *v)
 			} else {
 				epoll_ctl(v->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 				c->host_hup = true;
+				/* Drained by a guest that reads, or reset (below). */
+				c->deadline_ms = vsock_now_ms() + VSOCK_SHUTDOWN_TIMEOUT_MS;
 			}
 			continue;
 		}
@@ -739,6 +741,18 @@ void vsock_dev_expire(struct vsock_dev *v, uint64_t now_ms)
 	for (i = 0; i < VSOCK_CONN_MAX; i++) {
 		struct vsock_conn *c = &v->conn[i];
 
+		/*
+		 * A host end that hung up while the guest had no room for
+		 * what it left unread: once the guest had its chance, RST
+		 * (as a Linux close() does after its timeout).
+		 */
+		if (c->state == VCONN_ESTABLISHED && c->host_hup && c->fd >= 0 &&
+		    !(c->tx & (VCONN_TX_RST | VCONN_TX_SHUTDOWN | VCONN_TX_CLOSE)) && !c->shut_sent &&
+		    now_ms >= c->deadline_ms) {
+			conn_reset(v, c);
+			expired = true;
+			continue;
+		}
 		if ((c->state != VCONN_HANDSHAKE && c->state != VCONN_CONNECTING &&
 		     c->state != VCONN_CLOSING) || now_ms < c->deadline_ms)
 			continue;

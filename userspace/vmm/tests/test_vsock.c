@@ -602,6 +602,33 @@ TEST(conn_closing_times_out)
 	vg_free(&g);
 }
 
+/* The host hangs up on a guest that stops reading: RST once the guest had its chance. */
+TEST(conn_host_hangup_on_stalled_guest_resets)
+{
+	static struct vsock_dev v;
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	vg_establish(_metadata, &g, sp[1], 4);	/* room for 4 bytes */
+	ASSERT_EQ(8, write(sp[0], "12345678", 8));
+	vsock_dev_poll(&v);
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(4U, h.len);
+	close(sp[0]);
+	vsock_dev_poll(&v);
+	EXPECT_EQ(-EAGAIN, vg_recv(&g, &h, NULL));	/* 4 bytes wait for credit */
+	EXPECT_EQ(VCONN_ESTABLISHED, v.conn[0].state);
+	vsock_dev_expire(&v, vsock_now_ms() + VSOCK_SHUTDOWN_TIMEOUT_MS + 1);
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
+	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	vg_free(&g);
+}
+
 TEST(connect_times_out)
 {
 	static struct vsock_dev v;
