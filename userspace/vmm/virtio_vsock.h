@@ -26,7 +26,12 @@
  * socket speaking "CONNECT <port>\n" -> "OK <host port>\n" (like
  * Firecracker's hybrid vsock).
  *
- * Context: everything runs on the device thread with vd->lock held.
+ * Stream semantics (half-close, closing, RST only for errors, wake-ups):
+ * Documentation/vmm.rst, "virtio-vsock".
+ *
+ * Context: queue work and host fd events run on the device thread with
+ * vd->lock held; only a guest-written device reset runs on a vCPU thread
+ * (it drops connections without blocking).
  */
 #ifndef AVF_VMM_VIRTIO_VSOCK_H
 #define AVF_VMM_VIRTIO_VSOCK_H
