@@ -22,7 +22,7 @@ if [ "$(hostname)" = avf-testhost ] && [ "$(id -u)" = 0 ]; then
 	chmod 0666 /dev/kvm /dev/avf 2>/dev/null
 fi
 
-tests=("$out/tests/api/api_test" "$here/avfctl_test.sh")
+tests=("$out/tests/api/api_test" "$out/tests/api/vsock_stream_test" "$here/avfctl_test.sh")
 echo "TAP version 13"
 echo "1..${#tests[@]}"
 i=0 pass=0 fail=0

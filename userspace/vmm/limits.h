@@ -67,6 +67,8 @@
  * only frees the slot of a guest that never answers.
  */
 #define VSOCK_BROKERED_TIMEOUT_MS 120000
+/* A closing connection (SHUTDOWN both sent) waits this long for the guest's RST. */
+#define VSOCK_SHUTDOWN_TIMEOUT_MS 10000
 #define VSOCK_HANDSHAKE_MAX	32	/* "CONNECT <port>\n" on the development socket */
 
 /* Life-cycle. */

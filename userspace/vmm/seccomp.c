@@ -73,9 +73,12 @@ static const unsigned int base_ioctl_types[] = { KVMIO, AVF_IOCTL_TYPE };
 
 static const int vcpu_syscalls[] = {
 	__NR_ioctl,
-	/* a queue notify without an ioeventfd runs the device code on the
-	 * vCPU thread: the vsock TX path updates a host connection's epoll
-	 * interest, may half-close it and may report a connection outcome */
+	/* queue work never runs here: a notify without an ioeventfd only
+	 * writes the device's notify eventfd. A guest-written device reset
+	 * (STATUS 0) does run here and drops vsock connections without
+	 * blocking: epoll_ctl, close, AVF_VMM_CONN_DONE for a pending
+	 * brokered request. shutdown is kept for the reset path's callers
+	 * and is never a blocking call. */
 	__NR_epoll_ctl, __NR_shutdown,
 };
 static const unsigned int vcpu_ioctls[] = { KVM_RUN, KVM_IRQ_LINE, AVF_VMM_CONN_DONE };

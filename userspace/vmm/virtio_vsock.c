@@ -196,13 +196,37 @@ static int conn_flush(struct vsock_conn *c)
 	return 0;
 }
 
+/*
+ * Both directions are done once every guest byte reached @fd (after the
+ * guest's SHUTDOWN(SEND)) and the host's EOF reached the guest (or the
+ * guest reads no more). A guest that shut down both ways waits for our
+ * RST (as Linux's close() does); otherwise we send SHUTDOWN(both) and the
+ * guest answers RST. Never before: a half-close keeps the other way open.
+ */
+static void conn_check_done(struct vsock_conn *c)
+{
+	bool guest_done = c->guest_shut_send && !c->buf_len;
+	bool host_done = (c->host_eof && c->shut_sent) || c->guest_shut_rcv;
+
+	if (c->state != VCONN_ESTABLISHED || !guest_done || !host_done ||
+	    (c->tx & (VCONN_TX_RST | VCONN_TX_CLOSE)))
+		return;
+	if (c->guest_shut_rcv)
+		c->tx |= VCONN_TX_RST;
+	else
+		c->tx |= VCONN_TX_CLOSE;
+}
+
 static void conn_after_consume(struct vsock_conn *c)
 {
 	if (c->fwd_cnt - c->fwd_cnt_sent >= VSOCK_CREDIT_THRESHOLD ||
 	    (!c->buf_len && c->fwd_cnt != c->fwd_cnt_sent))
 		c->tx |= VCONN_TX_CREDIT;
-	if (c->guest_shut_send && !c->buf_len && c->fd >= 0)
-		shutdown(c->fd, SHUT_WR);
+	if (c->guest_shut_send && !c->buf_len && c->fd >= 0 && !c->host_wr_shut) {
+		shutdown(c->fd, SHUT_WR);	/* the host reads EOF after every byte */
+		c->host_wr_shut = true;
+	}
+	conn_check_done(c);
 }
 
 /* Close the host end now; the RST goes to the guest when it has a buffer. */
@@ -261,7 +285,10 @@ static void conn_rx_from_guest(struct vsock_dev *v, struct vsock_conn *c,
 	case VCONN_ESTABLISHED:
 		break;
 	case VCONN_CLOSING:
-		return;		/* waiting for RST only */
+		/* Both ways are done: a guest closing now wants our RST. */
+		if (h->op == VIRTIO_VSOCK_OP_SHUTDOWN)
+			conn_reset(v, c);
+		return;
 	default:
 		return;
 	}
@@ -298,14 +325,20 @@ static void conn_rx_from_guest(struct vsock_dev *v, struct vsock_conn *c,
 		c->tx |= VCONN_TX_CREDIT;
 		return;
 	case VIRTIO_VSOCK_OP_SHUTDOWN:
-		if ((h->flags & VSOCK_SHUTDOWN_BOTH) == VSOCK_SHUTDOWN_BOTH) {
-			conn_reset(v, c);
-			return;
+		/*
+		 * Flags accumulate. SEND: the guest's bytes so far are all
+		 * there will be; they still reach @fd, then the host reads
+		 * EOF. RCV: the guest reads no more; the host's writes fail
+		 * (EPIPE) instead of filling a buffer nobody drains.
+		 */
+		if ((h->flags & VIRTIO_VSOCK_SHUTDOWN_RCV) && !c->guest_shut_rcv) {
+			c->guest_shut_rcv = true;
+			if (c->fd >= 0)
+				shutdown(c->fd, SHUT_RD);
 		}
-		if (h->flags & VIRTIO_VSOCK_SHUTDOWN_SEND) {
+		if (h->flags & VIRTIO_VSOCK_SHUTDOWN_SEND)
 			c->guest_shut_send = true;
-			conn_after_consume(c);
-		}
+		conn_after_consume(c);
 		return;
 	default:
 		conn_reset(v, c);
@@ -403,15 +436,28 @@ static int conn_rx_one(struct vsock_dev *v, struct vsock_conn *c)
 	}
 	if (c->state != VCONN_ESTABLISHED)
 		return 0;
-	if (c->tx & VCONN_TX_SHUTDOWN) {
+	if (c->tx & (VCONN_TX_SHUTDOWN | VCONN_TX_CLOSE)) {
+		/*
+		 * EOF from a host end that can still read is a half-close:
+		 * SHUTDOWN(SEND) only, the guest's data keeps flowing. A host
+		 * end that hung up altogether (and both ways done) close both.
+		 */
+		bool both = (c->tx & VCONN_TX_CLOSE) || (c->host_hup && !c->host_wr_shut);
+
 		conn_hdr(v, c, VIRTIO_VSOCK_OP_SHUTDOWN, &h);
-		h.flags = VSOCK_SHUTDOWN_BOTH;
+		h.flags = both ? VSOCK_SHUTDOWN_BOTH : VIRTIO_VSOCK_SHUTDOWN_SEND;
 		ret = rx_put(v, &h, 0);
-		if (!ret) {
-			c->tx &= ~VCONN_TX_SHUTDOWN;
+		if (ret)
+			return ret;
+		c->tx &= ~(VCONN_TX_SHUTDOWN | VCONN_TX_CLOSE);
+		c->shut_sent = true;
+		if (both) {
 			c->state = VCONN_CLOSING;
+			c->deadline_ms = vsock_now_ms() + VSOCK_SHUTDOWN_TIMEOUT_MS;
+		} else {
+			conn_check_done(c);
 		}
-		return ret ? ret : 1;
+		return 1;
 	}
 	if (c->tx & VCONN_TX_CREDIT) {
 		conn_hdr(v, c, VIRTIO_VSOCK_OP_CREDIT_UPDATE, &h);
@@ -422,7 +468,7 @@ static int conn_rx_one(struct vsock_dev *v, struct vsock_conn *c)
 		}
 		return ret ? ret : 1;
 	}
-	if (c->host_eof || c->fd < 0 || !conn_credit(c))
+	if (c->host_eof || c->guest_shut_rcv || c->fd < 0 || !conn_credit(c))
 		return 0;
 	ret = virtq_pop(&v->vd.vq[VSOCK_Q_RX], v->vd.mem, &v->chain);
 	if (ret <= 0)
@@ -467,7 +513,8 @@ static void conn_update_interest(struct vsock_dev *v, struct vsock_conn *c, bool
 	if (c->state == VCONN_FREE || c->fd < 0 || c->host_hup)
 		return;
 	if (c->state == VCONN_HANDSHAKE ||
-	    (c->state == VCONN_ESTABLISHED && !c->host_eof && conn_credit(c) && rx_ready))
+	    (c->state == VCONN_ESTABLISHED && !c->host_eof && !c->guest_shut_rcv &&
+	     conn_credit(c) && rx_ready))
 		ev.events |= EPOLLIN;
 	if (c->buf_len)
 		ev.events |= EPOLLOUT;
@@ -520,6 +567,14 @@ static int vsock_fill_rx(struct vsock_dev *v)
 	}
 	if (used)
 		virtio_dev_used(&v->vd, vq);
+	/*
+	 * Out of budget with work left (a credit update, data with credit):
+	 * nothing else may come to wake us (a guest blocked on our credit
+	 * sends nothing), so queue another pass through the notify eventfd
+	 * rather than hold the lock longer.
+	 */
+	if (!budget && ret == 0 && v->vd.kick)
+		v->vd.kick(&v->vd);
 	for (i = 0; i < VSOCK_CONN_MAX; i++)
 		conn_update_interest(v, &v->conn[i], virtq_has_avail(vq, v->vd.mem));
 	return ret == -EAGAIN ? 0 : ret;
@@ -660,6 +715,8 @@ void vsock_dev_poll(struct vsock_dev *v)
 			} else {
 				epoll_ctl(v->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 				c->host_hup = true;
+				/* Drained by a guest that reads, or reset (below). */
+				c->deadline_ms = vsock_now_ms() + VSOCK_SHUTDOWN_TIMEOUT_MS;
 			}
 			continue;
 		}
@@ -684,9 +741,28 @@ void vsock_dev_expire(struct vsock_dev *v, uint64_t now_ms)
 	for (i = 0; i < VSOCK_CONN_MAX; i++) {
 		struct vsock_conn *c = &v->conn[i];
 
-		if ((c->state != VCONN_HANDSHAKE && c->state != VCONN_CONNECTING) ||
-		    now_ms < c->deadline_ms)
+		/*
+		 * A host end that hung up while the guest had no room for
+		 * what it left unread: once the guest had its chance, RST
+		 * (as a Linux close() does after its timeout).
+		 */
+		if (c->state == VCONN_ESTABLISHED && c->host_hup && c->fd >= 0 &&
+		    !(c->tx & (VCONN_TX_RST | VCONN_TX_SHUTDOWN | VCONN_TX_CLOSE)) && !c->shut_sent &&
+		    now_ms >= c->deadline_ms) {
+			conn_reset(v, c);
+			expired = true;
 			continue;
+		}
+		if ((c->state != VCONN_HANDSHAKE && c->state != VCONN_CONNECTING &&
+		     c->state != VCONN_CLOSING) || now_ms < c->deadline_ms)
+			continue;
+		if (c->state == VCONN_CLOSING) {
+			if (!(c->tx & VCONN_TX_RST)) {
+				conn_reset(v, c);	/* the guest never answered */
+				expired = true;
+			}
+			continue;
+		}
 		if (c->state == VCONN_HANDSHAKE) {
 			conn_free(v, c);
 			continue;

@@ -26,7 +26,12 @@
  * socket speaking "CONNECT <port>\n" -> "OK <host port>\n" (like
  * Firecracker's hybrid vsock).
  *
- * Context: everything runs on the device thread with vd->lock held.
+ * Stream semantics (half-close, closing, RST only for errors, wake-ups):
+ * Documentation/vmm.rst, "virtio-vsock".
+ *
+ * Context: queue work and host fd events run on the device thread with
+ * vd->lock held; only a guest-written device reset runs on a vCPU thread
+ * (it drops connections without blocking).
  */
 #ifndef AVF_VMM_VIRTIO_VSOCK_H
 #define AVF_VMM_VIRTIO_VSOCK_H
@@ -48,14 +53,16 @@ enum vconn_state {
 	VCONN_HANDSHAKE,	/* development socket: waiting for "CONNECT <port>" */
 	VCONN_CONNECTING,	/* REQUEST queued or sent, waiting for RESPONSE */
 	VCONN_ESTABLISHED,
-	VCONN_CLOSING,		/* SHUTDOWN sent, waiting for the guest's RST */
+	VCONN_CLOSING,		/* both directions done, SHUTDOWN(both) sent: waiting
+				 * for the guest's RST (VSOCK_SHUTDOWN_TIMEOUT_MS) */
 };
 
 /* Control packets a connection still has to send (struct vsock_conn.tx). */
 #define VCONN_TX_REQUEST	(1U << 0)
 #define VCONN_TX_CREDIT		(1U << 1)
-#define VCONN_TX_SHUTDOWN	(1U << 2)
+#define VCONN_TX_SHUTDOWN	(1U << 2)	/* host end hit EOF: SHUTDOWN(SEND) */
 #define VCONN_TX_RST		(1U << 3)
+#define VCONN_TX_CLOSE		(1U << 4)	/* both directions done: SHUTDOWN(both) */
 
 /**
  * struct vsock_conn - one host-initiated stream connection
@@ -81,9 +88,12 @@ struct vsock_conn {
 	uint32_t fwd_cnt;
 	uint32_t fwd_cnt_sent;
 	uint32_t tx;
-	bool guest_shut_send;
-	bool host_eof;
+	bool guest_shut_send;	/* guest sent SHUTDOWN(SEND): no more guest data */
+	bool guest_shut_rcv;	/* guest sent SHUTDOWN(RCV): it reads no more */
+	bool host_eof;		/* read() on @fd returned 0 */
 	bool host_hup;		/* fd hung up: no longer in epoll, read until EOF */
+	bool host_wr_shut;	/* shutdown(@fd, SHUT_WR) done after the guest's SEND */
+	bool shut_sent;		/* our SHUTDOWN(SEND) reached the guest */
 	bool hybrid;
 	bool brokered;
 	uint64_t req_id;

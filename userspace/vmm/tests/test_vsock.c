@@ -413,6 +413,222 @@ TEST(conn_guest_overrun_is_reset)
 	vg_free(&g);
 }
 
+/* Next packet that is not a CREDIT_UPDATE. */
+static int vg_recv_skip_credit(struct vguest *g, struct virtio_vsock_hdr *h, uint8_t *data)
+{
+	int ret;
+
+	while ((ret = vg_recv(g, h, data)) == 0 && h->op == VIRTIO_VSOCK_OP_CREDIT_UPDATE)
+		;
+	return ret;
+}
+
+/* The bug: a host SHUT_WR closed the guest's direction too. */
+TEST(conn_host_half_close_keeps_guest_direction)
+{
+	static struct vsock_dev v;
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	uint8_t data[64];
+	uint32_t port;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	port = vg_establish(_metadata, &g, sp[1], 4096);
+	ASSERT_EQ(4, write(sp[0], "last", 4));
+	ASSERT_EQ(0, shutdown(sp[0], SHUT_WR));
+	vsock_dev_poll(&v);
+	ASSERT_EQ(0, vg_recv(&g, &h, data));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RW, h.op);
+	EXPECT_EQ(0, memcmp(data, "last", 4));
+	/* EOF after the data: SHUTDOWN(SEND) only. */
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_SHUTDOWN, h.op);
+	EXPECT_EQ((uint32_t)VIRTIO_VSOCK_SHUTDOWN_SEND, h.flags);
+	EXPECT_EQ(VCONN_ESTABLISHED, v.conn[0].state);
+	/* The guest's answer still reaches the host. */
+	vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, port, "echo", 4, 0, 4096, 4);
+	ASSERT_EQ(4, read(sp[0], data, sizeof(data)));
+	EXPECT_EQ(0, memcmp(data, "echo", 4));
+	/* The guest half-closes as well: the host reads EOF, the device closes both ways. */
+	vg_send(&g, VIRTIO_VSOCK_OP_SHUTDOWN, 5000, port, NULL, 0, VIRTIO_VSOCK_SHUTDOWN_SEND,
+		4096, 4);
+	EXPECT_EQ(0, read(sp[0], data, sizeof(data)));
+	ASSERT_EQ(0, vg_recv_skip_credit(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_SHUTDOWN, h.op);
+	EXPECT_EQ(3U, h.flags);
+	EXPECT_EQ(VCONN_CLOSING, v.conn[0].state);
+	vg_send(&g, VIRTIO_VSOCK_OP_RST, 5000, port, NULL, 0, 0, 4096, 4);
+	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(0U, v.rsts);
+	EXPECT_FALSE(v.vd.failed);
+	close(sp[0]);
+	vg_free(&g);
+}
+
+TEST(conn_guest_half_close_keeps_host_direction)
+{
+	static struct vsock_dev v;
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	uint8_t data[64];
+	uint32_t port;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	port = vg_establish(_metadata, &g, sp[1], 4096);
+	vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, port, "bye", 3, 0, 4096, 0);
+	vg_send(&g, VIRTIO_VSOCK_OP_SHUTDOWN, 5000, port, NULL, 0, VIRTIO_VSOCK_SHUTDOWN_SEND,
+		4096, 0);
+	ASSERT_EQ(3, read(sp[0], data, sizeof(data)));
+	EXPECT_EQ(0, read(sp[0], data, sizeof(data)));		/* EOF after the bytes */
+	/* The host still sends. */
+	ASSERT_EQ(5, write(sp[0], "reply", 5));
+	vsock_dev_poll(&v);
+	ASSERT_EQ(0, vg_recv_skip_credit(&g, &h, data));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RW, h.op);
+	ASSERT_EQ(5U, h.len);
+	EXPECT_EQ(0, memcmp(data, "reply", 5));
+	/* The host closes: SHUTDOWN(SEND) for its EOF, then both ways, RST from the guest. */
+	close(sp[0]);
+	vsock_dev_poll(&v);
+	ASSERT_EQ(0, vg_recv_skip_credit(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_SHUTDOWN, h.op);
+	if (h.flags != 3U) {
+		EXPECT_EQ((uint32_t)VIRTIO_VSOCK_SHUTDOWN_SEND, h.flags);
+		ASSERT_EQ(0, vg_recv_skip_credit(&g, &h, NULL));
+		EXPECT_EQ(VIRTIO_VSOCK_OP_SHUTDOWN, h.op);
+		EXPECT_EQ(3U, h.flags);
+	}
+	EXPECT_EQ(VCONN_CLOSING, v.conn[0].state);
+	vg_send(&g, VIRTIO_VSOCK_OP_RST, 5000, port, NULL, 0, 0, 4096, 5);
+	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	vg_free(&g);
+}
+
+/* A guest close() (SHUTDOWN both) while the host is slow: every byte still arrives, then RST. */
+TEST(conn_guest_close_flushes_buffered_bytes_first)
+{
+	static struct vsock_dev v;
+	static uint8_t chunk[16384], got[3 * 16384];
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	uint32_t port, i;
+	size_t have = 0;
+	int sp[2], small = 4096;
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	ASSERT_EQ(0, setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)));
+	port = vg_establish(_metadata, &g, sp[1], 4096);
+	for (i = 0; i < 3; i++) {
+		memset(chunk, 'a' + (int)i, sizeof(chunk));
+		vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, port, chunk, sizeof(chunk), 0, 4096, 0);
+	}
+	ASSERT_LT(0U, v.conn[0].buf_len);	/* the socket did not take it all */
+	vg_send(&g, VIRTIO_VSOCK_OP_SHUTDOWN, 5000, port, NULL, 0, 3, 4096, 0);
+	EXPECT_EQ(VCONN_ESTABLISHED, v.conn[0].state);
+	EXPECT_EQ(-EAGAIN, vg_recv_skip_credit(&g, &h, NULL));	/* no RST yet */
+	nonblock(sp[0]);
+	for (;;) {
+		ssize_t n = read(sp[0], got + have, sizeof(got) - have);
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			ASSERT_EQ(EAGAIN, errno);
+			vsock_dev_poll(&v);
+			continue;
+		}
+		have += (size_t)n;
+	}
+	ASSERT_EQ(sizeof(got), have);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ('a' + (int)i, got[i * sizeof(chunk) + sizeof(chunk) - 1]);
+	ASSERT_EQ(0, vg_recv_skip_credit(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
+	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	close(sp[0]);
+	vg_free(&g);
+}
+
+/* A guest that reads no more (SHUTDOWN RCV): host writes fail instead of piling up. */
+TEST(conn_guest_shut_rcv_fails_host_writes)
+{
+	static struct vsock_dev v;
+	struct vguest g;
+	uint32_t port;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	port = vg_establish(_metadata, &g, sp[1], 4096);
+	vg_send(&g, VIRTIO_VSOCK_OP_SHUTDOWN, 5000, port, NULL, 0, VIRTIO_VSOCK_SHUTDOWN_RCV,
+		4096, 0);
+	EXPECT_EQ(-1, send(sp[0], "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
+	EXPECT_EQ(VCONN_ESTABLISHED, v.conn[0].state);
+	close(sp[0]);
+	vg_free(&g);
+}
+
+/* Nobody answers our SHUTDOWN(both): the slot comes back after the shutdown timeout. */
+TEST(conn_closing_times_out)
+{
+	static struct vsock_dev v;
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	vg_establish(_metadata, &g, sp[1], 4096);
+	close(sp[0]);
+	vsock_dev_poll(&v);
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(3U, h.flags);
+	ASSERT_EQ(VCONN_CLOSING, v.conn[0].state);
+	vsock_dev_expire(&v, vsock_now_ms() + VSOCK_SHUTDOWN_TIMEOUT_MS + 1);
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
+	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	vg_free(&g);
+}
+
+/* The host hangs up on a guest that stops reading: RST once the guest had its chance. */
+TEST(conn_host_hangup_on_stalled_guest_resets)
+{
+	static struct vsock_dev v;
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	vg_establish(_metadata, &g, sp[1], 4);	/* room for 4 bytes */
+	ASSERT_EQ(8, write(sp[0], "12345678", 8));
+	vsock_dev_poll(&v);
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(4U, h.len);
+	close(sp[0]);
+	vsock_dev_poll(&v);
+	EXPECT_EQ(-EAGAIN, vg_recv(&g, &h, NULL));	/* 4 bytes wait for credit */
+	EXPECT_EQ(VCONN_ESTABLISHED, v.conn[0].state);
+	vsock_dev_expire(&v, vsock_now_ms() + VSOCK_SHUTDOWN_TIMEOUT_MS + 1);
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
+	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	vg_free(&g);
+}
+
 TEST(connect_times_out)
 {
 	static struct vsock_dev v;
