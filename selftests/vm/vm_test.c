@@ -11,7 +11,8 @@
  * /run/avf/libexec/avf-vmm), $AVF_VMM_DEV (a non-set-uid avf-vmm for the
  * --standalone tests; default the build tree's), $AVF_GUEST_KERNEL
  * (vmlinux), $AVF_GUEST_INITRD, $AVF_TEST_PACKAGES (hello.zip,
- * exit-code.zip, crash.zip, never-ready.zip); defaults under build/user/.
+ * exit-code.zip, crash.zip, never-ready.zip, batch.zip, stall.zip);
+ * defaults under build/user/.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -446,14 +447,41 @@ TEST_F(vm, crash_reports_error_and_runtime_error)
 	EXPECT_EQ(AVF_STOP_MICRODROID_UNKNOWN_RUNTIME_ERROR, last(&self->r)->code);
 }
 
-TEST_F(vm, never_ready_hangs_up)
+/* The payload blocks in its constructor: never STARTED, so the boot timer fires. */
+TEST_F(vm, never_started_hangs_up)
 {
 	static const char *const extra[] = { "--hangup-timeout", "5", NULL };
 
-	run_to_stop(_metadata, &self->r, "never-ready", extra);
+	run_to_stop(_metadata, &self->r, "stall", extra);
 	check_frame(_metadata, &self->r);
+	EXPECT_EQ(-1, find(&self->r, AVF_EVENT_PAYLOAD_STARTED));
 	EXPECT_EQ(-1, find(&self->r, AVF_EVENT_PAYLOAD_READY));
 	EXPECT_EQ(AVF_STOP_HANGUP, last(&self->r)->code);
+}
+
+/*
+ * A batch payload never calls notifyPayloadReady and works until the guest
+ * has been up for longer than the hang-up timeout (guest uptime starts after
+ * the VMM armed the timer): once STARTED it runs to completion and its exit
+ * code reaches FINISHED. HANGUP_TEST_S only has to cover the boot.
+ */
+#define HANGUP_TEST_S	"20"
+TEST_F(vm, started_payload_without_ready_outlives_hangup)
+{
+	static const char *const extra[] = {
+		"--hangup-timeout", HANGUP_TEST_S,
+		"--cmdline", "avf_batch.seconds=30", NULL,
+	};
+	int i;
+
+	run_to_stop(_metadata, &self->r, "batch", extra);
+	check_frame(_metadata, &self->r);
+	ASSERT_LE(0, find(&self->r, AVF_EVENT_PAYLOAD_STARTED));
+	EXPECT_EQ(-1, find(&self->r, AVF_EVENT_PAYLOAD_READY));
+	i = find(&self->r, AVF_EVENT_PAYLOAD_FINISHED);
+	ASSERT_LE(0, i);
+	EXPECT_EQ(42, self->r.ev[i].code);
+	EXPECT_EQ(AVF_STOP_SHUTDOWN, last(&self->r)->code);
 }
 
 TEST_F(vm, kernel_panic_reboots)

@@ -69,8 +69,14 @@
 #define VSOCK_BROKERED_TIMEOUT_MS 120000
 #define VSOCK_HANDSHAKE_MAX	32	/* "CONNECT <port>\n" on the development socket */
 
-/* Life-cycle. */
+/*
+ * Life-cycle. The hang-up (boot) timeout: PAYLOAD_STARTED within 30 s on
+ * real KVM, x4 when avf-vmm itself runs under a hypervisor (nested), x10
+ * under a CPU emulator (QEMU TCG); --hangup-timeout S overrides (hostvirt.c).
+ */
 #define HANGUP_TIMEOUT_DEFAULT_S	30
+#define HANGUP_FACTOR_NESTED		4
+#define HANGUP_FACTOR_EMULATED		10
 #define STOP_JOIN_TIMEOUT_MS		2000
 
 /* Exit status (Documentation/interfaces.rst). */
