@@ -45,6 +45,8 @@
 #define CONSOLE_RING_BYTES	(64 * 1024)
 /* Largest single write to an output sink (<= PIPE_BUF: never blocks after POLLOUT). */
 #define CONSOLE_WRITE_CHUNK	4096
+/* End of a run: the payload log's reader gets this long per write to take the rest. */
+#define LOG_FINAL_DRAIN_IDLE_MS	10000
 
 /* virtio-blk. */
 #define BLK_SECTOR_SHIFT	9

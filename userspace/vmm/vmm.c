@@ -603,6 +603,8 @@ int vmm_run(const struct vmm_opts *opts)
 	reason = supervise(&vm, &lc, sig_fd, wake_fd, o.hangup_s);
 	vm_stop_vcpus(&vm);
 	devloop_stop(&vm.devloop);
+	/* The kernel console's drop count is final from here on (exact). */
+	outsink_abandon(&vm.console_out);
 	ret = lifecycle_stop(&lc, reason);
 	vlog_debug("console %llu bytes (%llu dropped), log %llu bytes (%llu dropped), "
 		   "blk ioerrs %llu, vsock rst %llu\n",
@@ -614,6 +616,11 @@ int vmm_run(const struct vmm_opts *opts)
 	vm_destroy(&vm);
 	if (vmm_fd >= 0)
 		close(vmm_fd);
+	/*
+	 * The run is over for the module; what the payload wrote to its log
+	 * still reaches a reader that keeps reading (EOF when we exit).
+	 */
+	outsink_drain(&vm.log_out, LOG_FINAL_DRAIN_IDLE_MS);
 	close(sig_fd);
 	close(wake_fd);
 	return ret ? EXIT_VMM_INTERNAL : EXIT_VMM_OK;
