@@ -14,6 +14,7 @@
  * exit-code.zip, crash.zip, never-ready.zip, batch.zip, stall.zip);
  * defaults under build/user/.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -1011,6 +1012,157 @@ TEST_F(vm, payload_log_backpressure_loses_nothing)
 	ASSERT_LE(0, i);
 	EXPECT_EQ(0, self->r.ev[i].code);
 	EXPECT_EQ(AVF_STOP_SHUTDOWN, last(&self->r)->code);
+}
+
+/* ---- soak (RELIABILITY.md 23) ---- */
+
+static int count_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;	/* the directory's own fd */
+}
+
+/* Module references: open /dev/avf files and VM fds pin avf.ko. */
+static long module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/avf/refcnt", "r");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static long mem_available_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+#define SOAK_VMS	3
+enum soak_kind { SOAK_RUN, SOAK_KILL9, SOAK_STOP_MIDBOOT, SOAK_SIGTERM, SOAK_KINDS };
+
+/*
+ * One cycle: SOAK_VMS instances created, run at once, each ended its own
+ * way (to completion, kill -9 of avf-vmm, AVF_VM_STOP right after the
+ * bind, SIGTERM), then deleted. Every VM must report its stop reason, no
+ * CID stays assigned, every avf-vmm is reaped.
+ */
+static void soak_cycle(struct __test_metadata *_metadata, int dev, unsigned int cycle)
+{
+	static const int32_t want[SOAK_KINDS] = {
+		AVF_STOP_SHUTDOWN, AVF_STOP_CRASH, AVF_STOP_KILLED, AVF_STOP_KILLED,
+	};
+	static struct run r[SOAK_VMS];
+	struct avf_vm_info info;
+	char name[AVF_NAME_MAX];
+	unsigned int v;
+
+	for (v = 0; v < SOAK_VMS; v++) {
+		enum soak_kind k = (cycle + v) % SOAK_KINDS;
+
+		memset(&r[v], 0, sizeof(r[v]));
+		r[v].dev = dev;
+		snprintf(name, sizeof(name), "soak-%d-%u-%u", getpid(), cycle, v);
+		r[v].vm_fd = open_instance(dev, name);
+		ASSERT_LE(0, r[v].vm_fd);
+		r[v].pid = spawn_vmm(dev, r[v].vm_fd, k == SOAK_RUN ? "hello" : "never-ready", NULL);
+		ASSERT_LT(0, r[v].pid);
+	}
+	for (v = 0; v < SOAK_VMS; v++) {
+		enum soak_kind k = (cycle + v) % SOAK_KINDS;
+
+		switch (k) {
+		case SOAK_RUN:
+			break;
+		case SOAK_STOP_MIDBOOT:
+			ASSERT_EQ(1, collect(&r[v], VM_TIMEOUT_MS, AVF_EVENT_RUNNING));
+			ASSERT_EQ(0, ioctl(r[v].vm_fd, AVF_VM_STOP, 0));
+			break;
+		case SOAK_KILL9:
+		case SOAK_SIGTERM:
+			ASSERT_EQ(1, collect(&r[v], VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED));
+			kill(r[v].pid, k == SOAK_KILL9 ? SIGKILL : SIGTERM);
+			break;
+		case SOAK_KINDS:
+			break;
+		}
+	}
+	for (v = 0; v < SOAK_VMS; v++) {
+		enum soak_kind k = (cycle + v) % SOAK_KINDS;
+
+		ASSERT_EQ(0, collect(&r[v], VM_TIMEOUT_MS, -1));
+		ASSERT_EQ(0, reap(&r[v], 20000));
+		if (last(&r[v])->code != want[k])
+			dump(_metadata, &r[v]);
+		EXPECT_EQ(want[k], last(&r[v])->code);
+		ASSERT_EQ(0, ioctl(r[v].vm_fd, AVF_VM_GET_INFO, &info));
+		EXPECT_EQ(AVF_STATUS_STOPPED, info.status);
+		EXPECT_EQ(0U, info.cid);	/* the CID went back at unbind */
+		EXPECT_EQ(0U, info.vmm_pid);
+		EXPECT_EQ(0, ioctl(r[v].vm_fd, AVF_VM_DELETE, 0));
+		close(r[v].vm_fd);
+	}
+}
+
+/*
+ * Soak: AVF_SOAK_CYCLES (default 2) cycles of SOAK_VMS VMs at once after a
+ * warm-up cycle; then the test's open fds and the module's reference count
+ * are back to their baseline exactly, and MemAvailable within 16 MiB of it
+ * (page-cache noise; one leaked guest would be far more). `make soak`
+ * runs it with more cycles.
+ */
+TEST(soak_cycles_return_to_baseline)
+{
+	const char *env = getenv("AVF_SOAK_CYCLES");
+	unsigned int cycles = env ? (unsigned int)strtoul(env, NULL, 10) : 2, c;
+	long ref0, ref1, mem0, mem1;
+	int dev, fds0, fds1;
+
+	init_paths();
+	if (access(vmm_path, X_OK) || access(kernel_path, R_OK) || access(initrd_path, R_OK) ||
+	    access("/dev/kvm", R_OK | W_OK))
+		SKIP(return, "no avf-vmm, guest images or /dev/kvm");
+	dev = open("/dev/avf", O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		SKIP(return, "/dev/avf: %s", strerror(errno));
+	soak_cycle(_metadata, dev, 0);	/* warm-up: caches, lazily made objects */
+	fds0 = count_open_fds();
+	ref0 = module_refcnt();
+	mem0 = mem_available_kb();
+	for (c = 1; c <= cycles; c++)
+		soak_cycle(_metadata, dev, c);
+	fds1 = count_open_fds();
+	ref1 = module_refcnt();
+	mem1 = mem_available_kb();
+	TH_LOG("soak: %u cycles x %d VMs: fds %d -> %d, avf refcnt %ld -> %ld, "
+	       "MemAvailable %ld -> %ld kB", cycles, SOAK_VMS, fds0, fds1, ref0, ref1, mem0, mem1);
+	EXPECT_EQ(fds0, fds1);
+	EXPECT_LE(0, ref0);
+	EXPECT_EQ(ref0, ref1);
+	EXPECT_GE(mem1, mem0 - 16 * 1024);
+	close(dev);
 }
 
 /* Refused command lines exit 64 before anything else (bound mode, fds only). */
