@@ -87,5 +87,13 @@ for t in vm api; do
 	cp "build/check/th-$t/output" "$res/e2e-$t.log"
 done
 
+if [ -x selftests/vm/run.sh ]; then
+	step "tier 4b: soak on the debug kernel (1 cycle)"
+	testhost/run --kernel debug --timeout 1800 --quiet --out build/check/th-soak-debug \
+		-- env AVF_SOAK_CYCLES=1 selftests/vm/run.sh -t soak_cycles_return_to_baseline
+	echo $? >"$res/e2e-soak-debug.status"
+	cp build/check/th-soak-debug/output "$res/e2e-soak-debug.log"
+fi
+
 step "summary ($(( $(date +%s) - t0 ))s)"
 python3 tools/tap_summary.py "$res"
