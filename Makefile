@@ -18,7 +18,7 @@ export AVF_CACHE
 # Components, each with its own Makefile (all, test; SAN=1 for ASan+UBSan).
 USER_DIRS := userspace/lib userspace/vmm userspace/avfctl payload selftests/avf selftests/vm selftests/api
 
-.PHONY: all kernel kernel-debug module user user-asan check demo bench clean help
+.PHONY: all kernel kernel-debug module user user-asan check soak demo bench clean help
 
 all: module user
 
@@ -60,6 +60,15 @@ user-asan:
 
 check:
 	@tools/check.sh
+
+# The long soak (make check runs 2 cycles and a 16 MiB log flood):
+# SOAK_CYCLES cycles of 3 VMs at once and the full 100 MiB flood.
+SOAK_CYCLES ?= 20
+soak:
+	@mkdir -p build/user/vmm && cp -u "$$(kernel/build.sh normal)/vmlinux" build/user/vmm/guest-vmlinux
+	@testhost/run --kernel normal --timeout 3600 -- env AVF_SOAK_CYCLES=$(SOAK_CYCLES) \
+		AVF_FLOOD_MIB=100 selftests/vm/run.sh -t soak_cycles_return_to_baseline \
+		-t payload_log_backpressure_loses_nothing
 
 demo:
 	@tools/demo.sh

@@ -44,13 +44,24 @@ for d in userspace/lib userspace/vmm userspace/avfctl payload; do
 done
 
 step "tier 2: fuzzers (${AVF_FUZZ_SECONDS:-20}s each)"
+# One result per libFuzzer target: the component's FUZZ_TARGETS, each run
+# alone (make fuzz FUZZ_TARGETS=T).
 for d in userspace/vmm payload userspace/lib; do
 	[ -f "$d/Makefile" ] && grep -q '^fuzz:' "$d/Makefile" || continue
-	name=fuzz-$(basename "$d")
-	make -s -C "$d" fuzz FUZZ_SECONDS="${AVF_FUZZ_SECONDS:-20}" >"$res/../$name.out" 2>&1
-	rc=$?
-	tap_status "$name" $rc
-	echo "  $d: exit $rc (log: build/check/$name.out)"
+	targets=$(make -C "$d" -pq fuzz 2>/dev/null | sed -n 's/^FUZZ_TARGETS := //p' | head -1)
+	if [ -z "$targets" ]; then
+		tap_status "fuzz-$(basename "$d")" 1
+		echo "  $d: no FUZZ_TARGETS"
+		continue
+	fi
+	for t in $targets; do
+		name=fuzz-$(basename "$d")-$t
+		make -s -C "$d" fuzz FUZZ_TARGETS="$t" FUZZ_SECONDS="${AVF_FUZZ_SECONDS:-20}" \
+			>"$res/../$name.out" 2>&1
+		rc=$?
+		tap_status "$name" $rc
+		echo "  $d $t: exit $rc (log: build/check/$name.out)"
+	done
 done
 
 if [ -f payload/Makefile ] && grep -q '^qemu-test:' payload/Makefile; then
@@ -75,6 +86,14 @@ for t in vm api; do
 	echo $? >"$res/e2e-$t.status"
 	cp "build/check/th-$t/output" "$res/e2e-$t.log"
 done
+
+if [ -x selftests/vm/run.sh ]; then
+	step "tier 4b: soak on the debug kernel (1 cycle)"
+	testhost/run --kernel debug --timeout 1800 --quiet --out build/check/th-soak-debug \
+		-- env AVF_SOAK_CYCLES=1 selftests/vm/run.sh -t soak_cycles_return_to_baseline
+	echo $? >"$res/e2e-soak-debug.status"
+	cp build/check/th-soak-debug/output "$res/e2e-soak-debug.log"
+fi
 
 step "summary ($(( $(date +%s) - t0 ))s)"
 python3 tools/tap_summary.py "$res"

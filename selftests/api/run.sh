@@ -23,30 +23,39 @@ if [ "$(hostname)" = avf-testhost ] && [ "$(id -u)" = 0 ]; then
 fi
 
 tests=("$out/tests/api/api_test" "$out/tests/api/vsock_stream_test" "$here/avfctl_test.sh")
+# One flat TAP stream: each test case of each program is its own result
+# (tools/tap_flatten.awk), the plan comes last.
 echo "TAP version 13"
-echo "1..${#tests[@]}"
-i=0 pass=0 fail=0
+state=$(mktemp /tmp/api-tap.XXXXXX)
+i=1 pass=0 fail=0
 for t in "${tests[@]}"; do
-	i=$((i + 1))
 	name=$(basename "$t")
 	echo "# selftests: api: $name"
 	if [ ! -x "$t" ]; then
 		echo "not ok $i selftests: api: $name # missing: build with make -C selftests/api"
-		fail=$((fail + 1))
+		i=$((i + 1)) fail=$((fail + 1))
 		continue
 	fi
-	"$t" 2>&1 | sed 's/^/# /'
+	"$t" 2>&1 | awk -v first=$i -v prog="$name" -v state="$state" -f "$top/tools/tap_flatten.awk"
 	rc=${PIPESTATUS[0]}
-	if [ "$rc" = 0 ]; then
-		echo "ok $i selftests: api: $name"
-		pass=$((pass + 1))
-	elif [ "$rc" = 4 ]; then
-		echo "ok $i selftests: api: $name # SKIP"
-		pass=$((pass + 1))
-	else
-		echo "not ok $i selftests: api: $name # exit=$rc"
-		fail=$((fail + 1))
+	read -r i results failures <"$state"
+	pass=$((pass + results - failures)) fail=$((fail + failures))
+	if [ "$rc" != 0 ] && [ "$rc" != 4 ] && [ "$failures" = 0 ]; then
+		# the program failed without saying which case: one failure
+		echo "not ok $i $name # exit=$rc"
+		i=$((i + 1)) fail=$((fail + 1))
+	elif [ "$results" = 0 ]; then
+		if [ "$rc" = 4 ]; then
+			echo "ok $i $name # SKIP"
+			pass=$((pass + 1))
+		else
+			echo "not ok $i $name # no TAP results"
+			fail=$((fail + 1))
+		fi
+		i=$((i + 1))
 	fi
 done
+rm -f "$state"
+echo "1..$((i - 1))"
 echo "# $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -291,6 +291,7 @@ int cli_parse(int argc, char **argv, struct vmm_opts *o)
 		case OPT_HANGUP:
 			if (parse_u32(optarg, 0, 24 * 3600, &o->hangup_s))
 				return refuse("--hangup-timeout", optarg, "seconds, 0..86400");
+			o->hangup_given = true;
 			break;
 		case OPT_CMDLINE:
 			if (strlen(optarg) >= AVF_CMDLINE_MAX)

@@ -36,6 +36,7 @@ struct vmm_opts {
 	uint32_t mem_mib;
 	uint32_t cpus;
 	uint32_t hangup_s;
+	bool hangup_given;	/* --hangup-timeout: used as is, not scaled */
 	bool debug_full;
 	bool protected_vm;
 	bool new_instance;

@@ -139,14 +139,42 @@ static void conn_take(void *arg)
 	}
 }
 
-static void sink_console(void *opaque, const uint8_t *buf, size_t len)
+/* hvc0, the kernel console: never stalls the guest; drops are counted. */
+static size_t sink_console(void *opaque, const uint8_t *buf, size_t len)
 {
 	outsink_put(opaque, buf, len);
+	return len;
 }
 
-static void sink_control(void *opaque, const uint8_t *buf, size_t len)
+/* hvc1, the payload log: backpressure, nothing lost while captured. */
+static size_t sink_log(void *opaque, const uint8_t *buf, size_t len)
+{
+	return outsink_take(opaque, buf, len);
+}
+
+static size_t sink_control(void *opaque, const uint8_t *buf, size_t len)
 {
 	lifecycle_feed(opaque, buf, len);
+	return len;
+}
+
+/*
+ * The payload log: when its sink has room again, take the held chain and
+ * the next ones; while the sink is full, wake up as soon as the fd is
+ * writable (not only on the tick).
+ */
+static void log_resume(struct vm *vm)
+{
+	outsink_flush(&vm->log_out);
+	if (console_dev_blocked(&vm->con[CON_LOG]) &&
+	    outsink_pending(&vm->log_out) < CONSOLE_RING_BYTES)
+		virtio_dev_process(&vm->con[CON_LOG].vd);
+	devloop_want_out(&vm->devloop, vm->log_out_src, console_dev_blocked(&vm->con[CON_LOG]));
+}
+
+static void log_writable(void *arg)
+{
+	log_resume(arg);
 }
 
 static void flush_outputs(void *arg)
@@ -154,7 +182,7 @@ static void flush_outputs(void *arg)
 	struct vm *vm = arg;
 
 	outsink_flush(&vm->console_out);
-	outsink_flush(&vm->log_out);
+	log_resume(vm);
 }
 
 /* Device thread, after events and at least every DEVLOOP_IDLE_TICK_MS. */
@@ -195,10 +223,18 @@ int vm_add_devices(struct vm *vm, int pkg_fd, int storage_fd, uint64_t cid,
 	if (ret)
 		return ret;
 	vm->devloop.fatal = devloop_failed;
+	vm->log_out_src = -1;
+	if (log_fd >= 0) {
+		ret = devloop_add_out(&vm->devloop, log_fd, log_writable, vm);
+		if (ret >= 0)
+			vm->log_out_src = ret;
+		else if (ret != -EPERM)	/* a regular file: always writable */
+			return ret;
+	}
 
 	ret = console_dev_init(&vm->con[CON_KERNEL], &vm->mem, sink_console, &vm->console_out);
 	ret = ret ?: wire_slot(vm, &vm->con[CON_KERNEL].vd);
-	ret = ret ?: console_dev_init(&vm->con[CON_LOG], &vm->mem, sink_console, &vm->log_out);
+	ret = ret ?: console_dev_init(&vm->con[CON_LOG], &vm->mem, sink_log, &vm->log_out);
 	ret = ret ?: wire_slot(vm, &vm->con[CON_LOG].vd);
 	ret = ret ?: console_dev_init(&vm->con[CON_CONTROL], &vm->mem, sink_control, vm->lc);
 	ret = ret ?: wire_slot(vm, &vm->con[CON_CONTROL].vd);
@@ -268,7 +304,8 @@ void vm_destroy(struct vm *vm)
 	vm_stop_vcpus(vm);
 	if (vm->devloop.epfd > 0)
 		devloop_exit(&vm->devloop);
-	flush_outputs(vm);
+	outsink_flush(&vm->console_out);
+	outsink_flush(&vm->log_out);
 	for (i = 0; i < vm->nslots; i++) {
 		close(vm->wire[i].notify_fd);
 		close(vm->wire[i].irq_fd);

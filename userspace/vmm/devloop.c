@@ -43,27 +43,56 @@ err_ep:
 	return -errno;
 }
 
-static int add_source(struct devloop *dl, int fd, devloop_fn fn, void *arg, bool counter)
+static int add_source(struct devloop *dl, int fd, devloop_fn fn, void *arg, bool counter,
+		      bool out)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = { .events = out ? 0 : EPOLLIN };
 
 	if (dl->nsrc >= DEVLOOP_MAX_SOURCES)
 		return -ENOSPC;
 	ev.data.u32 = dl->nsrc;
 	if (epoll_ctl(dl->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
-	dl->src[dl->nsrc++] = (struct devloop_source){ fd, fn, arg, counter, false };
-	return 0;
+	dl->src[dl->nsrc] = (struct devloop_source){ fd, fn, arg, counter, false, out, false };
+	return (int)dl->nsrc++;
+}
+
+int devloop_add_out(struct devloop *dl, int fd, devloop_fn fn, void *arg)
+{
+	return add_source(dl, fd, fn, arg, false, true);
+}
+
+void devloop_want_out(struct devloop *dl, int id, bool on)
+{
+	struct devloop_source *s;
+	struct epoll_event ev = { .events = 0 };
+
+	if (id < 0 || (unsigned int)id >= dl->nsrc)
+		return;
+	s = &dl->src[id];
+	if (!s->out || s->gone || s->armed == on)
+		return;
+	ev.events = on ? EPOLLOUT : 0;
+	ev.data.u32 = (uint32_t)id;
+	if (epoll_ctl(dl->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0) {
+		vlog_ratelimited("devloop: epoll_ctl: %s\n", strerror(errno));
+		return;
+	}
+	s->armed = on;
 }
 
 int devloop_add(struct devloop *dl, int fd, devloop_fn fn, void *arg)
 {
-	return add_source(dl, fd, fn, arg, true);
+	int ret = add_source(dl, fd, fn, arg, true, false);
+
+	return ret < 0 ? ret : 0;
 }
 
 int devloop_add_fd(struct devloop *dl, int fd, devloop_fn fn, void *arg)
 {
-	return add_source(dl, fd, fn, arg, false);
+	int ret = add_source(dl, fd, fn, arg, false, false);
+
+	return ret < 0 ? ret : 0;
 }
 
 static void drain(int fd)

@@ -22,6 +22,8 @@ struct devloop_source {
 	void *arg;
 	bool counter;		/* an eventfd: read it empty before @fn */
 	bool gone;		/* hung up: no longer watched */
+	bool out;		/* watched for EPOLLOUT, only while @armed */
+	bool armed;
 };
 
 struct devloop {
@@ -48,6 +50,14 @@ int devloop_add(struct devloop *dl, int fd, devloop_fn fn, void *arg);
  * VMM fd). After a hang-up (EPOLLHUP/EPOLLERR) the fd is no longer watched.
  */
 int devloop_add_fd(struct devloop *dl, int fd, devloop_fn fn, void *arg);
+/*
+ * Before devloop_start(): @fn(@arg) runs when @fd (a pipe, socket, tty) is
+ * writable, but only while armed with devloop_want_out() (device thread).
+ * Returns the source id, or -errno (e.g. -EPERM for a regular file, which
+ * is always writable: then rely on the tick).
+ */
+int devloop_add_out(struct devloop *dl, int fd, devloop_fn fn, void *arg);
+void devloop_want_out(struct devloop *dl, int id, bool on);
 /* Device thread: stop watching @fd (a source that cannot make progress). */
 void devloop_forget(struct devloop *dl, int fd);
 int devloop_start(struct devloop *dl);

@@ -89,6 +89,7 @@ void lifecycle_handle(struct lifecycle *lc, const struct avf_ctl_msg *msg)
 			break;
 		lc->started = true;
 		report(lc, AVF_EVENT_PAYLOAD_STARTED, 0, NULL);
+		wake(lc);
 		break;
 	case AVF_CTL_READY:
 		if (lc->ready || !lc->started)
@@ -165,12 +166,12 @@ int32_t lifecycle_reset_reason(struct lifecycle *lc)
 	return r;
 }
 
-bool lifecycle_progressed(struct lifecycle *lc)
+bool lifecycle_started(struct lifecycle *lc)
 {
 	bool p;
 
 	pthread_mutex_lock(&lc->lock);
-	p = lc->ready || lc->finished;
+	p = lc->started;
 	pthread_mutex_unlock(&lc->lock);
 	return p;
 }

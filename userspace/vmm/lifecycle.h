@@ -16,7 +16,7 @@
 struct lifecycle {
 	pthread_mutex_t lock;
 	int vmm_fd;		/* -1: standalone, events go to stderr */
-	int wake_fd;		/* eventfd poked on READY / FINISHED */
+	int wake_fd;		/* eventfd poked on STARTED / READY / FINISHED */
 	bool started, ready, finished, errored, stopped;
 	bool shutdown_seen;
 	bool fail_seen;
@@ -35,8 +35,8 @@ void lifecycle_handle(struct lifecycle *lc, const struct avf_ctl_msg *msg);
 void lifecycle_error(struct lifecycle *lc, int32_t code, const char *text);
 /* The stop reason when the guest resets (triple fault / reboot). */
 int32_t lifecycle_reset_reason(struct lifecycle *lc);
-/* Payload reached READY or FINISHED: the hang-up timer no longer applies. */
-bool lifecycle_progressed(struct lifecycle *lc);
+/* Payload reached STARTED: the hang-up (boot) timer no longer applies. */
+bool lifecycle_started(struct lifecycle *lc);
 /* Report STOPPED(reason) once; later calls do nothing. */
 int lifecycle_stop(struct lifecycle *lc, int32_t reason);
 

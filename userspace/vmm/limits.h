@@ -45,6 +45,8 @@
 #define CONSOLE_RING_BYTES	(64 * 1024)
 /* Largest single write to an output sink (<= PIPE_BUF: never blocks after POLLOUT). */
 #define CONSOLE_WRITE_CHUNK	4096
+/* End of a run: the payload log's reader gets this long per write to take the rest. */
+#define LOG_FINAL_DRAIN_IDLE_MS	10000
 
 /* virtio-blk. */
 #define BLK_SECTOR_SHIFT	9
@@ -71,8 +73,14 @@
 #define VSOCK_SHUTDOWN_TIMEOUT_MS 10000
 #define VSOCK_HANDSHAKE_MAX	32	/* "CONNECT <port>\n" on the development socket */
 
-/* Life-cycle. */
+/*
+ * Life-cycle. The hang-up (boot) timeout: PAYLOAD_STARTED within 30 s on
+ * real KVM, x4 when avf-vmm itself runs under a hypervisor (nested), x10
+ * under a CPU emulator (QEMU TCG); --hangup-timeout S overrides (hostvirt.c).
+ */
 #define HANGUP_TIMEOUT_DEFAULT_S	30
+#define HANGUP_FACTOR_NESTED		4
+#define HANGUP_FACTOR_EMULATED		10
 #define STOP_JOIN_TIMEOUT_MS		2000
 
 /* Exit status (Documentation/interfaces.rst). */

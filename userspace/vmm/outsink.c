@@ -12,7 +12,17 @@ void outsink_init(struct outsink *s, int fd)
 	s->head = 0;
 	s->len = 0;
 	s->dropped = 0;
+	s->discarded = 0;
 	s->written = 0;
+	s->capture = fd >= 0;
+}
+
+static void lost(struct outsink *s, size_t len)
+{
+	if (s->capture)
+		s->dropped += len;
+	else
+		s->discarded += len;
 }
 
 /* 1: writable now, 0: not now, -1: the destination is gone. */
@@ -29,7 +39,7 @@ static int writable(int fd)
 
 static void give_up(struct outsink *s)
 {
-	s->dropped += s->len;
+	lost(s, s->len);
 	s->len = 0;
 	s->fd = -1;
 }
@@ -66,24 +76,53 @@ void outsink_flush(struct outsink *s)
 	}
 }
 
-void outsink_put(struct outsink *s, const void *buf, size_t len)
+void outsink_drain(struct outsink *s, int idle_ms)
+{
+	for (;;) {
+		struct pollfd p = { .fd = s->fd, .events = POLLOUT };
+		int n;
+
+		outsink_flush(s);
+		if (!s->len || s->fd < 0)
+			return;
+		n = poll(&p, 1, idle_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			give_up(s);
+			return;
+		}
+	}
+}
+
+void outsink_abandon(struct outsink *s)
+{
+	outsink_flush(s);
+	lost(s, s->len);
+	s->len = 0;
+}
+
+size_t outsink_take(struct outsink *s, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
+	size_t taken = 0;
 
 	if (s->fd < 0) {
-		s->dropped += len;
-		return;
+		lost(s, len);
+		return len;
 	}
 	while (len) {
 		size_t space = CONSOLE_RING_BYTES - s->len, tail, n;
 
 		if (!space) {
 			outsink_flush(s);
-			space = CONSOLE_RING_BYTES - s->len;
-			if (!space) {
-				s->dropped += len;
-				return;
+			if (s->fd < 0) {	/* gone meanwhile */
+				lost(s, len);
+				return taken + len;
 			}
+			space = CONSOLE_RING_BYTES - s->len;
+			if (!space)
+				break;
 		}
 		tail = (s->head + s->len) % CONSOLE_RING_BYTES;
 		n = len < space ? len : space;
@@ -93,6 +132,16 @@ void outsink_put(struct outsink *s, const void *buf, size_t len)
 		s->len += n;
 		p += n;
 		len -= n;
+		taken += n;
 	}
 	outsink_flush(s);
+	return taken;
+}
+
+void outsink_put(struct outsink *s, const void *buf, size_t len)
+{
+	size_t taken = outsink_take(s, buf, len);
+
+	if (taken < len)
+		s->dropped += len - taken;
 }

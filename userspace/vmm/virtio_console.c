@@ -19,11 +19,33 @@ static int console_process(struct virtio_dev *vd, unsigned int q)
 	/* No host input: receive buffers stay with the device until reset. */
 	if (q != CONSOLE_Q_TX)
 		return 0;
-	while ((ret = virtq_pop(vq, vd->mem, &c->chain)) > 0) {
-		for (i = 0; i < c->chain.nout; i++) {
-			c->sink(c->opaque, c->chain.seg[i].addr, c->chain.seg[i].len);
-			c->bytes += c->chain.seg[i].len;
+	for (;;) {
+		if (!c->held) {
+			ret = virtq_pop(vq, vd->mem, &c->chain);
+			if (ret <= 0)
+				break;
+			c->held_seg = 0;
+			c->held_off = 0;
+			__atomic_store_n(&c->held, true, __ATOMIC_RELAXED);
 		}
+		for (i = c->held_seg; i < c->chain.nout; i++) {
+			const struct vq_seg *s = &c->chain.seg[i];
+			size_t n = c->sink(c->opaque, s->addr + c->held_off, s->len - c->held_off);
+
+			if (n > s->len - c->held_off)
+				n = s->len - c->held_off;
+			c->bytes += n;
+			c->held_off += (uint32_t)n;
+			if (c->held_off < s->len)
+				break;
+			c->held_off = 0;
+		}
+		c->held_seg = i;
+		if (i < c->chain.nout) {	/* sink full: keep the chain */
+			ret = 0;
+			break;
+		}
+		__atomic_store_n(&c->held, false, __ATOMIC_RELAXED);
 		ret = virtq_push(vq, vd->mem, c->chain.head, 0);
 		if (ret)
 			break;
@@ -34,12 +56,23 @@ static int console_process(struct virtio_dev *vd, unsigned int q)
 	return ret;
 }
 
+/* The driver reset the device: a held chain is forgotten with the queues. */
+static void console_reset(struct virtio_dev *vd)
+{
+	struct console_dev *c = vd->priv;
+
+	__atomic_store_n(&c->held, false, __ATOMIC_RELAXED);
+	c->held_seg = 0;
+	c->held_off = 0;
+}
+
 static const struct virtio_dev_ops console_ops = {
 	.name = "virtio-console",
 	.device_id = VIRTIO_ID_CONSOLE,
 	.num_queues = CONSOLE_NUM_QUEUES,
 	.config_size = sizeof(struct virtio_console_config),
 	.process = console_process,
+	.reset = console_reset,
 };
 
 int console_dev_init(struct console_dev *c, const struct guest_mem *m,
@@ -48,5 +81,8 @@ int console_dev_init(struct console_dev *c, const struct guest_mem *m,
 	c->sink = sink;
 	c->opaque = opaque;
 	c->bytes = 0;
+	c->held = false;
+	c->held_seg = 0;
+	c->held_off = 0;
 	return virtio_dev_init(&c->vd, &console_ops, c, m, 0);
 }

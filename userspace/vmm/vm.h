@@ -59,6 +59,7 @@ struct vm {
 	struct outsink serial_out;
 	struct outsink console_out;
 	struct outsink log_out;
+	int log_out_src;	/* devloop source: the log fd became writable, or -1 */
 	struct console_dev con[CON_COUNT];
 	struct blk_dev pkg;
 	struct blk_dev storage;

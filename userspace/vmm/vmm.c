@@ -25,6 +25,7 @@
 #include "boot.h"
 #include "newc.h"
 #include "vmcfg.h"
+#include "hostvirt.h"
 #include "limits.h"
 #include "log.h"
 #include "seccomp.h"
@@ -461,15 +462,15 @@ static int supervise(struct vm *vm, struct lifecycle *lc, int sig_fd, int wake_f
 			reason = __atomic_load_n(&vm->stop_reason, __ATOMIC_SEQ_CST);
 		} else if (pfd[2].revents) {
 			drain_fd(wake_fd);
-			if (timer_fd >= 0 && lifecycle_progressed(lc)) {
+			if (timer_fd >= 0 && lifecycle_started(lc)) {
 				close(timer_fd);
 				timer_fd = -1;
 				pfd[3].fd = -1;
 			}
 		} else if (pfd[3].revents) {
 			drain_fd(timer_fd);
-			if (!lifecycle_progressed(lc)) {
-				vlog("payload not ready within %u s: hang-up\n", hangup_s);
+			if (!lifecycle_started(lc)) {
+				vlog("payload not started within %u s: hang-up\n", hangup_s);
 				reason = AVF_STOP_HANGUP;
 			}
 		}
@@ -510,6 +511,13 @@ int vmm_run(const struct vmm_opts *opts)
 	uint32_t cid = AVF_CID_FIRST;
 
 	vlog_verbose = o.verbose;
+	if (!o.hangup_given) {
+		enum host_virt hv = host_virt_detect();
+
+		o.hangup_s = hangup_default_s(hv);
+		vlog_debug("host virtualization: %s, hang-up (boot) timeout %u s\n",
+			   host_virt_name(hv), o.hangup_s);
+	}
 	if (o.protected_vm) {
 		vlog("--protected: no protected VM backend on this host\n");
 		return EXIT_VMM_USAGE;
@@ -595,6 +603,8 @@ int vmm_run(const struct vmm_opts *opts)
 	reason = supervise(&vm, &lc, sig_fd, wake_fd, o.hangup_s);
 	vm_stop_vcpus(&vm);
 	devloop_stop(&vm.devloop);
+	/* The kernel console's drop count is final from here on (exact). */
+	outsink_abandon(&vm.console_out);
 	ret = lifecycle_stop(&lc, reason);
 	vlog_debug("console %llu bytes (%llu dropped), log %llu bytes (%llu dropped), "
 		   "blk ioerrs %llu, vsock rst %llu\n",
@@ -606,6 +616,11 @@ int vmm_run(const struct vmm_opts *opts)
 	vm_destroy(&vm);
 	if (vmm_fd >= 0)
 		close(vmm_fd);
+	/*
+	 * The run is over for the module; what the payload wrote to its log
+	 * still reaches a reader that keeps reading (EOF when we exit).
+	 */
+	outsink_drain(&vm.log_out, LOG_FINAL_DRAIN_IDLE_MS);
 	close(sig_fd);
 	close(wake_fd);
 	return ret ? EXIT_VMM_INTERNAL : EXIT_VMM_OK;

@@ -13,6 +13,7 @@
 #include "kselftest_harness.h"
 
 #include "cli.h"
+#include "hostvirt.h"
 #include "limits.h"
 
 #define MAXARGS 40
@@ -170,6 +171,7 @@ TEST(bound_mode_fds)
 	EXPECT_TRUE(o.debug_full);
 	EXPECT_TRUE(o.new_instance);
 	EXPECT_EQ(0, o.hangup_s);
+	EXPECT_TRUE(o.hangup_given);
 	EXPECT_STREQ("foo=bar", o.cmdline);
 	EXPECT_STREQ("x.so", o.payload);
 }
@@ -189,6 +191,22 @@ TEST(standalone_paths_and_fds)
 	EXPECT_EQ(12, o.fd[FD_INITRD]);
 	EXPECT_STREQ("-", o.path[FD_CONSOLE]);
 	EXPECT_STREQ("/u", o.vsock_uds);
+	EXPECT_FALSE(o.hangup_given);	/* the VMM picks the scaled default */
+}
+
+TEST(hangup_default_scaled_by_host_virtualization)
+{
+	EXPECT_EQ(HOST_VIRT_NONE, host_virt_classify(false, "TCGTCGTCGTCG"));
+	EXPECT_EQ(HOST_VIRT_EMULATED, host_virt_classify(true, "TCGTCGTCGTCG"));
+	EXPECT_EQ(HOST_VIRT_NESTED, host_virt_classify(true, "KVMKVMKVM\0\0\0"));
+	EXPECT_EQ(HOST_VIRT_NESTED, host_virt_classify(true, "Microsoft Hv"));
+	EXPECT_EQ(HOST_VIRT_NESTED, host_virt_classify(true, "\0\0\0\0\0\0\0\0\0\0\0\0"));
+	EXPECT_EQ(30, hangup_default_s(HOST_VIRT_NONE));
+	EXPECT_EQ(120, hangup_default_s(HOST_VIRT_NESTED));
+	EXPECT_EQ(300, hangup_default_s(HOST_VIRT_EMULATED));
+	EXPECT_STREQ("none", host_virt_name(HOST_VIRT_NONE));
+	EXPECT_STREQ("nested", host_virt_name(HOST_VIRT_NESTED));
+	EXPECT_STREQ("emulated", host_virt_name(HOST_VIRT_EMULATED));
 }
 
 TEST(help_and_version)

@@ -109,15 +109,31 @@ TEST(reset_reasons)
 
 	lifecycle_init(&lc, -1, -1);
 	EXPECT_EQ(AVF_STOP_REBOOT, lifecycle_reset_reason(&lc));
+	EXPECT_FALSE(lifecycle_started(&lc));
 	feed(&lc, "STARTED\nREADY\nFINISHED 0\nSHUTDOWN\n");
-	EXPECT_TRUE(lifecycle_progressed(&lc));
+	EXPECT_TRUE(lifecycle_started(&lc));
 	EXPECT_EQ(AVF_STOP_SHUTDOWN, lifecycle_reset_reason(&lc));
 
 	lifecycle_init(&lc, -1, -1);
 	feed(&lc, "STARTED\nERROR 0 payload killed by signal 11\nFAIL 15\n");
-	EXPECT_FALSE(lifecycle_progressed(&lc));
+	/* STARTED alone disarms the hang-up timer: no READY is needed. */
+	EXPECT_TRUE(lifecycle_started(&lc));
 	EXPECT_TRUE(lc.errored);
 	EXPECT_EQ(AVF_STOP_MICRODROID_UNKNOWN_RUNTIME_ERROR, lifecycle_reset_reason(&lc));
+}
+
+TEST(started_disarms_hangup_without_ready)
+{
+	struct lifecycle lc;
+
+	lifecycle_init(&lc, -1, -1);
+	/* READY or FINISHED before STARTED are ignored: still not started. */
+	feed(&lc, "READY\nFINISHED 3\n");
+	EXPECT_FALSE(lifecycle_started(&lc));
+	EXPECT_FALSE(lc.ready);
+	feed(&lc, "STARTED\n");
+	EXPECT_TRUE(lifecycle_started(&lc));
+	EXPECT_FALSE(lc.ready);
 }
 
 TEST(order_enforced)
