@@ -362,7 +362,7 @@ TEST_F(avf, info_no_leak)
 	avf_ioctl(_metadata, vm, AVF_VM_GET_INFO, &info);
 	for (i = len; i < sizeof(info.name); i++)
 		ASSERT_EQ(0, info.name[i]);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < sizeof(info.reserved) / sizeof(info.reserved[0]); i++)
 		EXPECT_EQ(0, info.reserved[i]);
 	close(vm);
 }
