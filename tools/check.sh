@@ -8,6 +8,8 @@
 #      kmemleak, fault injection): KUnit, ABI selftests, load/unload cycles
 #   4. end-to-end tier in the test host: real payload VMs (selftests/vm,
 #      selftests/api)
+#   5. install tier: make install into a DESTDIR, the installed tree checked
+#      on the host and run in the test host (tools/install-test.sh)
 #
 # Results (TAP per test program, console logs) stay in build/check/.
 set -uo pipefail
@@ -20,6 +22,8 @@ tap_status() { # name rc: a one-test TAP file for a step without TAP output
 	printf 'TAP version 13\n1..1\n%s 1 %s\n' "$([ "$2" = 0 ] && echo ok || echo 'not ok')" "$1" >"$res/$1.tap"
 }
 t0=$(date +%s)
+# the project's own builds treat warnings as errors (distribution builds do not)
+export AVF_WERROR=1
 
 step "dependencies"
 tools/deps.sh || exit 1
@@ -75,6 +79,11 @@ for t in vm api; do
 	echo $? >"$res/e2e-$t.status"
 	cp "build/check/th-$t/output" "$res/e2e-$t.log"
 done
+
+step "tier 5: the installed tree (make install DESTDIR=, then in the test host)"
+tools/install-test.sh >"$res/install.tap" 2>"$res/../install.err"
+echo $? >"$res/install.status"
+echo "  install: exit $(cat "$res/install.status") (TAP: build/check/results/install.tap)"
 
 step "summary ($(( $(date +%s) - t0 ))s)"
 python3 tools/tap_summary.py "$res"
