@@ -10,6 +10,7 @@
 #      selftests/api)
 #   5. install tier: make install into a DESTDIR, the installed tree checked
 #      on the host and run in the test host (tools/install-test.sh)
+#   6. packaging tier: dpkg-buildpackage -b and lintian (tools/deb-test.sh)
 #
 # Results (TAP per test program, console logs) stay in build/check/.
 set -uo pipefail
@@ -84,6 +85,11 @@ step "tier 5: the installed tree (make install DESTDIR=, then in the test host)"
 tools/install-test.sh >"$res/install.tap" 2>"$res/../install.err"
 echo $? >"$res/install.status"
 echo "  install: exit $(cat "$res/install.status") (TAP: build/check/results/install.tap)"
+
+step "tier 6: Debian packages (dpkg-buildpackage -b -us -uc, lintian)"
+tools/deb-test.sh >"$res/deb.tap" 2>"$res/../deb.err"
+echo $? >"$res/deb.status"
+echo "  deb: exit $(cat "$res/deb.status") (TAP: build/check/results/deb.tap)"
 
 step "summary ($(( $(date +%s) - t0 ))s)"
 python3 tools/tap_summary.py "$res"
