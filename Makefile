@@ -25,7 +25,7 @@ USER_DIRS := userspace/lib userspace/vmm userspace/avfctl payload selftests/avf 
 all: module user
 
 help:
-	@sed -n '3,16p' Makefile
+	@sed -n '3,14p' Makefile
 
 kernel:
 	@kernel/build.sh normal >/dev/null
