@@ -8,6 +8,8 @@
 #   make check      run every test tier; prints "N passed, N failed"
 #   make demo       boot the test host and run the hello payload VM
 #   make bench      run the benchmarks inside the test host
+#   make install    install into DESTDIR PREFIX (default /usr/local) LIBDIR
+#   make uninstall  remove what make install installed (same variables)
 #
 # KDIR=/lib/modules/$(uname -r)/build builds avf.ko for a real host.
 TOP := $(CURDIR)
@@ -18,7 +20,7 @@ export AVF_CACHE
 # Components, each with its own Makefile (all, test; SAN=1 for ASan+UBSan).
 USER_DIRS := userspace/lib userspace/vmm userspace/avfctl payload selftests/avf selftests/vm selftests/api
 
-.PHONY: all kernel kernel-debug module user user-asan check soak demo bench clean help
+.PHONY: all kernel kernel-debug module user user-asan check soak demo bench clean help install uninstall
 
 all: module user
 
@@ -47,7 +49,8 @@ module-one:
 	@mkdir -p $(OUTMOD)
 	@rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod*' \
 		--exclude=Module.symvers --exclude=modules.order kmod/ $(OUTMOD)/src/
-	@$(MAKE) --no-print-directory -C $(KDIR) M=$(OUTMOD)/src AVF_INC=$(TOP)/include modules
+	@$(MAKE) --no-print-directory -C $(KDIR) M=$(OUTMOD)/src AVF_INC=$(TOP)/include \
+		AVF_VERSION=$$(cat VERSION) AVF_WERROR=$(AVF_WERROR) modules
 	@cp $(OUTMOD)/src/avf.ko $(OUTMOD)/avf.ko
 	@if [ -f $(OUTMOD)/src/avf_test.ko ]; then cp $(OUTMOD)/src/avf_test.ko $(OUTMOD)/; fi
 	@echo "module: $(OUTMOD)/avf.ko"
@@ -75,6 +78,57 @@ demo:
 
 bench:
 	@tools/bench.sh
+
+# ---- install (FHS) ----
+# Installed binaries are built apart (build/dist, AVF_DEVEL=0): they know
+# only the install directories, never this tree.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR ?= $(PREFIX)/share
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(DATADIR)/man
+# arch-independent system configuration: under PREFIX/lib (udev, sysusers
+# and modprobe read /usr/lib and /usr/local/lib); DKMS wants /usr/src.
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+MODPROBEDIR ?= $(PREFIX)/lib/modprobe.d
+DKMSSRCDIR ?= /usr/src
+AVF_VERSION := $(shell cat VERSION)
+DKMSDIR := $(DKMSSRCDIR)/avf-$(AVF_VERSION)
+GUEST_KERNEL ?= $(shell kernel/build.sh normal 2>/dev/null)/vmlinux
+INSTALL_DIRS := userspace/lib userspace/avfctl userspace/vmm payload
+DIST := OUT=$(TOP)/build/dist AVF_DEVEL=0 NO_API_TESTS=1 PREFIX=$(PREFIX) BINDIR=$(BINDIR) \
+	LIBDIR=$(LIBDIR) LIBEXECDIR=$(LIBEXECDIR) DATADIR=$(DATADIR) INCLUDEDIR=$(INCLUDEDIR) \
+	MANDIR=$(MANDIR) DESTDIR=$(DESTDIR)
+
+install:
+	@test -f "$(GUEST_KERNEL)" || { echo "install: guest kernel $(GUEST_KERNEL) missing (kernel/build.sh normal, or GUEST_KERNEL=)"; exit 1; }
+	install -d $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(MODPROBEDIR) \
+		$(DESTDIR)$(DATADIR)/avf $(DESTDIR)$(DKMSDIR)
+	install -m 0644 udev/60-avf.rules $(DESTDIR)$(UDEVRULESDIR)/60-avf.rules
+	install -m 0644 systemd/avf.sysusers $(DESTDIR)$(SYSUSERSDIR)/avf.conf
+	install -m 0644 systemd/avf-modprobe.conf $(DESTDIR)$(MODPROBEDIR)/avf.conf
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null; then \
+		echo "systemd-sysusers $(SYSUSERSDIR)/avf.conf"; systemd-sysusers $(SYSUSERSDIR)/avf.conf; fi
+	install -m 0644 $(GUEST_KERNEL) $(DESTDIR)$(DATADIR)/avf/vmlinux
+	@for d in $(INSTALL_DIRS); do $(MAKE) --no-print-directory -C $$d $(DIST) install || exit 1; done
+	# the DKMS source tree: dkms add/build/install avf/$(AVF_VERSION)
+	rm -rf $(DESTDIR)$(DKMSDIR) && install -d $(DESTDIR)$(DKMSDIR)/kmod/tests \
+		$(DESTDIR)$(DKMSDIR)/include/uapi/linux
+	install -m 0644 Kbuild VERSION LICENSE $(DESTDIR)$(DKMSDIR)/
+	sed 's|@VERSION@|$(AVF_VERSION)|' dkms.conf >$(DESTDIR)$(DKMSDIR)/dkms.conf
+	install -m 0644 kmod/Kbuild kmod/*.c kmod/*.h $(DESTDIR)$(DKMSDIR)/kmod/
+	install -m 0644 kmod/tests/*.c $(DESTDIR)$(DKMSDIR)/kmod/tests/
+	install -m 0644 include/uapi/linux/avf.h $(DESTDIR)$(DKMSDIR)/include/uapi/linux/
+
+uninstall:
+	@for d in $(INSTALL_DIRS); do $(MAKE) --no-print-directory -C $$d $(DIST) uninstall || exit 1; done
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-avf.rules $(DESTDIR)$(SYSUSERSDIR)/avf.conf \
+		$(DESTDIR)$(MODPROBEDIR)/avf.conf $(DESTDIR)$(DATADIR)/avf/vmlinux
+	rm -rf $(DESTDIR)$(DKMSDIR)
+	-rmdir $(DESTDIR)$(DATADIR)/avf 2>/dev/null
 
 clean:
 	rm -rf build

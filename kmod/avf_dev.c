@@ -80,7 +80,11 @@ static struct miscdevice avf_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "avf",
 	.fops = &avf_dev_fops,
-	.mode = 0666,
+	/*
+	 * Root only, like /dev/kvm before udev: udev/60-avf.rules widens it
+	 * to 0660 group avf, the counterpart of MANAGE_VIRTUAL_MACHINE.
+	 */
+	.mode = 0600,
 };
 
 static int __init avf_init(void)
@@ -109,3 +113,4 @@ module_init(avf_init);
 module_exit(avf_exit);
 MODULE_DESCRIPTION("avf: Android Virtualization Framework style VM instances");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(AVF_VERSION);

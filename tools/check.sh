@@ -8,6 +8,9 @@
 #      kmemleak, fault injection): KUnit, ABI selftests, load/unload cycles
 #   4. end-to-end tier in the test host: real payload VMs (selftests/vm,
 #      selftests/api)
+#   5. install tier: make install into a DESTDIR, the installed tree checked
+#      on the host and run in the test host (tools/install-test.sh)
+#   6. packaging tier: dpkg-buildpackage -b and lintian (tools/deb-test.sh)
 #
 # Results (TAP per test program, console logs) stay in build/check/.
 set -uo pipefail
@@ -20,6 +23,8 @@ tap_status() { # name rc: a one-test TAP file for a step without TAP output
 	printf 'TAP version 13\n1..1\n%s 1 %s\n' "$([ "$2" = 0 ] && echo ok || echo 'not ok')" "$1" >"$res/$1.tap"
 }
 t0=$(date +%s)
+# the project's own builds treat warnings as errors (distribution builds do not)
+export AVF_WERROR=1
 
 step "dependencies"
 tools/deps.sh || exit 1
@@ -94,6 +99,16 @@ if [ -x selftests/vm/run.sh ]; then
 	echo $? >"$res/e2e-soak-debug.status"
 	cp build/check/th-soak-debug/output "$res/e2e-soak-debug.log"
 fi
+
+step "tier 5: the installed tree (make install DESTDIR=, then in the test host)"
+tools/install-test.sh >"$res/install.tap" 2>"$res/../install.err"
+echo $? >"$res/install.status"
+echo "  install: exit $(cat "$res/install.status") (TAP: build/check/results/install.tap)"
+
+step "tier 6: Debian packages (dpkg-buildpackage -b -us -uc, lintian)"
+tools/deb-test.sh >"$res/deb.tap" 2>"$res/../deb.err"
+echo $? >"$res/deb.status"
+echo "  deb: exit $(cat "$res/deb.status") (TAP: build/check/results/deb.tap)"
 
 step "summary ($(( $(date +%s) - t0 ))s)"
 python3 tools/tap_summary.py "$res"

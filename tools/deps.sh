@@ -10,6 +10,7 @@ pkgs=(
 	device-tree-compiler pkg-config jq
 	clang
 	e2fsprogs keyutils
+	debhelper dh-dkms lintian
 )
 missing=()
 for p in "${pkgs[@]}"; do

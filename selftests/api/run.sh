@@ -17,7 +17,9 @@ export AVF_TEST_ECHO=${AVF_TEST_ECHO:-$out/tests/api/vsock-echo.zip}
 
 # Only in the throwaway test host: let other uids use the devices (the
 # export/import test runs the imported copy as uid 1000; uid 1001 plays a
-# thief with a copied instance.img and a stranger holding a VM fd).
+# thief with a copied instance.img and a stranger holding a VM fd). Those
+# drop every supplementary group (setgroups(0)), so testhost/init's group
+# avf (udev/60-avf.rules: 0660) does not reach them: widen /dev/avf too.
 if [ "$(hostname)" = avf-testhost ] && [ "$(id -u)" = 0 ]; then
 	chmod 0666 /dev/kvm /dev/avf 2>/dev/null
 fi

@@ -118,4 +118,22 @@ long avfctl_peer_uid(int sock, long *pid);
 char *avfctl_output_path(struct avf_manager *m, const char *name, const char *kind);
 int avfctl_mkdir_logs(struct avf_manager *m);
 
+/* The subcommands (cmd-*.c), dispatched by commands.c. */
+int cmd_info(struct avfctl *ctl, struct opts *o);
+int cmd_create(struct avfctl *ctl, struct opts *o);
+int cmd_list(struct avfctl *ctl, struct opts *o);
+int cmd_status(struct avfctl *ctl, struct opts *o);
+int cmd_run(struct avfctl *ctl, struct opts *o);
+int cmd_start(struct avfctl *ctl, struct opts *o);
+int cmd_stop(struct avfctl *ctl, struct opts *o);
+int cmd_delete(struct avfctl *ctl, struct opts *o);
+int cmd_config(struct avfctl *ctl, struct opts *o);
+int cmd_console(struct avfctl *ctl, struct opts *o);
+int cmd_log(struct avfctl *ctl, struct opts *o);
+int cmd_export(struct avfctl *ctl, struct opts *o);
+int cmd_import(struct avfctl *ctl, struct opts *o);
+int cmd_package(struct avfctl *ctl, struct opts *o);
+int cmd_connect(struct avfctl *ctl, struct opts *o);
+int cmd_help(struct avfctl *ctl, struct opts *o);
+
 #endif /* AVFCTL_H */

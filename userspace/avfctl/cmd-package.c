@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * avfctl package: build an app package from payload libraries by running
- * avf-package ($AVF_PACKAGE, else next to avfctl, else on $PATH).
+ * avf-package ($AVF_PACKAGE, else next to avfctl, else in the configured
+ * BINDIR (AVF_BINDIR, compiled in), else on $PATH).
  */
 #include <errno.h>
 #include <libgen.h>
@@ -27,6 +28,10 @@ static const char *find_tool(char *buf, size_t len)
 		if (access(buf, X_OK) == 0)
 			return buf;
 	}
+#ifdef AVF_BINDIR
+	if (access(AVF_BINDIR "/avf-package", X_OK) == 0)
+		return AVF_BINDIR "/avf-package";
+#endif
 	return "avf-package";
 }
 

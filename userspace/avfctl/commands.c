@@ -9,23 +9,6 @@
 
 #include "avfctl.h"
 
-int cmd_info(struct avfctl *ctl, struct opts *o);
-int cmd_create(struct avfctl *ctl, struct opts *o);
-int cmd_list(struct avfctl *ctl, struct opts *o);
-int cmd_status(struct avfctl *ctl, struct opts *o);
-int cmd_run(struct avfctl *ctl, struct opts *o);
-int cmd_start(struct avfctl *ctl, struct opts *o);
-int cmd_stop(struct avfctl *ctl, struct opts *o);
-int cmd_delete(struct avfctl *ctl, struct opts *o);
-int cmd_config(struct avfctl *ctl, struct opts *o);
-int cmd_console(struct avfctl *ctl, struct opts *o);
-int cmd_log(struct avfctl *ctl, struct opts *o);
-int cmd_export(struct avfctl *ctl, struct opts *o);
-int cmd_import(struct avfctl *ctl, struct opts *o);
-int cmd_package(struct avfctl *ctl, struct opts *o);
-int cmd_connect(struct avfctl *ctl, struct opts *o);
-int cmd_help(struct avfctl *ctl, struct opts *o);
-
 const struct command avfctl_commands[] = {
 	{ "info", "", "show what this host supports", 0, 0, 0, cmd_info },
 	{ "create", "NAME --package APK --payload-binary-name SO [options]",
