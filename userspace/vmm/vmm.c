@@ -606,7 +606,8 @@ int vmm_run(const struct vmm_opts *opts)
 	/* The kernel console's drop count is final from here on (exact). */
 	outsink_abandon(&vm.console_out);
 	ret = lifecycle_stop(&lc, reason);
-	vlog_debug("console %llu bytes (%llu dropped), log %llu bytes (%llu dropped), "
+	/* Always in vmm.log: the drop counts are what the owner can see of them. */
+	vlog("console %llu bytes (%llu dropped), log %llu bytes (%llu dropped), "
 		   "blk ioerrs %llu, vsock rst %llu\n",
 		   (unsigned long long)vm.console_out.written,
 		   (unsigned long long)vm.console_out.dropped,
