@@ -33,6 +33,7 @@
 #include <avf/avf.h>
 
 #include "kselftest_harness.h"
+#include "payloads/vsock_stream_proto.h"
 
 #ifndef AVF_TEST_DIR
 #define AVF_TEST_DIR "."
@@ -41,20 +42,6 @@
 #define RUN_TIMEOUT_S	120
 #define BIG		(64ULL << 20)
 #define CHUNK		(64 * 1024)
-
-static uint8_t pattern(uint64_t i)
-{
-	return (uint8_t)(i * 131 + (i >> 9));
-}
-
-static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h;
-}
-
-#define FNV_INIT 14695981039346656037ULL
 
 static double now_s(void)
 {
@@ -70,40 +57,6 @@ static int reps(void)
 	int n = e ? atoi(e) : 4;
 
 	return n > 0 ? n : 4;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t w = write(fd, b, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *p, size_t n)
-{
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = read(fd, b, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		b += r;
-		n -= (size_t)r;
-	}
-	return 0;
 }
 
 /* Writes @len bytes of pattern() in CHUNK writes, then shutdown(SHUT_WR). */
@@ -165,7 +118,7 @@ FIXTURE(stream)
 
 static int vm_connect(struct __test_metadata *_metadata, struct avf_vm *vm, char cmd)
 {
-	int fd = -1, ret = avf_vm_connect_vsock(vm, 5000, &fd);
+	int fd = -1, ret = avf_vm_connect_vsock(vm, VSOCK_STREAM_PORT, &fd);
 
 	EXPECT_EQ(AVF_OK, ret) TH_LOG("connect: %s", avf_vm_last_error(vm));
 	if (ret)
@@ -213,7 +166,7 @@ FIXTURE_SETUP(stream)
 
 		if (avf_vm_status(self->vm, &st) == AVF_OK && st != AVF_VM_STATUS_RUNNING)
 			break;
-		if (avf_vm_connect_vsock(self->vm, 5000, &fd) == AVF_OK) {
+		if (avf_vm_connect_vsock(self->vm, VSOCK_STREAM_PORT, &fd) == AVF_OK) {
 			/* An empty 'S' connection: count 0. */
 			uint64_t out[2];
 
@@ -236,7 +189,7 @@ FIXTURE_TEARDOWN(stream)
 		int fd = -1;
 
 		/* The payload counts what its children saw go wrong. */
-		if (avf_vm_connect_vsock(self->vm, 5000, &fd) == AVF_OK) {
+		if (avf_vm_connect_vsock(self->vm, VSOCK_STREAM_PORT, &fd) == AVF_OK) {
 			EXPECT_EQ(1, write(fd, "Q", 1));
 			EXPECT_LT(0, read(fd, reply, sizeof(reply) - 1));
 			EXPECT_STREQ("failures 0\n", reply);

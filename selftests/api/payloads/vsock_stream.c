@@ -32,47 +32,9 @@
 #include <linux/vm_sockets.h>
 
 #include "vm_payload.h"
+#include "vsock_stream_proto.h"
 
 #define BUF (64 * 1024)
-
-static uint8_t pattern(uint64_t i)
-{
-	return (uint8_t)(i * 131 + (i >> 9));
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t w = write(fd, b, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *p, size_t n)
-{
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = read(fd, b, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		b += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
 
 static int echo(int c)
 {
@@ -91,16 +53,15 @@ static int echo(int c)
 static int sink(int c)
 {
 	static uint8_t buf[BUF];
-	uint64_t out[2] = { 0, 14695981039346656037ULL };
-	ssize_t n, i;
+	uint64_t out[2] = { 0, FNV_INIT };
+	ssize_t n;
 
 	while ((n = read(c, buf, sizeof(buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return 1;
-		for (i = 0; i < n; i++)
-			out[1] = (out[1] ^ buf[i]) * 1099511628211ULL;
+		out[1] = fnv(out[1], buf, (size_t)n);
 		out[0] += (uint64_t)n;
 	}
 	return write_all(c, out, sizeof(out)) ? 1 : 0;
@@ -187,7 +148,7 @@ int AVmPayload_main(void)
 		return 1;
 	memset(&a, 0, sizeof(a));
 	a.svm_family = AF_VSOCK;
-	a.svm_port = 5000;
+	a.svm_port = VSOCK_STREAM_PORT;
 	a.svm_cid = VMADDR_CID_ANY;
 	if (bind(s, (struct sockaddr *)&a, sizeof(a)) || listen(s, 64))
 		return 1;
