@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +41,13 @@
 #endif
 
 #define RUN_TIMEOUT_S	120
+/*
+ * A transfer that makes no progress at all for this long has stalled:
+ * reads and writes on the connection give up (SO_RCVTIMEO/SO_SNDTIMEO)
+ * so that the test fails with the VMM's log instead of hanging until the
+ * harness kills it. Not a timing assertion: any progress resets it.
+ */
+#define STALL_S		120
 #define BIG		(64ULL << 20)
 #define CHUNK		(64 * 1024)
 
@@ -120,9 +128,16 @@ static int vm_connect(struct __test_metadata *_metadata, struct avf_vm *vm, char
 {
 	int fd = -1, ret = avf_vm_connect_vsock(vm, VSOCK_STREAM_PORT, &fd);
 
+	struct timeval tv = { .tv_sec = STALL_S };
+
 	EXPECT_EQ(AVF_OK, ret) TH_LOG("connect: %s", avf_vm_last_error(vm));
 	if (ret)
 		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))) {
+		close(fd);
+		return -1;
+	}
 	if (write(fd, &cmd, 1) != 1) {
 		close(fd);
 		return -1;
@@ -182,11 +197,29 @@ FIXTURE_SETUP(stream)
 	ASSERT_TRUE(false) TH_LOG("payload never listened: %s", avf_vm_last_error(self->vm));
 }
 
+/* A failed test shows what the VMM logged (stall diagnostics, resets). */
+static void dump_vmm_log(struct avf_vm *vm)
+{
+	char path[4096], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vmm.log", avf_vm_dir(vm));
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		fprintf(stderr, "# vmm.log: %s", line);
+	fclose(f);
+}
+
 FIXTURE_TEARDOWN(stream)
 {
 	if (self->vm) {
 		char reply[32] = "";
 		int fd = -1;
+
+		if (_metadata->exit_code == KSFT_FAIL)
+			dump_vmm_log(self->vm);
 
 		/* The payload counts what its children saw go wrong. */
 		if (avf_vm_connect_vsock(self->vm, VSOCK_STREAM_PORT, &fd) == AVF_OK) {

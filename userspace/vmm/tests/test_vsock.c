@@ -8,6 +8,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <linux/virtio_mmio.h>
+
 #include "kselftest_harness.h"
 
 #include "fake_guest.h"
@@ -141,14 +143,15 @@ TEST(device_rst_roundtrip)
 	virtio_dev_process(&v.vd);
 	EXPECT_FALSE(v.vd.failed);
 	EXPECT_EQ(1U, v.spoofed);
-	EXPECT_EQ(1U, v.pend_len);	/* no rx buffer yet */
+	EXPECT_EQ(1U, v.mux.rst_len);	/* no rx buffer yet */
+	EXPECT_EQ(1U, vsock_refused_count(&v));	/* the spoofed one never got that far */
 
 	/* rx: post one buffer, the RST lands there */
 	fg_set_desc(&g, FG_DESC, 0, FG_DATA + 0x2000, 4096, VRING_DESC_F_WRITE, 0);
 	grx.avail_idx = rx_idx;
 	fg_publish(&grx, &v.vd.vq[0], 0);
 	virtio_dev_process(&v.vd);
-	EXPECT_EQ(0U, v.pend_len);
+	EXPECT_EQ(0U, v.mux.rst_len);
 	got = (struct virtio_vsock_hdr *)(g.mem.host + FG_DATA + 0x2000);
 	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, got->op);
 	EXPECT_EQ((uint64_t)GUEST_CID, got->dst_cid);
@@ -176,7 +179,7 @@ TEST(pending_is_bounded)
 		fg_publish(&g, &v.vd.vq[1], 0);
 		virtio_dev_process(&v.vd);
 	}
-	EXPECT_EQ((unsigned int)VSOCK_PENDING_MAX, v.pend_len);
+	EXPECT_EQ((unsigned int)VSOCK_PENDING_MAX, v.mux.rst_len);
 	EXPECT_EQ((uint64_t)VSOCK_PENDING_MAX, v.dropped);
 	EXPECT_FALSE(v.vd.failed);
 	vsock_dev_exit(&v);
@@ -330,7 +333,7 @@ TEST(conn_data_both_ways_and_close)
 	EXPECT_EQ(VIRTIO_VSOCK_OP_SHUTDOWN, h.op);
 	EXPECT_EQ(3U, h.flags);
 	vg_send(&g, VIRTIO_VSOCK_OP_RST, 5000, port, NULL, 0, 0, 4096, 4);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	EXPECT_FALSE(v.vd.failed);
 	vg_free(&g);
 }
@@ -401,14 +404,75 @@ TEST(conn_guest_overrun_is_reset)
 	nonblock(sp[1]);
 	port = vg_establish(_metadata, &g, sp[1], 4096);
 	/* Nobody reads sp[0]: the device buffers up to its buf_alloc, then resets. */
-	for (sent = 0; sent < VSOCK_CONN_BUF * 2 && v.conn[0].state == VCONN_ESTABLISHED;
+	for (sent = 0; sent < VSOCK_CONN_BUF * 2 && v.mux.conn[0].sm.state == VCONN_ESTABLISHED;
 	     sent += sizeof(chunk))
 		vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, port, chunk, sizeof(chunk), 0, 4096, 0);
-	EXPECT_LE(v.conn[0].buf_len, (uint32_t)VSOCK_CONN_BUF);
+	EXPECT_LE(v.mux.conn[0].host.buf_len, (uint32_t)VSOCK_CONN_BUF);
 	while (vg_recv(&g, &h, NULL) == 0 && h.op != VIRTIO_VSOCK_OP_RST)
 		;
 	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
+	close(sp[0]);
+	vg_free(&g);
+}
+
+/* Every connection the guest tries to open is refused with RST and counted. */
+TEST(guest_connections_refused_and_counted)
+{
+	static struct vsock_dev v;
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	uint32_t cids[] = { VSOCK_HOST_CID, 4000, 1, 0xffffffff };
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	for (unsigned int i = 0; i < 4; i++) {
+		struct virtio_vsock_hdr req = request();
+
+		req.dst_cid = cids[i];
+		req.dst_port = 1000 + i;
+		memcpy(g.rx.mem.host + TX_DATA, &req, sizeof(req));
+		fg_set_desc(&g.rx, FG_DESC + TXQ_OFF, 0, TX_DATA, sizeof(req), 0, 0);
+		fg_publish(&g.tx, &v.vd.vq[1], 0);
+		virtio_dev_process(&v.vd);
+		ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+		EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
+		EXPECT_EQ(1000U + i, h.src_port);
+		EXPECT_EQ(5000U, h.dst_port);
+	}
+	EXPECT_EQ(4U, vsock_refused_count(&v));
+	/* A packet for no connection gets RST too, but is no refused connection. */
+	vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, 77, "x", 1, 0, 4096, 0);
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
+	EXPECT_EQ(4U, vsock_refused_count(&v));
+	EXPECT_EQ(5U, v.rsts);
+	vg_free(&g);
+}
+
+/*
+ * A guest-written reset (vCPU thread) does no I/O: the host ends close
+ * when the device thread runs next, before it touches the queues.
+ */
+TEST(reset_drops_connections_on_the_device_thread)
+{
+	static struct vsock_dev v;
+	struct vguest g;
+	uint8_t b;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	nonblock(sp[0]);
+	vg_establish(_metadata, &g, sp[1], 4096);
+	virtio_mmio_write(&v.vd, VIRTIO_MMIO_STATUS, &(uint32_t){ 0 }, 4);
+	EXPECT_TRUE(v.reset_pending);
+	EXPECT_EQ(-1, read(sp[0], &b, 1));	/* still open: EAGAIN, not EOF */
+	EXPECT_EQ(EAGAIN, errno);
+	vsock_dev_expire(&v, vsock_now_ms());	/* the device thread's tick */
+	EXPECT_FALSE(v.reset_pending);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
+	EXPECT_EQ(0, read(sp[0], &b, 1));	/* the host end saw the close */
 	close(sp[0]);
 	vg_free(&g);
 }
@@ -447,7 +511,7 @@ TEST(conn_host_half_close_keeps_guest_direction)
 	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
 	EXPECT_EQ(VIRTIO_VSOCK_OP_SHUTDOWN, h.op);
 	EXPECT_EQ((uint32_t)VIRTIO_VSOCK_SHUTDOWN_SEND, h.flags);
-	EXPECT_EQ(VCONN_ESTABLISHED, v.conn[0].state);
+	EXPECT_EQ(VCONN_ESTABLISHED, v.mux.conn[0].sm.state);
 	/* The guest's answer still reaches the host. */
 	vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, port, "echo", 4, 0, 4096, 4);
 	ASSERT_EQ(4, read(sp[0], data, sizeof(data)));
@@ -459,9 +523,9 @@ TEST(conn_host_half_close_keeps_guest_direction)
 	ASSERT_EQ(0, vg_recv_skip_credit(&g, &h, NULL));
 	EXPECT_EQ(VIRTIO_VSOCK_OP_SHUTDOWN, h.op);
 	EXPECT_EQ(3U, h.flags);
-	EXPECT_EQ(VCONN_CLOSING, v.conn[0].state);
+	EXPECT_EQ(VCONN_CLOSING, v.mux.conn[0].sm.state);
 	vg_send(&g, VIRTIO_VSOCK_OP_RST, 5000, port, NULL, 0, 0, 4096, 4);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	EXPECT_EQ(0U, v.rsts);
 	EXPECT_FALSE(v.vd.failed);
 	close(sp[0]);
@@ -504,9 +568,9 @@ TEST(conn_guest_half_close_keeps_host_direction)
 		EXPECT_EQ(VIRTIO_VSOCK_OP_SHUTDOWN, h.op);
 		EXPECT_EQ(3U, h.flags);
 	}
-	EXPECT_EQ(VCONN_CLOSING, v.conn[0].state);
+	EXPECT_EQ(VCONN_CLOSING, v.mux.conn[0].sm.state);
 	vg_send(&g, VIRTIO_VSOCK_OP_RST, 5000, port, NULL, 0, 0, 4096, 5);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	vg_free(&g);
 }
 
@@ -530,9 +594,9 @@ TEST(conn_guest_close_flushes_buffered_bytes_first)
 		memset(chunk, 'a' + (int)i, sizeof(chunk));
 		vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, port, chunk, sizeof(chunk), 0, 4096, 0);
 	}
-	ASSERT_LT(0U, v.conn[0].buf_len);	/* the socket did not take it all */
+	ASSERT_LT(0U, v.mux.conn[0].host.buf_len);	/* the socket did not take it all */
 	vg_send(&g, VIRTIO_VSOCK_OP_SHUTDOWN, 5000, port, NULL, 0, 3, 4096, 0);
-	EXPECT_EQ(VCONN_ESTABLISHED, v.conn[0].state);
+	EXPECT_EQ(VCONN_ESTABLISHED, v.mux.conn[0].sm.state);
 	EXPECT_EQ(-EAGAIN, vg_recv_skip_credit(&g, &h, NULL));	/* no RST yet */
 	nonblock(sp[0]);
 	for (;;) {
@@ -552,7 +616,7 @@ TEST(conn_guest_close_flushes_buffered_bytes_first)
 		EXPECT_EQ('a' + (int)i, got[i * sizeof(chunk) + sizeof(chunk) - 1]);
 	ASSERT_EQ(0, vg_recv_skip_credit(&g, &h, NULL));
 	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	close(sp[0]);
 	vg_free(&g);
 }
@@ -573,7 +637,7 @@ TEST(conn_guest_shut_rcv_fails_host_writes)
 		4096, 0);
 	EXPECT_EQ(-1, send(sp[0], "x", 1, MSG_NOSIGNAL));
 	EXPECT_EQ(EPIPE, errno);
-	EXPECT_EQ(VCONN_ESTABLISHED, v.conn[0].state);
+	EXPECT_EQ(VCONN_ESTABLISHED, v.mux.conn[0].sm.state);
 	close(sp[0]);
 	vg_free(&g);
 }
@@ -594,11 +658,11 @@ TEST(conn_closing_times_out)
 	vsock_dev_poll(&v);
 	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
 	EXPECT_EQ(3U, h.flags);
-	ASSERT_EQ(VCONN_CLOSING, v.conn[0].state);
+	ASSERT_EQ(VCONN_CLOSING, v.mux.conn[0].sm.state);
 	vsock_dev_expire(&v, vsock_now_ms() + VSOCK_SHUTDOWN_TIMEOUT_MS + 1);
 	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
 	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	vg_free(&g);
 }
 
@@ -621,11 +685,11 @@ TEST(conn_host_hangup_on_stalled_guest_resets)
 	close(sp[0]);
 	vsock_dev_poll(&v);
 	EXPECT_EQ(-EAGAIN, vg_recv(&g, &h, NULL));	/* 4 bytes wait for credit */
-	EXPECT_EQ(VCONN_ESTABLISHED, v.conn[0].state);
+	EXPECT_EQ(VCONN_ESTABLISHED, v.mux.conn[0].sm.state);
 	vsock_dev_expire(&v, vsock_now_ms() + VSOCK_SHUTDOWN_TIMEOUT_MS + 1);
 	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
 	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	vg_free(&g);
 }
 
@@ -644,11 +708,11 @@ TEST(connect_times_out)
 	vsock_dev_poll(&v);
 	ASSERT_EQ(0, vg_recv(&g, &h, NULL));	/* REQUEST, never answered */
 	vsock_dev_expire(&v, vsock_now_ms());
-	EXPECT_EQ(VCONN_CONNECTING, v.conn[0].state);
+	EXPECT_EQ(VCONN_CONNECTING, v.mux.conn[0].sm.state);
 	vsock_dev_expire(&v, vsock_now_ms() + VSOCK_CONNECT_TIMEOUT_MS + 1);
 	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
 	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	EXPECT_EQ(0, read(sp[0], &b, 1));	/* host side sees the refusal */
 	close(sp[0]);
 	vg_free(&g);
