@@ -910,4 +910,143 @@ TEST(brokered_timeout_and_bad_port)
 	vg_free(&g);
 }
 
+
+/*
+ * Full duplex through the whole device with a guest that behaves as
+ * Linux's driver does (credit both ways, CREDIT_UPDATE only when its
+ * window runs low or its queue ran empty), where the device runs only
+ * when something real would wake it: a guest kick (a packet sent, receive
+ * buffers posted), its epoll fd readable, or its own self-kick. No timer
+ * ticks: a device that needs one to make progress, or that loses a
+ * wake-up between the guest, itself and the host socket, stalls here and
+ * the test fails at the first step in which nothing moved.
+ */
+static bool self_kicked;
+
+static void test_kick(struct virtio_dev *vd)
+{
+	(void)vd;
+	self_kicked = true;
+}
+
+#define DUPLEX_TOTAL	(4U << 20)
+#define G_BUF_ALLOC	(256 * 1024)
+#define G_LOW_WATER	(64 * 1024)	/* VIRTIO_VSOCK_MAX_PKT_BUF_SIZE */
+
+static uint8_t pat(uint64_t i)
+{
+	return (uint8_t)(i * 131 + (i >> 9));
+}
+
+TEST(full_duplex_no_lost_wakeups)
+{
+	static struct vsock_dev v;
+	static uint8_t q[G_BUF_ALLOC], data[RX_BUF_BYTES], buf[8192];
+	uint64_t host_sent = 0, host_got = 0, g_in = 0, g_out = 0;
+	uint32_t q_len = 0, g_fwd = 0, g_fwd_told = 0, g_tx = 0, peer_fwd = 0;
+	uint32_t peer_alloc = 0, port, steps = 0;
+	struct virtio_vsock_hdr h;
+	struct epoll_event ev;
+	struct vguest g;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	v.vd.kick = test_kick;
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[0]);
+	nonblock(sp[1]);
+	port = vg_establish(_metadata, &g, sp[1], G_BUF_ALLOC);
+	while (host_got < DUPLEX_TOTAL) {
+		bool moved = false, posted = false;
+		ssize_t n;
+
+		ASSERT_LT(steps++, 10000000U);
+		/* Host: write the pattern while the socket takes it, read the echo. */
+		while (host_sent < DUPLEX_TOTAL) {
+			uint32_t k = DUPLEX_TOTAL - host_sent < sizeof(buf) ?
+				     (uint32_t)(DUPLEX_TOTAL - host_sent) : sizeof(buf);
+
+			for (uint32_t i = 0; i < k; i++)
+				buf[i] = pat(host_sent + i);
+			n = write(sp[0], buf, k);
+			if (n <= 0)
+				break;
+			host_sent += (uint64_t)n;
+			moved = true;
+		}
+		while ((n = read(sp[0], buf, sizeof(buf))) > 0) {
+			for (ssize_t i = 0; i < n; i++)
+				ASSERT_EQ(pat(host_got + (uint64_t)i), buf[i]);
+			host_got += (uint64_t)n;
+			moved = true;
+		}
+		/* Device: only what would wake it. */
+		if (epoll_wait(v.epfd, &ev, 1, 0) > 0) {
+			vsock_dev_poll(&v);
+		}
+		if (self_kicked) {
+			self_kicked = false;
+			virtio_dev_process(&v.vd);
+		}
+		/* Guest rx: take every used buffer, never beyond its window. */
+		while (vg_recv(&g, &h, data) == 0) {
+			posted = moved = true;
+			peer_alloc = h.buf_alloc;
+			peer_fwd = h.fwd_cnt;
+			ASSERT_EQ(port, h.src_port);
+			if (h.op != VIRTIO_VSOCK_OP_RW)
+				continue;
+			ASSERT_LE(q_len + h.len, (uint32_t)G_BUF_ALLOC) TH_LOG("device overran credit");
+			for (uint32_t i = 0; i < h.len; i++)
+				q[(g_in + q_len + i) % G_BUF_ALLOC] = data[i];
+			q_len += h.len;
+		}
+		if (posted)
+			virtio_dev_process(&v.vd);	/* the refill's kick */
+		/* Guest app (echo): send what it read as far as our credit goes. */
+		while (q_len) {
+			uint32_t credit = peer_alloc - (g_tx - peer_fwd), k = q_len;
+			uint8_t out[4096];
+
+			if (g_tx - peer_fwd >= peer_alloc)
+				break;
+			if (k > credit)
+				k = credit;
+			if (k > sizeof(out))
+				k = sizeof(out);
+			if (k > G_BUF_ALLOC - (uint32_t)(g_in % G_BUF_ALLOC))
+				k = G_BUF_ALLOC - (uint32_t)(g_in % G_BUF_ALLOC);
+			memcpy(out, q + g_in % G_BUF_ALLOC, k);
+			g_in += k;
+			q_len -= k;
+			g_fwd += k;
+			g_tx += k;
+			g_out += k;
+			vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, port, out, k, 0, G_BUF_ALLOC, g_fwd);
+			g_fwd_told = g_fwd;
+			moved = true;
+		}
+		/* Linux's rule: update credit when the window runs low or the queue ran empty. */
+		if (g_fwd != g_fwd_told &&
+		    (G_BUF_ALLOC - (g_fwd - g_fwd_told) < G_LOW_WATER || !q_len)) {
+			vg_send(&g, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 5000, port, NULL, 0, 0,
+				G_BUF_ALLOC, g_fwd);
+			g_fwd_told = g_fwd;
+			moved = true;
+		}
+		ASSERT_TRUE(moved) TH_LOG("stall: host sent %llu got %llu, guest queue %u, "
+					  "guest tx %u peer fwd %u alloc %u; device tx_cnt %u "
+					  "peer_fwd %u fwd_cnt %u buf %u tx 0x%x",
+					  (unsigned long long)host_sent,
+					  (unsigned long long)host_got, q_len, g_tx, peer_fwd,
+					  peer_alloc, v.mux.conn[0].sm.tx_cnt,
+					  v.mux.conn[0].sm.peer_fwd_cnt, v.mux.conn[0].sm.fwd_cnt,
+					  v.mux.conn[0].host.buf_len, v.mux.conn[0].sm.tx);
+	}
+	EXPECT_EQ((uint64_t)DUPLEX_TOTAL, g_out);
+	EXPECT_FALSE(v.vd.failed);
+	close(sp[0]);
+	vg_free(&g);
+}
+
 TEST_HARNESS_MAIN
