@@ -8,14 +8,14 @@
  * payload (payloads/vsock_stream.c) and, at the end, asks the payload
  * for its failure count ('Q'), which must be 0.
  *
- * Repetitions: 4 transfers of 64 MiB host->guest, 4 guest->host and 8
- * full duplex (64 MiB each way at once), 16 in all and every one of them
- * moving 64 MiB through the device in at least one direction: a 1-in-10
- * stall of a transfer escapes one run with probability 0.9^16 ~ 0.19
- * (the 32 concurrent full-duplex connections come on top). The bound is
- * make check's time: each test boots its own VM, and in the loaded nested
- * test host one full-duplex transfer takes 10-20 s. AVF_TEST_STREAM_REPS=N
- * sets every count to N (e.g. 30 for a soak: 0.9^90).
+ * Repetitions: 3 transfers of 64 MiB host->guest, 3 guest->host and 6
+ * full duplex (64 MiB each way at once): 18 streams of 64 MiB through the
+ * device, so a stall that hits 1 stream in 10 escapes one run with
+ * probability 0.9^18 ~ 0.15 (the 32 concurrent full-duplex connections
+ * come on top). The bound is make check's time: each test boots its own
+ * VM, and in a loaded nested test host one full-duplex transfer takes
+ * 10-25 s. AVF_TEST_STREAM_REPS=N sets every count to N (e.g. 30 for a
+ * soak).
  *
  * Throughput and latency are printed ("# perf: ...") and never asserted.
  */
@@ -276,7 +276,7 @@ TEST_F_TIMEOUT(stream, host_half_close_delivers_everything, 300)
 
 TEST_F_TIMEOUT(stream, host_to_guest_64m, 900)
 {
-	for (int r = 0; r < reps(4); r++) {
+	for (int r = 0; r < reps(3); r++) {
 		struct writer w;
 		uint64_t out[2], want = FNV_INIT;
 		uint8_t buf[CHUNK];
@@ -309,7 +309,7 @@ TEST_F_TIMEOUT(stream, host_to_guest_64m, 900)
 /* Also the guest's half-close: the host still sends after the guest's EOF. */
 TEST_F_TIMEOUT(stream, guest_to_host_64m_and_guest_half_close, 900)
 {
-	for (int r = 0; r < reps(4); r++) {
+	for (int r = 0; r < reps(3); r++) {
 		uint64_t n = BIG;
 		int64_t got;
 		double t;
@@ -332,7 +332,7 @@ TEST_F_TIMEOUT(stream, guest_to_host_64m_and_guest_half_close, 900)
 
 TEST_F_TIMEOUT(stream, full_duplex_64m, 900)
 {
-	for (int r = 0; r < reps(8); r++) {
+	for (int r = 0; r < reps(6); r++) {
 		int64_t got;
 		double t;
 		int fd = vm_connect(_metadata, self->vm, 'E');
