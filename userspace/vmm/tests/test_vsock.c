@@ -91,6 +91,49 @@ TEST(parse_spoofed_source)
 	EXPECT_EQ(-EPERM, vsock_parse_tx(&c, GUEST_CID, &out));
 }
 
+/* Header and payload split across segments: walked where the chain holds them. */
+static int collect(void *arg, const uint8_t *p, uint32_t n)
+{
+	uint8_t **out = arg;
+
+	memcpy(*out, p, n);
+	*out += n;
+	return 0;
+}
+
+TEST(parse_split_chain_and_payload_walk)
+{
+	struct virtio_vsock_hdr h = request(), out;
+	uint8_t raw[sizeof(h) + 10], got[10], *w = got;
+	struct vq_chain c;
+
+	h.op = VIRTIO_VSOCK_OP_RW;
+	h.len = 10;
+	memcpy(raw, &h, sizeof(h));
+	memcpy(raw + sizeof(h), "0123456789", 10);
+	memset(&c, 0, sizeof(c));
+	/* 20 bytes of header, the rest of it plus 3 payload bytes, 7 payload bytes */
+	c.seg[0] = (struct vq_seg){ raw, 20, false };
+	c.seg[1] = (struct vq_seg){ raw + 20, sizeof(h) - 20 + 3, false };
+	c.seg[2] = (struct vq_seg){ raw + sizeof(h) + 3, 7, false };
+	c.nseg = c.nout = 3;
+	ASSERT_EQ(0, vsock_parse_tx(&c, GUEST_CID, &out));
+	EXPECT_EQ(10U, out.len);
+	EXPECT_EQ(0, vsock_for_each_payload(&c, out.len, collect, &w));
+	EXPECT_EQ(0, memcmp(got, "0123456789", 10));
+	/* A device-writable segment is not payload: the header claims too much. */
+	c.seg[2].write = true;
+	c.nout = 2;
+	c.in_bytes = 7;
+	EXPECT_EQ(-EINVAL, vsock_parse_tx(&c, GUEST_CID, &out));
+	/* An rx chain must be device-writable only and hold the header. */
+	EXPECT_FALSE(vsock_rx_fits(&c, 0));
+	c.nout = 0;
+	c.in_bytes = sizeof(h);
+	EXPECT_TRUE(vsock_rx_fits(&c, 0));
+	EXPECT_FALSE(vsock_rx_fits(&c, 1));
+}
+
 TEST(request_gets_rst)
 {
 	struct virtio_vsock_hdr h = request(), reply;
