@@ -755,6 +755,7 @@ TEST_F(avf, stats_shown_to_owner)
 	EXPECT_EQ(-ESHUTDOWN, set_stats(vmm, 6, 4096, -1));
 	expect_stats(_metadata, vm, 5, 4096);
 	close(vmm);
+	expect_event(_metadata, vm, AVF_EVENT_STOPPED, AVF_STOP_SHUTDOWN);
 	/* the next run starts at zero */
 	vmm = bind_drain(_metadata, vm);
 	expect_stats(_metadata, vm, 0, 0);
