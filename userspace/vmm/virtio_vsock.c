@@ -601,6 +601,8 @@ static int vsock_tx(struct vsock_dev *v)
 			conn_rx_from_guest(v, c, &h, &v->chain);
 		} else if (vsock_route(&h, &reply) == VSOCK_RST) {
 			v->rsts++;
+			if (h.op == VIRTIO_VSOCK_OP_REQUEST)
+				__atomic_add_fetch(&v->refused, 1, __ATOMIC_RELAXED);
 			pending_add(v, &reply);
 		}
 		ret = virtq_push(vq, v->vd.mem, v->chain.head, 0);
@@ -859,6 +861,7 @@ int vsock_dev_init(struct vsock_dev *v, const struct guest_mem *m, uint64_t gues
 	v->pend_head = 0;
 	v->pend_len = 0;
 	v->dropped = 0;
+	__atomic_store_n(&v->refused, 0, __ATOMIC_RELAXED);
 	v->rsts = 0;
 	v->spoofed = 0;
 	v->rr = 0;

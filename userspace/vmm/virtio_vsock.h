@@ -118,6 +118,7 @@ struct vsock_dev {
 	int epfd;		/* connection fds (and the listener) */
 	int listen_fd;		/* development socket, -1 if none */
 	uint64_t dropped, rsts, spoofed;
+	uint64_t refused;	/* guest REQUESTs answered with RST (atomic) */
 	/*
 	 * Outcome of a brokered connection (AVF_VMM_CONN_DONE): 0, -ECONNREFUSED
 	 * or -ETIMEDOUT. Returns 0, or -errno (-ENOENT: nobody waits any more).
@@ -170,5 +171,11 @@ void vsock_dev_poll(struct vsock_dev *v);
  */
 void vsock_dev_expire(struct vsock_dev *v, uint64_t now_ms);
 uint64_t vsock_now_ms(void);
+
+/* Guest-initiated connections refused so far (any thread). */
+static inline uint64_t vsock_refused_count(const struct vsock_dev *v)
+{
+	return __atomic_load_n(&v->refused, __ATOMIC_RELAXED);
+}
 
 #endif
