@@ -129,6 +129,9 @@ install:
 	install -m 0644 include/uapi/linux/avf.h $(DESTDIR)$(DKMSDIR)/include/uapi/linux/
 
 uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -e $(SYSTEMDUNITDIR)/avf-secret.service ] && \
+		command -v systemctl >/dev/null; then echo "systemctl disable avf-secret.service"; \
+		systemctl disable avf-secret.service || true; fi
 	@for d in $(INSTALL_DIRS); do $(MAKE) --no-print-directory -C $$d $(DIST) uninstall || exit 1; done
 	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-avf.rules $(DESTDIR)$(SYSUSERSDIR)/avf.conf \
 		$(DESTDIR)$(MODPROBEDIR)/avf.conf $(DESTDIR)$(DATADIR)/avf/vmlinux \
