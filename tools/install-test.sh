@@ -17,7 +17,8 @@
 # avf: avfctl info, create, status, list, run and delete of the installed
 # hello example, the host example program, and the payload compiled
 # against vm_payload.pc packaged by the installed avfctl/avf-package and
-# run. Last, as root, the persistent device secret: avf-secret init as
+# run; as root selftests/api/avfctl_test.sh with the installed avfctl and
+# example packages. Last, as root, the persistent device secret: avf-secret init as
 # avf-secret.service runs it, modprobe avf through the installed
 # modprobe.d hook, the secret across reloads being the file's
 # (selftests/avf/avf_secret_probe).
@@ -96,9 +97,21 @@ if [ "${1:-}" = --in-testhost-run ]; then
 		else
 			nok "sealed_secret_same_after_reload"
 		fi
+		# what it is for: a VM of the installed avfctl survives a module
+		# reload through modprobe, and not an insmod (ephemeral secret)
+		run "avfctl_run_before_reload" /usr/local/bin/avfctl run keep \
+			--package /usr/local/share/avf/examples/hello.zip --payload-binary-name hello.so
+		reload
+		run "avfctl_vm_runs_after_modprobe_reload" /usr/local/bin/avfctl run keep
+		rmmod avf && insmod /run/avf.ko vmm_uid="$(id -u avf-vmm)" && chgrp avf /dev/avf && chmod 0660 /dev/avf
+		out=$(as1000 /usr/local/bin/avfctl run keep 2>&1)
+		case "$?:$out" in 70:*PAYLOAD_VERIFICATION_FAILED*) ok "avfctl_vm_refused_after_insmod_reload" ;;
+		*) echo "$out" | sed 's/^/# /'; nok "avfctl_vm_refused_after_insmod_reload" ;; esac
 	}
 	mkdir -p /run/inst && cp -a "$w/root/usr/local/." /run/inst/ && cp "$w/avf-hello" /run/avf-hello &&
-		cp "$w/hello.so" "$w/dkms/kmod/avf.ko" "$top/build/user/selftests/avf/avf_secret_probe" /run/ &&
+		cp "$w/hello.so" "$w/dkms/kmod/avf.ko" "$top/build/user/selftests/avf/avf_secret_probe" \
+			"$top/selftests/api/avfctl_test.sh" /run/ &&
+		{ [ ! -f "$top/build/user/tests/api/vsock-echo.zip" ] || cp "$top/build/user/tests/api/vsock-echo.zip" /run/; } &&
 		chmod 0644 /run/hello.so ||
 		{ echo "# (avf_secret_probe comes from make user)"; nok "copy_installed_tree"; echo "1..$n"; exit 1; }
 	mount --bind /run/inst /usr/local
@@ -138,6 +151,19 @@ if [ "${1:-}" = --in-testhost-run ]; then
 	run "avfctl_delete_hello" /usr/local/bin/avfctl delete hello
 	out=$(as1000 /usr/local/bin/avfctl status hello 2>&1)
 	[ $? = 66 ] && ok "avfctl_status_deleted_66" || { echo "# $out"; nok "avfctl_status_deleted_66"; }
+	# the avfctl end-to-end tests (selftests/api/avfctl_test.sh, as root as
+	# in tier 4) with the installed avfctl, avf-vmm, guest images and
+	# example packages; only the vsock echo payload is a test build's
+	out=$(env AVFCTL=/usr/local/bin/avfctl AVF_TEST_PACKAGES=/usr/local/share/avf/examples \
+		AVF_TEST_ECHO=/run/vsock-echo.zip bash /run/avfctl_test.sh 2>&1)
+	grep -q '^ok [0-9]' <<<"$out" || { echo "$out" | sed 's/^/# /'; nok "avfctl_test_ran"; }
+	while IFS= read -r l; do
+		case $l in
+		"not ok "*) l=${l#not ok }; nok "avfctl_test: ${l#* }" ;;
+		"ok "*) l=${l#ok }; ok "avfctl_test: ${l#* }" ;;
+		"#"*) echo "$l" ;;
+		esac
+	done <<<"$out"
 	secret_tests
 	echo "1..$n"
 	exit 0
@@ -259,7 +285,7 @@ done
 	{ echo "# no /usr/src/linux-headers-6.1.*-amd64 (apt-get install linux-headers-amd64)"; nok "dkms_tree_built_against_6_1"; }
 
 if [ $testhost = 1 ] && [ -f "$w/dkms/kmod/avf.ko" ]; then
-	testhost/run --kernel normal --timeout 900 --quiet --module "$w/dkms/kmod/avf.ko" \
+	testhost/run --kernel normal --timeout 1800 --quiet --module "$w/dkms/kmod/avf.ko" \
 		--out "$w/th" -- tools/install-test.sh --in-testhost-run "$w" >/dev/null 2>&1
 	rc=$?
 	sed -n 's/^\(not \)\{0,1\}ok [0-9]* \(.*\)$/\1ok \2/p' "$w/th/output" >"$w/th.tap"
