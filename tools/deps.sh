@@ -11,6 +11,7 @@ pkgs=(
 	clang
 	e2fsprogs keyutils
 	debhelper dh-dkms lintian
+	linux-headers-amd64
 )
 missing=()
 for p in "${pkgs[@]}"; do
