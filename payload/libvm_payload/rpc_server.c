@@ -23,6 +23,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "rpcframe.h"
+#include "rpc_server.h"
 
 #define VMP_EXPORT __attribute__((visibility("default")))
 
@@ -35,7 +36,7 @@ struct rpc_server {
 };
 
 struct rpc_conn {
-	struct rpc_server *srv;
+	ProtobufCService *service;
 	int fd;
 };
 
@@ -185,7 +186,7 @@ VMP_EXPORT void AVmPayload_failRpcCall(void *closure_data, int32_t code, const c
 static int dispatch(struct rpc_conn *cn, const struct avf_rpc_hdr *h, const uint8_t *body,
 		    uint64_t arrived_ms)
 {
-	ProtobufCService *svc = cn->srv->service;
+	ProtobufCService *svc = cn->service;
 	const ProtobufCServiceDescriptor *d = svc->descriptor;
 	struct rpc_call c = { 0 };
 	ProtobufCMessage *in;
@@ -224,9 +225,9 @@ static int dispatch(struct rpc_conn *cn, const struct avf_rpc_hdr *h, const uint
 	return r;
 }
 
-static void *conn_main(void *arg)
+void avf_rpc_serve_conn(struct ProtobufCService *service, int fd)
 {
-	struct rpc_conn *cn = arg;
+	struct rpc_conn conn = { .service = service, .fd = fd }, *cn = &conn;
 	uint8_t *buf = malloc(AVF_RPC_MAX_FRAME);
 	size_t have = 0;
 	uint64_t arrived = 0;
@@ -271,9 +272,21 @@ static void *conn_main(void *arg)
 	}
 out:
 	free(buf);
-	close(cn->fd);
-	atomic_fetch_sub(&cn->srv->clients, 1);
-	free(cn);
+	close(fd);
+}
+
+struct conn_arg {
+	struct rpc_server *srv;
+	int fd;
+};
+
+static void *conn_main(void *arg)
+{
+	struct conn_arg *ca = arg;
+
+	avf_rpc_serve_conn(ca->srv->service, ca->fd);
+	atomic_fetch_sub(&ca->srv->clients, 1);
+	free(ca);
 	return NULL;
 }
 
@@ -318,7 +331,7 @@ VMP_EXPORT bool AVmPayload_runVsockRpcServer(struct ProtobufCService *service, u
 	for (;;) {
 		struct sockaddr_vm peer;
 		socklen_t plen = sizeof(peer);
-		struct rpc_conn *cn;
+		struct conn_arg *cn;
 		pthread_t t;
 		int c = accept4(s, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
 
