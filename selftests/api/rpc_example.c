@@ -10,6 +10,7 @@
  *
  * Exit status 0 when every call gave the expected answer.
  */
+#define _DEFAULT_SOURCE		/* mkdtemp with -std=c11 */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
