@@ -187,7 +187,7 @@ echo "TAP version 13"
 check "make_install" make -s install DESTDIR="$d" PREFIX=/usr/local AVF_WERROR="${AVF_WERROR:-0}"
 p=$d/usr/local
 expect=(bin/avfctl bin/avf-package lib/libavf.so.0.1 lib/libavf.so.0 lib/libavf.so lib/libavf.a
-	lib/pkgconfig/avf.pc lib/pkgconfig/vm_payload.pc include/avf/avf.h include/vm_payload.h
+	lib/pkgconfig/avf.pc lib/pkgconfig/vm_payload.pc include/avf/avf.h include/avf/rpc.h include/vm_payload.h
 	lib/avf/libvm_payload.so libexec/avf/avf-vmm share/avf/vmlinux share/avf/initramfs.cpio.gz
 	share/avf/examples/hello.zip share/man/man1/avfctl.1 share/man/man1/avf-package.1
 	share/bash-completion/completions/avfctl share/man/man8/avf-secret.8 lib/udev/rules.d/60-avf.rules

@@ -27,7 +27,7 @@ fi
 # vsock_stream_test (64 MiB streams, 32 concurrent, half-close) is not in
 # the list yet: it passed in two runs and stalled in a third (issue 9).
 # Run it by hand: testhost/run -- build/user/tests/api/vsock_stream_test
-tests=("$out/tests/api/api_test" "$here/avfctl_test.sh")
+tests=("$out/tests/api/api_test" "$out/tests/api/rpc_test" "$here/avfctl_test.sh")
 # One flat TAP stream: each test case of each program is its own result
 # (tools/tap_flatten.awk), the plan comes last.
 echo "TAP version 13"
