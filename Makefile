@@ -94,6 +94,7 @@ MANDIR ?= $(DATADIR)/man
 UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 MODPROBEDIR ?= $(PREFIX)/lib/modprobe.d
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DKMSSRCDIR ?= /usr/src
 AVF_VERSION := $(shell cat VERSION)
 DKMSDIR := $(DKMSSRCDIR)/avf-$(AVF_VERSION)
@@ -106,10 +107,14 @@ DIST := OUT=$(TOP)/build/dist AVF_DEVEL=0 NO_API_TESTS=1 PREFIX=$(PREFIX) BINDIR
 install:
 	@test -f "$(GUEST_KERNEL)" || { echo "install: guest kernel $(GUEST_KERNEL) missing (kernel/build.sh normal, or GUEST_KERNEL=)"; exit 1; }
 	install -d $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(MODPROBEDIR) \
-		$(DESTDIR)$(DATADIR)/avf $(DESTDIR)$(DKMSDIR)
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(LIBEXECDIR)/avf $(DESTDIR)$(DATADIR)/avf $(DESTDIR)$(DKMSDIR)
 	install -m 0644 udev/60-avf.rules $(DESTDIR)$(UDEVRULESDIR)/60-avf.rules
 	install -m 0644 systemd/avf.sysusers $(DESTDIR)$(SYSUSERSDIR)/avf.conf
-	install -m 0644 systemd/avf-modprobe.conf $(DESTDIR)$(MODPROBEDIR)/avf.conf
+	# the persistent device secret: made at boot, given to avf.ko by modprobe
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|' systemd/avf-modprobe.conf >$(DESTDIR)$(MODPROBEDIR)/avf.conf
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|' systemd/avf-secret.service >$(DESTDIR)$(SYSTEMDUNITDIR)/avf-secret.service
+	install -m 0755 systemd/avf-secret $(DESTDIR)$(LIBEXECDIR)/avf/avf-secret
+	install -d $(DESTDIR)$(MANDIR)/man8 && install -m 0644 systemd/avf-secret.8 $(DESTDIR)$(MANDIR)/man8/
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null; then \
 		echo "systemd-sysusers $(SYSUSERSDIR)/avf.conf"; systemd-sysusers $(SYSUSERSDIR)/avf.conf; fi
 	install -m 0644 $(GUEST_KERNEL) $(DESTDIR)$(DATADIR)/avf/vmlinux
@@ -124,11 +129,16 @@ install:
 	install -m 0644 include/uapi/linux/avf.h $(DESTDIR)$(DKMSDIR)/include/uapi/linux/
 
 uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -e $(SYSTEMDUNITDIR)/avf-secret.service ] && \
+		command -v systemctl >/dev/null; then echo "systemctl disable avf-secret.service"; \
+		systemctl disable avf-secret.service || true; fi
 	@for d in $(INSTALL_DIRS); do $(MAKE) --no-print-directory -C $$d $(DIST) uninstall || exit 1; done
 	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-avf.rules $(DESTDIR)$(SYSUSERSDIR)/avf.conf \
-		$(DESTDIR)$(MODPROBEDIR)/avf.conf $(DESTDIR)$(DATADIR)/avf/vmlinux
+		$(DESTDIR)$(MODPROBEDIR)/avf.conf $(DESTDIR)$(DATADIR)/avf/vmlinux \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/avf-secret.service $(DESTDIR)$(LIBEXECDIR)/avf/avf-secret \
+		$(DESTDIR)$(MANDIR)/man8/avf-secret.8
 	rm -rf $(DESTDIR)$(DKMSDIR)
-	-rmdir $(DESTDIR)$(DATADIR)/avf 2>/dev/null
+	-rmdir $(DESTDIR)$(DATADIR)/avf $(DESTDIR)$(LIBEXECDIR)/avf 2>/dev/null
 
 clean:
 	rm -rf build

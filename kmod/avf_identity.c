@@ -34,8 +34,8 @@
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/unaligned.h>
 #include <uapi/linux/fcntl.h>
+#include "avf_compat.h"
 #include "avf_internal.h"
 
 static DECLARE_RWSEM(avf_uds_sem);

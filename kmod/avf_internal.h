@@ -125,6 +125,14 @@ struct avf_run_state {
 int avf_name_validate(const char name[AVF_NAME_MAX]);
 bool avf_status_transition_ok(u32 from, u32 to);
 int avf_report_validate(const struct avf_vmm_report *r);
+
+/* What the VMM dropped or refused in a run (struct avf_vmm_stats). */
+struct avf_run_stats {
+	u64 vsock_refused;
+	u64 console_dropped;
+};
+
+int avf_stats_update(struct avf_run_stats *cur, const struct avf_vmm_stats *s);
 int avf_report_check_order(const struct avf_run_state *s, u32 type);
 void avf_report_apply(struct avf_run_state *s, u32 type);
 bool avf_zeroed(const void *p, size_t len);
@@ -307,6 +315,7 @@ struct avf_vm {
 	u64 run_count;
 	u32 seq;
 	struct avf_run_state run;
+	struct avf_run_stats stats;	/* current or last run */
 	struct avf_vmm *vmm;
 	struct pid *vmm_pid;
 	const struct cred *vmm_cred;

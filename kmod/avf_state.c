@@ -121,6 +121,28 @@ VISIBLE_IF_KUNIT int avf_report_validate(const struct avf_vmm_report *r)
 EXPORT_SYMBOL_IF_KUNIT(avf_report_validate);
 
 /**
+ * avf_stats_update() - take a VMM's counters for the current run
+ * @cur: the run's counters, updated only on success.
+ * @s: counters as copied from userspace.
+ *
+ * Return: 0, or -EINVAL for a non-zero reserved field or a counter that
+ * went down (counters of a run only grow).
+ */
+VISIBLE_IF_KUNIT int avf_stats_update(struct avf_run_stats *cur,
+				      const struct avf_vmm_stats *s)
+{
+	if (!avf_zeroed(s->reserved, sizeof(s->reserved)))
+		return -EINVAL;
+	if (s->vsock_refused < cur->vsock_refused ||
+	    s->console_dropped < cur->console_dropped)
+		return -EINVAL;
+	cur->vsock_refused = s->vsock_refused;
+	cur->console_dropped = s->console_dropped;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(avf_stats_update);
+
+/**
  * avf_report_check_order() - may an event of @type follow what @s has seen
  * @s: events of the current run.
  * @type: a validated report type.

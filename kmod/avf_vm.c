@@ -454,6 +454,24 @@ out:
 	return ret;
 }
 
+static long avf_vmm_set_stats(struct avf_vmm *vmm, void __user *arg)
+{
+	struct avf_vm *vm = vmm->vm;
+	struct avf_vmm_stats st;
+	int ret;
+
+	if (copy_from_user(&st, arg, sizeof(st)))
+		return -EFAULT;
+
+	mutex_lock(&vm->lock);
+	if (!vmm->bound)
+		ret = -ESHUTDOWN;
+	else
+		ret = avf_stats_update(&vm->stats, &st);
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
 /* The request @id on @vmm's list, or NULL. Context: vm->lock held. */
 static struct avf_conn *avf_conn_find(struct avf_vmm *vmm, u64 id)
 {
@@ -583,6 +601,8 @@ static long avf_vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return avf_vmm_conn_take(vmm, uarg);
 	case AVF_VMM_CONN_DONE:
 		return avf_vmm_conn_done(vmm, uarg);
+	case AVF_VMM_SET_STATS:
+		return avf_vmm_set_stats(vmm, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -722,6 +742,7 @@ static long avf_vm_bind(struct avf_vm *vm, void __user *arg)
 	vm->cid = vmm->cid;
 	vm->run_count++;
 	memset(&vm->run, 0, sizeof(vm->run));
+	memset(&vm->stats, 0, sizeof(vm->stats));
 	vm->vmm = vmm;
 	vm->vmm_pid = get_pid(task_tgid(current));
 	vm->vmm_cred = leader_cred;
@@ -972,6 +993,8 @@ static long avf_vm_get_info(struct avf_vm *vm, void __user *arg)
 	info.last_stop_reason = vm->last_stop_reason;
 	info.run_count = vm->run_count;
 	memcpy(info.name, vm->name, AVF_NAME_MAX);
+	info.vsock_refused = vm->stats.vsock_refused;
+	info.console_dropped = vm->stats.console_dropped;
 	mutex_unlock(&vm->lock);
 
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;

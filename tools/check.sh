@@ -3,6 +3,7 @@
 # make check: every test tier, then one summary line "N passed, N failed".
 #
 #   1. host unit tests of each userspace component under ASan+UBSan
+#   1b. checkpatch.pl --strict of the module's sources and UAPI header
 #   2. libFuzzer targets, bounded time each (AVF_FUZZ_SECONDS, default 20)
 #   3. module tier in the test host on the debug kernel (KASAN, lockdep,
 #      kmemleak, fault injection): KUnit, ABI selftests, load/unload cycles
@@ -47,6 +48,11 @@ for d in userspace/lib userspace/vmm userspace/avfctl payload; do
 	echo $? >"$res/$name.status"
 	echo "  $d: exit $(cat "$res/$name.status")"
 done
+
+step "tier 1b: kernel style (checkpatch.pl --strict on kmod/ and the UAPI header)"
+tools/checkpatch-test.sh >"$res/checkpatch.tap" 2>"$res/../checkpatch.err"
+echo $? >"$res/checkpatch.status"
+echo "  checkpatch: exit $(cat "$res/checkpatch.status") (TAP: build/check/results/checkpatch.tap)"
 
 step "tier 2: fuzzers (${AVF_FUZZ_SECONDS:-20}s each)"
 # One result per libFuzzer target: the component's FUZZ_TARGETS, each run

@@ -32,6 +32,22 @@ done
 dep=$(dpkg-deb -f "$w/avf-dkms_${v}_all.deb" Depends 2>/dev/null)
 echo "# avf-dkms Depends: $dep"
 case "$dep" in *dkms*) ok "avf_dkms_depends_on_dkms" ;; *) nok "avf_dkms_depends_on_dkms" ;; esac
+# the DKMS tree and its dkms hooks only in avf-dkms
+bad=
+for p in libavf0 libavf-dev avfctl avf-vmm avf-guest avf-payload-dev; do
+	f=$w/${p}_${v}_amd64.deb
+	[ -f "$f" ] || continue
+	c=$(dpkg-deb -c "$f") dep=$(dpkg-deb -f "$f" Depends)
+	case "$c $dep" in *usr/src/*|*dkms*) bad="$bad $p" ;; esac
+done
+[ -z "$bad" ] && ok "dkms_only_in_avf_dkms" || { echo "# usr/src or dkms in:$bad"; nok "dkms_only_in_avf_dkms"; }
+# avf-vmm: the device-secret unit, enabled on installation
+f=$w/avf-vmm_${v}_amd64.deb
+c=$(dpkg-deb -c "$f" 2>/dev/null) pi=$(dpkg-deb -I "$f" postinst 2>/dev/null)
+case $c in *lib/systemd/system/avf-secret.service*) case $c in *usr/libexec/avf/avf-secret*)
+	grep -q "deb-systemd-helper enable 'avf-secret.service'" <<<"$pi" && ok "avf_vmm_enables_avf_secret" ||
+		nok "avf_vmm_enables_avf_secret" ;; *) nok "avf_vmm_enables_avf_secret" ;; esac ;;
+*) nok "avf_vmm_enables_avf_secret" ;; esac
 if [ -f "$w/avf_${v}_amd64.changes" ]; then
 	out=$(lintian --fail-on error,warning --tag-display-limit 0 "$w/avf_${v}_amd64.changes" 2>&1)
 	rc=$?

@@ -7,10 +7,12 @@ pkgs=(
 	linux-source-6.12 python3
 	qemu-system-x86
 	libfdt-dev libmbedtls-dev libjson-c-dev libminizip-dev zlib1g-dev
+	libprotobuf-c-dev protobuf-c-compiler
 	device-tree-compiler pkg-config jq
 	clang
 	e2fsprogs keyutils
 	debhelper dh-dkms lintian
+	linux-headers-amd64
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -46,6 +46,7 @@ static void name_case_desc(const struct name_case *c, char *desc)
 {
 	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
 }
+
 KUNIT_ARRAY_PARAM(name, name_cases, name_case_desc);
 
 static void avf_name_test(struct kunit *test)
@@ -144,6 +145,7 @@ static void report_case_desc(const struct report_case *c, char *desc)
 {
 	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
 }
+
 KUNIT_ARRAY_PARAM(report, report_cases, report_case_desc);
 
 static void avf_report_validate_test(struct kunit *test)
@@ -195,6 +197,7 @@ static const struct order_case order_cases[] = {
 	{ "error twice", { S, E, E }, -EPROTO },
 	{ "error after finished", { S, F, E }, 0 },
 };
+
 #undef S
 #undef R
 #undef F
@@ -205,6 +208,7 @@ static void order_case_desc(const struct order_case *c, char *desc)
 {
 	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
 }
+
 KUNIT_ARRAY_PARAM(order, order_cases, order_case_desc);
 
 static void avf_report_order_test(struct kunit *test)
@@ -222,14 +226,58 @@ static void avf_report_order_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ret, c->want);
 	/* A rejected step must be the last one of the case. */
 	if (ret)
-		KUNIT_EXPECT_TRUE(test, i + 1 == ARRAY_SIZE(c->steps) ||
-					!c->steps[i + 1]);
+		KUNIT_EXPECT_TRUE(test,
+				  i + 1 == ARRAY_SIZE(c->steps) || !c->steps[i + 1]);
+}
+
+/* Counters of a run: each case starts from {10, 100}. */
+struct stats_case {
+	const char *desc;
+	u64 refused, dropped;
+	bool dirty_reserved;
+	int want;
+};
+
+static const struct stats_case stats_cases[] = {
+	{ "unchanged", 10, 100, false, 0 },
+	{ "both grow", 11, 4096, false, 0 },
+	{ "refused grows", 12, 100, false, 0 },
+	{ "refused goes down", 9, 100, false, -EINVAL },
+	{ "dropped goes down", 10, 99, false, -EINVAL },
+	{ "to zero", 0, 0, false, -EINVAL },
+	{ "maximum", U64_MAX, U64_MAX, false, 0 },
+	{ "reserved set", 10, 100, true, -EINVAL },
+};
+
+static void stats_case_desc(const struct stats_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(stats, stats_cases, stats_case_desc);
+
+static void avf_stats_update_test(struct kunit *test)
+{
+	const struct stats_case *c = test->param_value;
+	struct avf_run_stats cur = { .vsock_refused = 10, .console_dropped = 100 };
+	struct avf_vmm_stats s = {
+		.vsock_refused = c->refused,
+		.console_dropped = c->dropped,
+	};
+
+	if (c->dirty_reserved)
+		s.reserved[5] = 1;
+	KUNIT_EXPECT_EQ(test, avf_stats_update(&cur, &s), c->want);
+	/* A refused update changes nothing. */
+	KUNIT_EXPECT_EQ(test, cur.vsock_refused, c->want ? 10 : c->refused);
+	KUNIT_EXPECT_EQ(test, cur.console_dropped, c->want ? 100 : c->dropped);
 }
 
 static struct kunit_case avf_report_cases[] = {
 	KUNIT_CASE_PARAM(avf_report_validate_test, report_gen_params),
 	KUNIT_CASE(avf_report_message_padding_test),
 	KUNIT_CASE_PARAM(avf_report_order_test, order_gen_params),
+	KUNIT_CASE_PARAM(avf_stats_update_test, stats_gen_params),
 	{}
 };
 
@@ -512,12 +560,14 @@ static void avf_hkdf_rfc5869_test(struct kunit *test)
 	memset(ikm, 0x0b, sizeof(ikm));
 	hex2bin_or_fail(test, salt, "000102030405060708090a0b0c");
 	hex2bin_or_fail(test, info, "f0f1f2f3f4f5f6f7f8f9");
-	hex2bin_or_fail(test, want, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+	hex2bin_or_fail(test, want,
+			"3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
 	KUNIT_ASSERT_EQ(test, avf_hkdf_sha256(salt, sizeof(salt), ikm, sizeof(ikm),
 					      info, sizeof(info), okm, sizeof(okm)), 0);
 	KUNIT_EXPECT_MEMEQ(test, okm, want, sizeof(want));
 	KUNIT_EXPECT_EQ(test, avf_hkdf_sha256(NULL, 0, ikm, 1, NULL, 0, okm, 0), -EINVAL);
-	KUNIT_EXPECT_EQ(test, avf_hkdf_sha256(NULL, 0, ikm, 1, NULL, 0, okm, 255 * 32 + 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, avf_hkdf_sha256(NULL, 0, ikm, 1, NULL, 0, okm, 255 * 32 + 1),
+			-EINVAL);
 }
 
 static void avf_gcm_vector_test(struct kunit *test)
@@ -527,15 +577,13 @@ static void avf_gcm_vector_test(struct kunit *test)
 	u8 *buf = kunit_kzalloc(test, sizeof(want), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, buf);
-	hex2bin_or_fail(test, key, "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
+	hex2bin_or_fail(test, key,
+			"feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
 	hex2bin_or_fail(test, iv, "cafebabefacedbaddecaf888");
-	hex2bin_or_fail(test, buf, "feedfacedeadbeeffeedfacedeadbeefabaddad2"
-			"d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
-			"1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
-	hex2bin_or_fail(test, want, "feedfacedeadbeeffeedfacedeadbeefabaddad2"
-			"522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
-			"8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
-			"76fc6ece0f4e1768cddf8853bb2d551b");
+	hex2bin_or_fail(test, buf,
+			"feedfacedeadbeeffeedfacedeadbeefabaddad2d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
+	hex2bin_or_fail(test, want,
+			"feedfacedeadbeeffeedfacedeadbeefabaddad2522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f66276fc6ece0f4e1768cddf8853bb2d551b");
 	KUNIT_ASSERT_EQ(test, avf_gcm_seal(key, iv, buf, 20, 60), 0);
 	KUNIT_EXPECT_MEMEQ(test, buf, want, sizeof(want));
 	KUNIT_ASSERT_EQ(test, avf_gcm_open(key, iv, buf, 20, 60), 0);
@@ -595,6 +643,7 @@ static void text_case_desc(const struct text_case *c, char *desc)
 {
 	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
 }
+
 KUNIT_ARRAY_PARAM(payload_name, payload_name_cases, text_case_desc);
 KUNIT_ARRAY_PARAM(cmdline, cmdline_cases, text_case_desc);
 
@@ -613,9 +662,9 @@ static char *text_case_buf(struct kunit *test, const struct text_case *c, size_t
 static void avf_payload_name_test(struct kunit *test)
 {
 	const struct text_case *c = test->param_value;
+	const char *name = text_case_buf(test, c, AVF_PAYLOAD_NAME_MAX);
 
-	KUNIT_EXPECT_EQ(test, avf_payload_name_validate(text_case_buf(test, c, AVF_PAYLOAD_NAME_MAX)),
-			c->want);
+	KUNIT_EXPECT_EQ(test, avf_payload_name_validate(name), c->want);
 }
 
 static void avf_cmdline_test(struct kunit *test)
@@ -678,7 +727,6 @@ static void rq_off_high(struct avf_vmm_load *l, struct avf_vmm_start *s)
 	s->secret_offset = ~7ULL;
 }
 
-
 static const struct request_case request_cases[] = {
 	{ "valid", rq_none, 0, 0 },
 	{ "flags", rq_flags, -EINVAL, -EINVAL },
@@ -700,6 +748,7 @@ static void request_case_desc(const struct request_case *c, char *desc)
 {
 	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
 }
+
 KUNIT_ARRAY_PARAM(request, request_cases, request_case_desc);
 
 static void avf_request_validate_test(struct kunit *test)
@@ -760,10 +809,12 @@ static void avf_text_hash_kat_test(struct kunit *test)
 	u8 out[32], want[32];
 
 	avf_text_hash("avf-cmdline", "", out);
-	hex2bin_or_fail(test, want, "dbabe45e5a9fb9906da4b6a6e05e0ed96d4ec12e96b754b58d102b7c1a37140f");
+	hex2bin_or_fail(test, want,
+			"dbabe45e5a9fb9906da4b6a6e05e0ed96d4ec12e96b754b58d102b7c1a37140f");
 	KUNIT_EXPECT_MEMEQ(test, out, want, 32);
 	avf_text_hash("avf-payload-name", "payload.so", out);
-	hex2bin_or_fail(test, want, "3b5a2b61125515c8f8928f51f51b8418da07aabb370a6f28f7e2b0b147c70a40");
+	hex2bin_or_fail(test, want,
+			"3b5a2b61125515c8f8928f51f51b8418da07aabb370a6f28f7e2b0b147c70a40");
 	KUNIT_EXPECT_MEMEQ(test, out, want, 32);
 	/* the tag separates domains: the same text under another tag differs */
 	avf_text_hash("avf-cmdline", "payload.so", out);
@@ -776,11 +827,13 @@ static void avf_derive_kat_test(struct kunit *test)
 	struct avf_state st;
 
 	fixed_state(uds, &st);
-	hex2bin_or_fail(test, want, "869dc0396ad64755ad23c10709838b810680060278b2ce6bf95330c9fe1fba17");
+	hex2bin_or_fail(test, want,
+			"869dc0396ad64755ad23c10709838b810680060278b2ce6bf95330c9fe1fba17");
 	KUNIT_ASSERT_EQ(test, avf_derive_secret(uds, &st, out), 0);
 	KUNIT_EXPECT_MEMEQ(test, out, want, 32);
 	st.m.debug_level = AVF_DEBUG_NONE;
-	hex2bin_or_fail(test, want, "3f43581520cb0eb75ee7a969275b994259628a357c37690016ba08654b09be2b");
+	hex2bin_or_fail(test, want,
+			"3f43581520cb0eb75ee7a969275b994259628a357c37690016ba08654b09be2b");
 	KUNIT_ASSERT_EQ(test, avf_derive_secret(uds, &st, out), 0);
 	KUNIT_EXPECT_MEMEQ(test, out, want, 32);
 }
@@ -827,6 +880,7 @@ static void derive_case_desc(const struct derive_case *c, char *desc)
 {
 	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
 }
+
 KUNIT_ARRAY_PARAM(derive, derive_cases, derive_case_desc);
 
 static void avf_derive_inputs_test(struct kunit *test)
@@ -861,7 +915,8 @@ static void avf_state_kat_test(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, avf_state_seal(uds, &st, nonce, blob), 0);
 	KUNIT_EXPECT_MEMEQ(test, blob, "AVFI\x02\0\0\0", 8);
 	sha256(blob, AVF_INSTANCE_STATE_SIZE, digest);
-	hex2bin_or_fail(test, want, "e4bfb095e5f034b59fa8d4a8f56933834a99995545e5e99e9cae3a75139fe461");
+	hex2bin_or_fail(test, want,
+			"e4bfb095e5f034b59fa8d4a8f56933834a99995545e5e99e9cae3a75139fe461");
 	KUNIT_EXPECT_MEMEQ(test, digest, want, 32);
 }
 
@@ -915,6 +970,7 @@ static void tamper_case_desc(const struct tamper_case *c, char *desc)
 {
 	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
 }
+
 KUNIT_ARRAY_PARAM(tamper, tamper_cases, tamper_case_desc);
 
 static void avf_state_tamper_test(struct kunit *test)

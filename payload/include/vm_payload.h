@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,6 +62,34 @@ bool AVmPayload_getVmInstanceSecret(const void *identifier, size_t identifier_si
  * carries no new-instance); errno is left alone otherwise.
  */
 bool AVmPayload_isNewInstance(void);
+
+/* protobuf-c's service object (<protobuf-c/protobuf-c.h>). */
+struct ProtobufCService;
+
+/*
+ * Serve @service, a protobuf-c service (the generated FOO__INIT(prefix)
+ * struct's .base, or any ProtobufCService), on vsock @port (1024 and up)
+ * to the host: Documentation/rpc.rst. Calls @on_ready(@param), when not
+ * NULL, once the port listens (typically to call
+ * AVmPayload_notifyPayloadReady()). Accepts only connections from the
+ * host (peer CID 2), up to 16 at once, each served by a thread of its own:
+ * method handlers run concurrently for different clients and must be
+ * thread-safe. Does not return on success; returns false and sets errno
+ * when the port cannot be served (EINVAL for a NULL service or port below
+ * 1024, EADDRINUSE, ...). Android takes an AIBinder here.
+ */
+bool AVmPayload_runVsockRpcServer(struct ProtobufCService *service, uint32_t port,
+				  void (*on_ready)(void *param), void *param);
+
+/*
+ * From inside a method handler: fail the call with the application error
+ * @code and @message (UTF-8, truncated to 1024 bytes; NULL for none); the
+ * client gets AVF_RPC_APP_ERROR with both. @closure_data is the handler's
+ * closure_data argument. The first result of a call counts: a later
+ * closure() or AVmPayload_failRpcCall() is ignored. A handler that calls
+ * closure(NULL, closure_data) without this fails with code 0.
+ */
+void AVmPayload_failRpcCall(void *closure_data, int32_t code, const char *message);
 
 #ifdef __cplusplus
 }

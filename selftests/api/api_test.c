@@ -32,6 +32,7 @@
 
 #include <avf/avf.h>
 #include <linux/avf.h>
+#include <linux/vm_sockets.h>
 
 #include "kselftest_harness.h"
 
@@ -1006,6 +1007,149 @@ TEST_F_TIMEOUT(api, vsock_connect_to_the_payload, VM_TEST_TIMEOUT_S)
 	avf_vm_close(vm);
 	avf_config_builder_free(b);
 	avf_config_free(c);
+}
+
+/* Waits for on_payload_ready (or stopped) on the library's thread. */
+static bool rec_wait_ready(struct rec *r, int timeout_s)
+{
+	struct timespec ts;
+	bool ready = false;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_s;
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		for (int i = 0; i < r->n; i++)
+			ready |= r->ev[i] == EV_READY;
+		if (ready || r->stopped ||
+		    pthread_cond_timedwait(&r->cond, &r->lock, &ts) != 0)
+			break;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return ready;
+}
+
+/* Create @name from the test package @apk (binary @bin) and run it to ready. */
+static struct avf_vm *run_to_ready(struct __test_metadata *_metadata, struct avf_manager *m,
+				   const char *name, const char *apk, const char *bin,
+				   struct rec *r)
+{
+	struct avf_config_builder *b = NULL;
+	struct avf_config *c = NULL;
+	struct avf_vm *vm = NULL;
+
+	ASSERT_EQ(AVF_OK, avf_config_builder_new(m, &b));
+	avf_config_builder_set_apk_path(b, apk);
+	avf_config_builder_set_payload_binary_name(b, bin);
+	avf_config_builder_set_protected_vm(b, false);
+	ASSERT_EQ(AVF_OK, avf_config_builder_build(b, &c));
+	avf_config_builder_free(b);
+	ASSERT_EQ(AVF_OK, avf_vm_create(m, name, c, &vm));
+	avf_config_free(c);
+	rec_init(r);
+	ASSERT_EQ(AVF_OK, avf_vm_set_callback(vm, &rec_cbs, r, AVF_EXECUTOR_THREAD));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	ASSERT_TRUE(rec_wait_ready(r, RUN_TIMEOUT_S)) rec_print(_metadata, r);
+	return vm;
+}
+
+/* Polls the owner's VM info until vsock_refused reaches @want (or 60 s pass). */
+static uint64_t wait_refused(struct avf_vm *vm, uint64_t want)
+{
+	struct avf_vm_state st = { 0 };
+
+	for (int i = 0; i < 600; i++) {
+		if (avf_vm_info(vm, &st) == AVF_OK && st.vsock_refused >= want)
+			break;
+		usleep(100 * 1000);
+	}
+	return st.vsock_refused;
+}
+
+/*
+ * The seed: "the VM ... cannot initiate connections to other VMs or host
+ * processes". A payload dials the host (a port where a host process
+ * listens on AF_VSOCK, and others), a second running VM and a CID nobody
+ * has; every attempt fails in the guest, is refused by the VMM with RST and
+ * counted in the owner's VM info; the second VM sees none of it.
+ */
+TEST_F_TIMEOUT(api, guest_cannot_connect_out_and_is_counted, VM_TEST_TIMEOUT_S)
+{
+	const char *dial_apk = AVF_TEST_DIR "/vsock-dial.zip", *echo_apk = AVF_TEST_DIR "/vsock-echo.zip";
+	struct sockaddr_vm host = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
+				    .svm_port = 7007 };
+	struct avf_vm_state sa, sb;
+	struct avf_vm *a, *b;
+	struct rec ra, rb;
+	char line[128], want[64], buf[16] = "";
+	unsigned int targets[4][2];
+	int fd = -1, lfd, efd = -1;
+	FILE *in, *out;
+
+	if (access(dial_apk, R_OK) || access(echo_apk, R_OK))
+		SKIP(return, "test packages not built (guest side missing)");
+	/* A host process listening on vsock: the guest must still not reach it. */
+	lfd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (lfd >= 0 && (bind(lfd, (struct sockaddr *)&host, sizeof(host)) || listen(lfd, 4))) {
+		close(lfd);
+		lfd = -1;
+	}
+	b = run_to_ready(_metadata, self->m, "dial-b", echo_apk, "vsock-echo.so", &rb);
+	a = run_to_ready(_metadata, self->m, "dial-a", dial_apk, "vsock-dial.so", &ra);
+	ASSERT_EQ(AVF_OK, avf_vm_info(b, &sb));
+	ASSERT_EQ(AVF_OK, avf_vm_info(a, &sa));
+	ASSERT_NE(0, sb.cid);
+	EXPECT_EQ(0, sa.vsock_refused);
+	targets[0][0] = VMADDR_CID_HOST, targets[0][1] = 7007;
+	targets[1][0] = VMADDR_CID_HOST, targets[1][1] = 22;
+	targets[2][0] = sb.cid, targets[2][1] = 5000;	/* the other VM's listener */
+	targets[3][0] = 0x7fff0000, targets[3][1] = 5000;	/* nobody's */
+
+	ASSERT_EQ(AVF_OK, avf_vm_connect_vsock(a, 5000, &fd)) TH_LOG("%s", avf_vm_last_error(a));
+	in = fdopen(fd, "r");
+	out = fdopen(dup(fd), "w");
+	ASSERT_TRUE(in && out);
+	for (int i = 0; i < 4; i++) {
+		int err = -1;
+
+		fprintf(out, "%u %u\n", targets[i][0], targets[i][1]);
+		fflush(out);
+		ASSERT_TRUE(fgets(line, sizeof(line), in) != NULL) TH_LOG("target %d", i);
+		snprintf(want, sizeof(want), "%u %u ", targets[i][0], targets[i][1]);
+		ASSERT_EQ(0, strncmp(line, want, strlen(want))) TH_LOG("%s", line);
+		err = atoi(line + strlen(want));
+		/* refused with a reset, not timed out and never connected */
+		EXPECT_EQ(ECONNRESET, err) TH_LOG("target %u:%u: %s", targets[i][0], targets[i][1],
+						  strerror(err));
+	}
+	/* nothing reached the host listener */
+	if (lfd >= 0) {
+		EXPECT_EQ(-1, accept(lfd, NULL, NULL));
+		close(lfd);
+	}
+	/* The owner sees the four refusals (the VMM reports them within a second). */
+	EXPECT_EQ(4, wait_refused(a, 4));
+	fputs("end\n", out);
+	fflush(out);
+	fclose(out);
+	fclose(in);
+	ASSERT_TRUE(rec_wait_stopped(&ra, RUN_TIMEOUT_S));
+	EXPECT_EQ(EV_FINISHED, ra.ev[ra.n - 2]);
+	EXPECT_EQ(0, ra.code[ra.n - 2]);
+	/* still readable, and final, once the run is over */
+	ASSERT_EQ(AVF_OK, avf_vm_info(a, &sa));
+	EXPECT_EQ(4, sa.vsock_refused);
+	/* the other VM was not disturbed and counted nothing */
+	ASSERT_EQ(AVF_OK, avf_vm_connect_vsock(b, 5000, &efd)) TH_LOG("%s", avf_vm_last_error(b));
+	ASSERT_EQ(5, write(efd, "ping\n", 5));
+	EXPECT_EQ(5, read(efd, buf, sizeof(buf) - 1));
+	EXPECT_STREQ("ping\n", buf);
+	close(efd);
+	ASSERT_TRUE(rec_wait_stopped(&rb, RUN_TIMEOUT_S));
+	ASSERT_EQ(AVF_OK, avf_vm_info(b, &sb));
+	EXPECT_EQ(0, sb.vsock_refused);
+	avf_vm_close(a);
+	avf_vm_close(b);
 }
 
 /*

@@ -97,7 +97,7 @@ check "run --json events" -- 'jq -s -e "map(.event) | index(\"payload_finished\"
 
 expect 0 "config --mem 300" -- config vm1 --mem 300 --cpu-topology match_host
 expect 0 "status --json" -- --json status vm1
-check "status shows the new memory" -- 'jq -e ".config.memory_bytes == 314572800 and .status == \"STOPPED\" and .run_count == 2" "$out"'
+check "status shows the new memory and the run counters" -- 'jq -e ".config.memory_bytes == 314572800 and .status == \"STOPPED\" and .run_count == 2 and .vsock_refused == 0 and (.console_dropped | type) == \"number\"" "$out"'
 
 expect 7 "run exits with the payload's exit code" -- run ec --package "$pkgs/exit-code.zip" --payload-binary-name exit-code.so
 expect 70 "a crashing payload fails the run" -- run cr --package "$pkgs/crash.zip" --payload-binary-name crash.so

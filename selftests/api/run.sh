@@ -27,7 +27,8 @@ fi
 # vsock_stream_test: 64 MiB each way and full duplex (repeated, see its
 # header; AVF_TEST_STREAM_REPS=N for a soak), half-close both ways, 32
 # concurrent and 100 abandoned connections, a guest that stops reading.
-tests=("$out/tests/api/api_test" "$here/avfctl_test.sh" "$out/tests/api/vsock_stream_test")
+tests=("$out/tests/api/api_test" "$out/tests/api/rpc_test" "$here/avfctl_test.sh"
+	"$out/tests/api/vsock_stream_test")
 # One flat TAP stream: each test case of each program is its own result
 # (tools/tap_flatten.awk), the plan comes last.
 echo "TAP version 13"

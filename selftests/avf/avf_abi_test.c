@@ -716,6 +716,102 @@ TEST_F(avf, report_bad_ptr)
 	close(vm);
 }
 
+/* ---- AVF_VMM_SET_STATS ---------------------------------------------- */
+
+static int set_stats(int vmm, __u64 refused, __u64 dropped, int res_idx)
+{
+	struct avf_vmm_stats st = { .vsock_refused = refused, .console_dropped = dropped };
+
+	if (res_idx >= 0)
+		st.reserved[res_idx] = 1;
+	return __avf_ioctl(vmm, AVF_VMM_SET_STATS, &st);
+}
+
+static void expect_stats(struct __test_metadata *_metadata, int vm, __u64 refused, __u64 dropped)
+{
+	struct avf_vm_info info;
+
+	ASSERT_EQ(0, __avf_info(vm, &info));
+	EXPECT_EQ(refused, info.vsock_refused);
+	EXPECT_EQ(dropped, info.console_dropped);
+	EXPECT_EQ(0, info.reserved[0] | info.reserved[1]);
+}
+
+TEST_F(avf, stats_shown_to_owner)
+{
+	int vm = create_vm(_metadata, self), vmm;
+
+	expect_stats(_metadata, vm, 0, 0);
+	vmm = bind_drain(_metadata, vm);
+	expect_stats(_metadata, vm, 0, 0);
+	ASSERT_EQ(0, set_stats(vmm, 3, 100, -1));
+	expect_stats(_metadata, vm, 3, 100);
+	ASSERT_EQ(0, set_stats(vmm, 3, 100, -1));	/* unchanged is fine */
+	ASSERT_EQ(0, set_stats(vmm, 5, 4096, -1));
+	ASSERT_EQ(0, __avf_report(vmm, AVF_EVENT_STOPPED, AVF_STOP_SHUTDOWN, NULL));
+	/* the last run's counters stay readable once it stopped ... */
+	expect_stats(_metadata, vm, 5, 4096);
+	/* ... and are final: the run is over */
+	EXPECT_EQ(-ESHUTDOWN, set_stats(vmm, 6, 4096, -1));
+	expect_stats(_metadata, vm, 5, 4096);
+	close(vmm);
+	expect_event(_metadata, vm, AVF_EVENT_STOPPED, AVF_STOP_SHUTDOWN);
+	/* the next run starts at zero */
+	vmm = bind_drain(_metadata, vm);
+	expect_stats(_metadata, vm, 0, 0);
+	ASSERT_EQ(0, set_stats(vmm, 1, 0, -1));
+	expect_stats(_metadata, vm, 1, 0);
+	close(vmm);
+	close(vm);
+}
+
+TEST_F(avf, stats_never_go_down)
+{
+	int vm = create_vm(_metadata, self), vmm = bind_drain(_metadata, vm);
+
+	ASSERT_EQ(0, set_stats(vmm, 2, 10, -1));
+	EXPECT_EQ(-EINVAL, set_stats(vmm, 1, 10, -1));
+	EXPECT_EQ(-EINVAL, set_stats(vmm, 2, 9, -1));
+	EXPECT_EQ(-EINVAL, set_stats(vmm, 0, 0, -1));
+	expect_stats(_metadata, vm, 2, 10);
+	close(vmm);
+	close(vm);
+}
+
+TEST_F(avf, stats_reserved)
+{
+	int vm = create_vm(_metadata, self), vmm = bind_drain(_metadata, vm), i;
+
+	for (i = 0; i < 6; i++) {
+		EXPECT_EQ(-EINVAL, set_stats(vmm, 1, 1, i)) TH_LOG("reserved[%d]", i);
+	}
+	expect_stats(_metadata, vm, 0, 0);
+	close(vmm);
+	close(vm);
+}
+
+TEST_F(avf, stats_bad_ptr)
+{
+	int vm = create_vm(_metadata, self), vmm = bind_drain(_metadata, vm);
+
+	EXPECT_EQ(-EFAULT, __avf_ioctl(vmm, AVF_VMM_SET_STATS, NULL));
+	EXPECT_EQ(-EFAULT, __avf_ioctl(vmm, AVF_VMM_SET_STATS, KERNEL_ADDR));
+	close(vmm);
+	close(vm);
+}
+
+TEST_F(avf, stats_not_on_vm_fd)
+{
+	int vm = create_vm(_metadata, self);
+	struct avf_vmm_stats st = { .vsock_refused = 1 };
+
+	/* the owner cannot set its own counters: only the bound VMM's fd takes them */
+	EXPECT_EQ(-ENOTTY, __avf_ioctl(vm, AVF_VMM_SET_STATS, &st));
+	EXPECT_EQ(-ENOTTY, __avf_ioctl(self->dev, AVF_VMM_SET_STATS, &st));
+	expect_stats(_metadata, vm, 0, 0);
+	close(vm);
+}
+
 TEST_F(avf, vmm_close_is_crash)
 {
 	int vm = create_vm(_metadata, self), vmm;

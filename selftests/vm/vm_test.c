@@ -1401,6 +1401,62 @@ TEST(console_flood_unread)
 	unlink(pkg);
 }
 
+/*
+ * Issue 12: the kernel console may drop rather than stall the guest, but the
+ * owner then learns how much. The flood guest (100 MiB to hvc0, 128 KiB to
+ * the UART) runs through the module as the trusted VMM with --debug full and
+ * a console pipe nobody reads; afterwards the owner's VM info counts the
+ * dropped bytes: with what the pipe still holds they cover the flood, and
+ * the count is no larger than what the guest wrote.
+ */
+TEST_F(vm, console_drops_reach_vm_info)
+{
+	char flood[600];
+	static const char *const extra[] = { "--debug", "full", "--hangup-timeout", "0", NULL };
+	struct run_fds fds = NO_FDS;
+	struct avf_vm_info info;
+	uint64_t held = 0;
+	char buf[65536];
+	int p[2];
+
+	snprintf(flood, sizeof(flood), "%s/build/user/tests/vm/flood_guest.elf", AVF_TREE_TOP);
+	if (access(flood, R_OK))
+		SKIP(return, "missing %.400s", flood);
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	fds.kernel = open(flood, O_RDONLY | O_CLOEXEC);
+	fds.initrd = open(flood, O_RDONLY | O_CLOEXEC);
+	fds.package = open(flood, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fds.kernel);
+	ASSERT_LE(0, fds.initrd);
+	ASSERT_LE(0, fds.package);
+	fds.console = p[1];
+	self->r.pid = spawn_vmm_fds(self->dev, self->r.vm_fd, "flood", extra, &fds);
+	ASSERT_LT(0, self->r.pid);
+	close(p[1]);
+	ASSERT_EQ(0, collect(&self->r, VM_TIMEOUT_MS, -1)) dump(_metadata, &self->r);
+	ASSERT_EQ(0, reap(&self->r, 10000));
+	EXPECT_EQ(AVF_EVENT_STOPPED, last(&self->r)->type);
+	ASSERT_EQ(0, ioctl(self->r.vm_fd, AVF_VM_GET_INFO, &info));
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	for (;;) {
+		ssize_t n = read(p[0], buf, sizeof(buf));
+
+		if (n <= 0)
+			break;
+		held += (uint64_t)n;
+	}
+	close(p[0]);
+	close(fds.kernel);
+	close(fds.initrd);
+	close(fds.package);
+	TH_LOG("console: %llu bytes dropped, %llu held in the pipe",
+	       (unsigned long long)info.console_dropped, (unsigned long long)held);
+	EXPECT_LE(100ULL << 20, info.console_dropped + held);
+	EXPECT_GE((100ULL << 20) + (128ULL << 10), info.console_dropped + held);
+	EXPECT_LT((100ULL << 20) - (1ULL << 20), info.console_dropped);
+	EXPECT_EQ(0, info.vsock_refused);
+}
+
 /* Stream @total bytes through the echo guest on @c and compare; returns 0 when equal. */
 static int echo_pump(struct __test_metadata *_metadata, int c, size_t total)
 {

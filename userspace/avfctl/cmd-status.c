@@ -32,6 +32,10 @@ int cmd_status(struct avfctl *ctl, struct opts *o)
 		json_object_object_add(j, "cid", json_object_new_int64(st.cid));
 		json_object_object_add(j, "vmm_pid", json_object_new_int64(st.vmm_pid));
 		json_object_object_add(j, "run_count", json_object_new_int64((int64_t)st.run_count));
+		json_object_object_add(j, "vsock_refused",
+				       json_object_new_int64((int64_t)st.vsock_refused));
+		json_object_object_add(j, "console_dropped",
+				       json_object_new_int64((int64_t)st.console_dropped));
 		json_object_object_add(j, "last_stop_reason",
 				       json_object_new_string(
 					       avf_stop_reason_name(st.last_stop_reason)));
@@ -44,6 +48,9 @@ int cmd_status(struct avfctl *ctl, struct opts *o)
 			printf("  cid:          %u\n  avf-vmm pid:  %u\n", st.cid, st.vmm_pid);
 		printf("  runs:         %llu\n", (unsigned long long)st.run_count);
 		printf("  last stop:    %s\n", avf_stop_reason_name(st.last_stop_reason));
+		printf("  vsock refused: %llu guest-initiated connection(s)\n",
+		       (unsigned long long)st.vsock_refused);
+		printf("  console dropped: %llu byte(s)\n", (unsigned long long)st.console_dropped);
 		printf("  directory:    %s\n", avf_vm_dir(vm));
 		avfctl_print_config(cfg, "  ");
 	}

@@ -70,6 +70,27 @@ static int report(struct lifecycle *lc, uint32_t type, int32_t code, const char 
 	return 0;
 }
 
+void lifecycle_set_stats(struct lifecycle *lc, uint64_t vsock_refused, uint64_t console_dropped)
+{
+	struct avf_vmm_stats st;
+
+	pthread_mutex_lock(&lc->lock);
+	if (lc->vmm_fd < 0 || lc->stopped ||
+	    (vsock_refused == lc->stats_refused && console_dropped == lc->stats_dropped))
+		goto out;
+	memset(&st, 0, sizeof(st));
+	st.vsock_refused = vsock_refused;
+	st.console_dropped = console_dropped;
+	if (ioctl(lc->vmm_fd, AVF_VMM_SET_STATS, &st) < 0) {
+		vlog_ratelimited("AVF_VMM_SET_STATS: %s\n", strerror(errno));
+		goto out;
+	}
+	lc->stats_refused = vsock_refused;
+	lc->stats_dropped = console_dropped;
+out:
+	pthread_mutex_unlock(&lc->lock);
+}
+
 static void wake(struct lifecycle *lc)
 {
 	uint64_t one = 1;

@@ -22,6 +22,7 @@ struct lifecycle {
 	bool fail_seen;
 	int32_t fail_reason;
 	struct avf_ctl_stream stream;
+	uint64_t stats_refused, stats_dropped;	/* last AVF_VMM_SET_STATS */
 };
 
 void lifecycle_init(struct lifecycle *lc, int vmm_fd, int wake_fd);
@@ -39,6 +40,13 @@ int32_t lifecycle_reset_reason(struct lifecycle *lc);
 bool lifecycle_started(struct lifecycle *lc);
 /* Report STOPPED(reason) once; later calls do nothing. */
 int lifecycle_stop(struct lifecycle *lc, int32_t reason);
+
+/*
+ * Main thread: pass the run's counters to the module (AVF_VMM_SET_STATS)
+ * when they changed since the last call; the owner sees them in VM info.
+ * Call once more with the final values before lifecycle_stop().
+ */
+void lifecycle_set_stats(struct lifecycle *lc, uint64_t vsock_refused, uint64_t console_dropped);
 
 /* Map a stop-reason number to its name (for logs). */
 const char *stop_reason_name(int32_t reason);

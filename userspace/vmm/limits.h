@@ -47,6 +47,8 @@
 #define CONSOLE_WRITE_CHUNK	4096
 /* End of a run: the payload log's reader gets this long per write to take the rest. */
 #define LOG_FINAL_DRAIN_IDLE_MS	10000
+/* How often a changed drop/refusal count reaches the owner's VM info. */
+#define STATS_PERIOD_MS		500
 
 /* virtio-blk. */
 #define BLK_SECTOR_SHIFT	9

@@ -93,7 +93,7 @@ static const unsigned int devices_ioctls[] = {
 static const int main_syscalls[] = {
 	__NR_ioctl, __NR_timerfd_create, __NR_timerfd_settime,
 };
-static const unsigned int main_ioctls[] = { AVF_VMM_REPORT };
+static const unsigned int main_ioctls[] = { AVF_VMM_REPORT, AVF_VMM_SET_STATS };
 
 #define STMT(code, k)		((struct sock_filter)BPF_STMT((code), (k)))
 #define JUMP(code, k, t, f)	((struct sock_filter)BPF_JUMP((code), (k), (t), (f)))

@@ -426,13 +426,24 @@ static void drain_fd(int fd)
 		vlog_debug("read: %s\n", strerror(errno));
 }
 
+/* The run's counters as the owner sees them (struct avf_vm_info). */
+static void report_stats(struct vm *vm, struct lifecycle *lc)
+{
+	lifecycle_set_stats(lc, vsock_refused_count(&vm->vsock),
+			    __atomic_load_n(&vm->console_out.dropped, __ATOMIC_RELAXED));
+}
+
 /* Main thread: wait for the reason this run ends. */
 static int supervise(struct vm *vm, struct lifecycle *lc, int sig_fd, int wake_fd,
 		     uint32_t hangup_s)
 {
 	struct itimerspec its = { .it_value = { .tv_sec = hangup_s } };
-	struct pollfd pfd[4];
-	int timer_fd = -1, reason = VM_STOP_NONE;
+	struct itimerspec every = {
+		.it_value = { .tv_nsec = STATS_PERIOD_MS * 1000000L },
+		.it_interval = { .tv_nsec = STATS_PERIOD_MS * 1000000L },
+	};
+	struct pollfd pfd[5];
+	int timer_fd = -1, stats_fd, reason = VM_STOP_NONE;
 
 	if (hangup_s) {
 		timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -443,9 +454,16 @@ static int supervise(struct vm *vm, struct lifecycle *lc, int sig_fd, int wake_f
 	pfd[1] = (struct pollfd){ .fd = vm->stop_fd, .events = POLLIN };
 	pfd[2] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
 	pfd[3] = (struct pollfd){ .fd = timer_fd, .events = POLLIN };
+	/* The owner's view of the run's counters (VM info), refreshed while it runs. */
+	stats_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (stats_fd >= 0 && timerfd_settime(stats_fd, 0, &every, NULL) < 0) {
+		close(stats_fd);
+		stats_fd = -1;
+	}
+	pfd[4] = (struct pollfd){ .fd = stats_fd, .events = POLLIN };
 
 	while (reason == VM_STOP_NONE) {
-		if (poll(pfd, 4, -1) < 0) {
+		if (poll(pfd, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			reason = AVF_STOP_INFRASTRUCTURE_ERROR;
@@ -473,10 +491,15 @@ static int supervise(struct vm *vm, struct lifecycle *lc, int sig_fd, int wake_f
 				vlog("payload not started within %u s: hang-up\n", hangup_s);
 				reason = AVF_STOP_HANGUP;
 			}
+		} else if (pfd[4].revents) {
+			drain_fd(stats_fd);
+			report_stats(vm, lc);
 		}
 	}
 	if (timer_fd >= 0)
 		close(timer_fd);
+	if (stats_fd >= 0)
+		close(stats_fd);
 	if (reason == VM_STOP_GUEST_RESET) {
 		/* Let the device thread consume control lines written before the reset. */
 		devloop_sync(&vm->devloop, FINAL_SYNC_MS);
@@ -605,6 +628,7 @@ int vmm_run(const struct vmm_opts *opts)
 	devloop_stop(&vm.devloop);
 	/* The kernel console's drop count is final from here on (exact). */
 	outsink_abandon(&vm.console_out);
+	report_stats(&vm, &lc);	/* final, before STOPPED */
 	ret = lifecycle_stop(&lc, reason);
 	/* Always in vmm.log: the drop counts are what the owner can see of them. */
 	vlog("console %llu bytes (%llu dropped), log %llu bytes (%llu dropped), "

@@ -109,6 +109,13 @@ struct avf_vm_open {
  * @last_stop_reason: AVF_STOP_* of the last run, or AVF_STOP_NONE.
  * @run_count: completed and current runs since the instance was created.
  * @name: the instance's name, NUL-padded.
+ * @vsock_refused: connections the guest tried to open (to the host, to
+ *	another VM, to any port) and the VMM refused with a reset, in the
+ *	current run or, when stopped, the last one (as reported by the VMM
+ *	with AVF_VMM_SET_STATS).
+ * @console_dropped: bytes of the guest kernel console dropped because
+ *	nobody read them, in the current or last run; final once the run has
+ *	stopped.
  * @reserved: written as zero.
  */
 struct avf_vm_info {
@@ -118,7 +125,9 @@ struct avf_vm_info {
 	__s32 last_stop_reason;
 	__u64 run_count;
 	char name[AVF_NAME_MAX];
-	__u64 reserved[4];
+	__u64 vsock_refused;
+	__u64 console_dropped;
+	__u64 reserved[2];
 };
 
 /* struct avf_vm_bind.flags */
@@ -215,6 +224,24 @@ struct avf_vmm_report {
 	__u64 reserved0;
 	char message[AVF_MESSAGE_MAX];
 	__u64 reserved[2];
+};
+
+/**
+ * struct avf_vmm_stats - counters of the current run, set by the VMM
+ * @vsock_refused: as in struct avf_vm_info.
+ * @console_dropped: as in struct avf_vm_info.
+ * @reserved: must be zero.
+ *
+ * AVF_VMM_SET_STATS on the VMM fd, whenever a counter changed and once
+ * more, final, before the VMM reports STOPPED. A counter never goes down
+ * within a run (-EINVAL); -ESHUTDOWN once the run has ended. Every run
+ * starts at zero when it binds; the last run's values stay readable in
+ * struct avf_vm_info until the next bind.
+ */
+struct avf_vmm_stats {
+	__u64 vsock_refused;
+	__u64 console_dropped;
+	__u64 reserved[6];
 };
 
 /* ---- identity: measured images, sealed instance state, secrets ---- */
@@ -488,5 +515,6 @@ struct avf_uds_load {
 #define AVF_VMM_LOAD		_IOWR(AVF_IOCTL_TYPE, 0x62, struct avf_vmm_load)
 #define AVF_VMM_CONN_TAKE	_IOR(AVF_IOCTL_TYPE, 0x63, struct avf_vmm_conn)
 #define AVF_VMM_CONN_DONE	_IOW(AVF_IOCTL_TYPE, 0x64, struct avf_vmm_conn_done)
+#define AVF_VMM_SET_STATS	_IOW(AVF_IOCTL_TYPE, 0x65, struct avf_vmm_stats)
 
 #endif /* _UAPI_LINUX_AVF_H */

@@ -71,6 +71,8 @@ int avf__vm_get_info(struct avf_vm *vm, struct avf_vm_state *out)
 	out->vmm_pid = info.vmm_pid;
 	out->last_stop_reason = info.last_stop_reason;
 	out->run_count = info.run_count;
+	out->vsock_refused = info.vsock_refused;
+	out->console_dropped = info.console_dropped;
 	return AVF_OK;
 }
 

@@ -287,6 +287,9 @@ struct avf_vm_state {
 	uint32_t vmm_pid;	/* 0 when not running */
 	int32_t last_stop_reason; /* AVF_VM_STOP_*, or -2 before the first run */
 	uint64_t run_count;
+	/* Current run, or the last one when stopped (reported by avf-vmm): */
+	uint64_t vsock_refused;	/* connections the guest tried to open, refused */
+	uint64_t console_dropped; /* kernel console bytes nobody read, dropped */
 };
 AVF_API int avf_vm_info(struct avf_vm *vm, struct avf_vm_state *info);
 
