@@ -47,6 +47,10 @@ for d in userspace/lib userspace/vmm userspace/avfctl payload; do
 	echo $? >"$res/$name.status"
 	echo "  $d: exit $(cat "$res/$name.status")"
 done
+# the seccomp filters installed for real (the sanitizer builds install none)
+make -s -C userspace/vmm test-seccomp >"$res/unit-vmm-seccomp.log" 2>&1
+echo $? >"$res/unit-vmm-seccomp.status"
+echo "  userspace/vmm test-seccomp: exit $(cat "$res/unit-vmm-seccomp.status")"
 
 step "tier 2: fuzzers (${AVF_FUZZ_SECONDS:-20}s each)"
 # One result per libFuzzer target: the component's FUZZ_TARGETS, each run

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * seccomp allow-lists (Documentation/vmm.rst, "seccomp"). A process-wide
+ * seccomp allow-lists built with libseccomp (Documentation/vmm.rst,
+ * "seccomp"). A process-wide
  * base filter goes on right after the inherited descriptors are checked,
  * before anything the owner gave is read and before any thread exists;
  * each thread then stacks the filter of its role before it handles guest
@@ -18,7 +19,11 @@ enum seccomp_role {
 	SECCOMP_ROLE_MAIN,
 };
 
-/* no_new_privs (also set at start-up): needed to install a filter unprivileged. */
+/*
+ * no_new_privs (also set at start-up): needed to install a filter
+ * unprivileged. Also has libseccomp probe the kernel once, before any
+ * filter: -ENOSYS without seccomp() and SECCOMP_RET_KILL_PROCESS.
+ */
 int vmm_seccomp_prepare(void);
 /*
  * Stack the filter of @role on the calling thread (and threads it creates
