@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * seccomp allow-lists built with libseccomp (Documentation/vmm.rst,
- * "seccomp"). A process-wide
- * base filter goes on right after the inherited descriptors are checked,
- * before anything the owner gave is read and before any thread exists;
- * each thread then stacks the filter of its role before it handles guest
- * input. A syscall outside a list kills the process; the module then
- * reports STOPPED(CRASH). Every error is fatal (no unconfined fallback).
- * Sanitizer builds install no filters (the runtimes need more syscalls).
+ * seccomp allow-lists, built with libseccomp (Documentation/vmm.rst,
+ * "seccomp"). A process-wide base filter goes on right after the inherited
+ * descriptors are checked, before anything the owner gave is read and
+ * before any thread exists; each thread then stacks the filter of its role
+ * before it handles guest input. A syscall outside a list kills the
+ * process; the module then reports STOPPED(CRASH). Every error is fatal
+ * (no unconfined fallback). Sanitizer builds install no filters (the
+ * runtimes need more syscalls).
  */
 #ifndef AVF_VMM_SECCOMP_H
 #define AVF_VMM_SECCOMP_H
