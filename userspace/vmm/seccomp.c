@@ -130,7 +130,8 @@ static int build(scmp_filter_ctx ctx, const int *extra, size_t nextra,
 	/*
 	 * Only the native x86-64 ABI: libseccomp sends other audit arches
 	 * (i386 int 0x80) and x32 numbers (>= 0x40000000) to the bad-arch
-	 * action, which kills the process like the default action.
+	 * action, which kills the process like the default action (nr -1,
+	 * a syscall a tracer skipped, meets the default action: killed too).
 	 */
 	ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	/*
@@ -215,5 +216,6 @@ int vmm_seccomp_install(enum seccomp_role role)
 	ret = ret ?: seccomp_load(ctx);
 #endif
 	seccomp_release(ctx);
-	return ret < 0 ? ret : 0;
+	/* Nothing here returns > 0 on success: treat it as the error it would be. */
+	return ret > 0 ? -EPROTO : ret;
 }
