@@ -48,6 +48,10 @@ for d in userspace/lib userspace/vmm userspace/avfctl payload; do
 	echo $? >"$res/$name.status"
 	echo "  $d: exit $(cat "$res/$name.status")"
 done
+# the seccomp filters installed for real (the sanitizer builds install none)
+make -s -C userspace/vmm test-seccomp >"$res/unit-vmm-seccomp.log" 2>&1
+echo $? >"$res/unit-vmm-seccomp.status"
+echo "  userspace/vmm test-seccomp: exit $(cat "$res/unit-vmm-seccomp.status")"
 
 step "tier 1b: kernel style (checkpatch.pl --strict on kmod/ and the UAPI header)"
 tools/checkpatch-test.sh >"$res/checkpatch.tap" 2>"$res/../checkpatch.err"

@@ -6,7 +6,7 @@ pkgs=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves rsync kmod cpio
 	linux-source-6.12 python3
 	qemu-system-x86
-	libfdt-dev libmbedtls-dev libjson-c-dev libminizip-dev zlib1g-dev
+	libfdt-dev libmbedtls-dev libjson-c-dev libminizip-dev zlib1g-dev libseccomp-dev
 	libprotobuf-c-dev protobuf-c-compiler
 	device-tree-compiler pkg-config jq
 	clang

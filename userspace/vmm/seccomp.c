@@ -3,21 +3,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
-#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <linux/audit.h>
 #include <linux/avf.h>
-#include <linux/filter.h>
 #include <linux/kvm.h>
-#include <linux/seccomp.h>
+
+#include <seccomp.h>	/* libseccomp, not ./seccomp.h */
 
 #include "seccomp.h"
 
+#ifndef SCMP_VER_MAJOR
+#error "<seccomp.h> is not libseccomp's (an -I. before the system headers?)"
+#endif
+
+#if !defined(__x86_64__) || defined(__ILP32__)
+#error "the allow-lists are x86-64 syscall numbers"
+#endif
+
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define FILTER_MAX	256
 
 /*
  * Every role: memory allocation, stdio on stderr, eventfd/signalfd/timerfd
@@ -95,146 +100,120 @@ static const int main_syscalls[] = {
 };
 static const unsigned int main_ioctls[] = { AVF_VMM_REPORT, AVF_VMM_SET_STATS };
 
-#define STMT(code, k)		((struct sock_filter)BPF_STMT((code), (k)))
-#define JUMP(code, k, t, f)	((struct sock_filter)BPF_JUMP((code), (k), (t), (f)))
-#define ARG_LO(n)		(offsetof(struct seccomp_data, args[n]))
+/* The low 32 bits of argument @n equal @v: the kernel truncates these int arguments too. */
+#define ARG_LO32_EQ(n, v)	SCMP_CMP64((n), SCMP_CMP_MASKED_EQ, 0xffffffffULL, (uint32_t)(v))
+/* The ioctl type byte (bits 8-15 of the request) is @type. */
+#define IOCTL_TYPE_EQ(type)	SCMP_CMP64(1, SCMP_CMP_MASKED_EQ, 0xff00ULL, (uint64_t)(type) << 8)
 
-struct prog {
-	struct sock_filter f[FILTER_MAX];
-	unsigned int n;
-};
+/* Every libseccomp call below returns 0 or -errno. */
 
-static int emit(struct prog *p, struct sock_filter ins)
-{
-	if (p->n >= FILTER_MAX)
-		return -E2BIG;
-	p->f[p->n++] = ins;
-	return 0;
-}
-
-/* "if nr == @nr: allow" for each syscall of @list except ioctl. */
-static int allow_list(struct prog *p, const int *list, size_t n)
+/* "allow @nr" for each syscall of @list except ioctl. */
+static int allow_list(scmp_filter_ctx ctx, const int *list, size_t n)
 {
 	size_t i;
 	int ret = 0;
 
-	for (i = 0; i < n && !ret; i++) {
-		if (list[i] == __NR_ioctl)
-			continue;
-		ret = emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)list[i], 0, 1));
-		ret = ret ?: emit(p, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-	}
+	for (i = 0; i < n && !ret; i++)
+		if (list[i] != __NR_ioctl)
+			ret = seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, list[i], 0);
 	return ret;
 }
 
-/*
- * "if nr == @nr: allow when the low 32 bits of argument @arg equal @val,
- * else kill". The kernel truncates these int arguments to 32 bits too.
- * Other syscalls skip over it with the accumulator still holding nr.
- */
-static int allow_if_arg(struct prog *p, int nr, unsigned int arg, uint32_t val)
-{
-	int ret;
-
-	ret = emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)nr, 0, 4));
-	ret = ret ?: emit(p, STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)ARG_LO(arg)));
-	ret = ret ?: emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, val, 0, 1));
-	ret = ret ?: emit(p, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-	ret = ret ?: emit(p, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-	return ret;
-}
-
-static int build(struct prog *p, const int *extra, size_t nextra, const unsigned int *ioctls,
-		 size_t nioctls, bool ioctl_by_type)
+static int build(scmp_filter_ctx ctx, const int *extra, size_t nextra,
+		 const unsigned int *ioctls, size_t nioctls, bool ioctl_by_type)
 {
 	size_t i;
 	int ret;
 
-	p->n = 0;
-	ret = emit(p, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
-	ret = ret ?: emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0));
-	ret = ret ?: emit(p, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-	ret = ret ?: emit(p, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
-	/* x32 syscall numbers are not ours. */
-	ret = ret ?: emit(p, JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1));
-	ret = ret ?: emit(p, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-	ret = ret ?: allow_list(p, common_syscalls, ARRAY_SIZE(common_syscalls));
-	ret = ret ?: allow_list(p, extra, nextra);
+	/*
+	 * Only the native x86-64 ABI: libseccomp sends other audit arches
+	 * (i386 int 0x80) and x32 numbers (>= 0x40000000) to the bad-arch
+	 * action, which kills the process like the default action (nr -1,
+	 * a syscall a tracer skipped, meets the default action: killed too).
+	 */
+	ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	/*
+	 * vmm_seccomp_prepare() set no_new_privs: no prctl at load time, which
+	 * the base filter would kill in the threads that stack their role.
+	 */
+	ret = ret ?: seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	/* The kernel's errno when seccomp() fails, not a blanket ECANCELED. */
+	ret = ret ?: seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+	ret = ret ?: allow_list(ctx, common_syscalls, ARRAY_SIZE(common_syscalls));
+	ret = ret ?: allow_list(ctx, extra, nextra);
 	/* Kicking vCPU threads (pthread_kill): signals to this process only. */
-	ret = ret ?: allow_if_arg(p, __NR_tgkill, 0, (uint32_t)getpid());
+	ret = ret ?: seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, __NR_tgkill, 1,
+					    ARG_LO32_EQ(0, getpid()));
 	/* Set-up only: new threads name themselves before they stack their role. */
 	if (ioctl_by_type)
-		ret = ret ?: allow_if_arg(p, __NR_prctl, 0, PR_SET_NAME);
-	if (ret)
-		return ret;
-	if (ioctl_by_type && nioctls) {
-		/* The ioctl type byte (bits 8-15 of the request). */
-		ret = emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0,
-				   (unsigned char)(2 * nioctls + 3)));
-		ret = ret ?: emit(p, STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)ARG_LO(1)));
-		ret = ret ?: emit(p, STMT(BPF_ALU | BPF_AND | BPF_K, 0xff00));
-		for (i = 0; i < nioctls && !ret; i++) {
-			ret = emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, ioctls[i] << 8, 0, 1));
-			ret = ret ?: emit(p, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-		}
-		ret = ret ?: emit(p, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-	} else if (nioctls) {
-		/* ioctl: only the listed request numbers (low 32 bits of arg 1). */
-		ret = emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0,
-				   (unsigned char)(2 * nioctls + 2)));
-		ret = ret ?: emit(p, STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)ARG_LO(1)));
-		for (i = 0; i < nioctls && !ret; i++) {
-			ret = emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, ioctls[i], 0, 1));
-			ret = ret ?: emit(p, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-		}
-		ret = ret ?: emit(p, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-	}
-	ret = ret ?: emit(p, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+		ret = ret ?: seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, __NR_prctl, 1,
+						    ARG_LO32_EQ(0, PR_SET_NAME));
+	/*
+	 * ioctl: the base filter by request type, the role filters only the
+	 * listed request numbers (low 32 bits of arg 1, as the kernel reads it).
+	 */
+	for (i = 0; i < nioctls && !ret; i++)
+		ret = seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, __NR_ioctl, 1,
+					     ioctl_by_type ? IOCTL_TYPE_EQ(ioctls[i]) :
+							     ARG_LO32_EQ(1, ioctls[i]));
 	return ret;
 }
 
+/*
+ * libseccomp probes the kernel with seccomp() calls the first time it is
+ * used and keeps the answers for the process: do it here, before any
+ * filter, so that no probe runs later under one (the role filters do not
+ * allow seccomp()) and the answers are the kernel's.
+ */
 int vmm_seccomp_prepare(void)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
-	return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 ? 0 : -EPERM;
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		return -EPERM;
+	/* Level 3: seccomp(), TSYNC, SECCOMP_RET_KILL_PROCESS (Linux 4.14). */
+	return seccomp_api_get() >= 3 ? 0 : -ENOSYS;
 }
 
 int vmm_seccomp_install(enum seccomp_role role)
 {
-	struct prog prog, *p = &prog;
-	struct sock_fprog fprog;
+	scmp_filter_ctx ctx;
 	int ret;
 
+	if ((unsigned int)role > SECCOMP_ROLE_MAIN)
+		return -EINVAL;
+	/* NULL: no SECCOMP_RET_KILL_PROCESS in this kernel, or no memory. */
+	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	if (!ctx)
+		return seccomp_api_get() >= 3 ? -ENOMEM : -ENOSYS;
 	switch (role) {
 	case SECCOMP_ROLE_BASE:
-		ret = build(p, base_syscalls, ARRAY_SIZE(base_syscalls), base_ioctl_types,
+		ret = build(ctx, base_syscalls, ARRAY_SIZE(base_syscalls), base_ioctl_types,
 			    ARRAY_SIZE(base_ioctl_types), true);
 		break;
 	case SECCOMP_ROLE_VCPU:
-		ret = build(p, vcpu_syscalls, ARRAY_SIZE(vcpu_syscalls), vcpu_ioctls,
+		ret = build(ctx, vcpu_syscalls, ARRAY_SIZE(vcpu_syscalls), vcpu_ioctls,
 			    ARRAY_SIZE(vcpu_ioctls), false);
 		break;
 	case SECCOMP_ROLE_DEVICES:
-		ret = build(p, devices_syscalls, ARRAY_SIZE(devices_syscalls), devices_ioctls,
+		ret = build(ctx, devices_syscalls, ARRAY_SIZE(devices_syscalls), devices_ioctls,
 			    ARRAY_SIZE(devices_ioctls), false);
 		break;
 	case SECCOMP_ROLE_MAIN:
-		ret = build(p, main_syscalls, ARRAY_SIZE(main_syscalls), main_ioctls,
+	default:
+		ret = build(ctx, main_syscalls, ARRAY_SIZE(main_syscalls), main_ioctls,
 			    ARRAY_SIZE(main_ioctls), false);
 		break;
-	default:
-		return -EINVAL;
 	}
-	if (ret)
-		return ret;
-#if defined(__SANITIZE_ADDRESS__)
-	return 0;	/* the sanitizer runtimes need syscalls beyond these lists */
+#if !defined(__SANITIZE_ADDRESS__)	/* the sanitizer runtimes need syscalls beyond these lists */
+	/*
+	 * Fail closed: ENOSYS/EINVAL (no seccomp filters) is an error like any
+	 * other (libseccomp passes EINVAL, EACCES, ESRCH, ENOMEM on and turns
+	 * what it does not document into EFAULT).
+	 */
+	ret = ret ?: seccomp_load(ctx);
 #endif
-	fprog.len = (unsigned short)p->n;
-	fprog.filter = p->f;
-	/* Fail closed: ENOSYS/EINVAL (no seccomp filters) is an error like any other. */
-	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0)
-		return -errno;
-	return 0;
+	seccomp_release(ctx);
+	/* Nothing here returns > 0 on success: treat it as the error it would be. */
+	return ret > 0 ? -EPROTO : ret;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -40,6 +41,35 @@ static int in_child(enum seccomp_role role, void (*fn)(void))
 		if (vmm_seccomp_prepare() || vmm_seccomp_install(role))
 			_exit(2);
 		fn();
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+static void *thread_fn(void *arg)
+{
+	((void (*)(void))arg)();
+	return NULL;
+}
+
+/*
+ * Run @fn in a second thread of a child under @role while the first waits
+ * for it and then exits 0: a forbidden call must take the whole process
+ * (SECCOMP_RET_KILL_PROCESS), not just the thread that made it.
+ */
+static int in_child_thread(enum seccomp_role role, void (*fn)(void))
+{
+	int status;
+	pid_t pid = fork();
+	pthread_t t;
+
+	if (pid == 0) {
+		if (vmm_seccomp_prepare() || vmm_seccomp_install(role))
+			_exit(2);
+		if (pthread_create(&t, NULL, thread_fn, (void *)fn))
+			_exit(3);
+		pthread_join(t, NULL);
 		_exit(0);
 	}
 	waitpid(pid, &status, 0);
@@ -142,6 +172,37 @@ static void forbidden_tty_ioctl(void)
 	ioctl(0, TCGETS, &(struct termios){ 0 });
 }
 
+/* The process's own syscall with the x32 bit: not the native ABI. */
+static void forbidden_x32(void)
+{
+	syscall(0x40000000 | __NR_getpid);
+}
+
+/* i386 getpid (20) through int 0x80: audit arch I386, not ours. */
+static long i386_getpid(void)
+{
+	long ret;
+
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory", "r8", "r9", "r10", "r11");
+	return ret;
+}
+
+static void forbidden_i386(void)
+{
+	i386_getpid();
+}
+
+static void forbidden_prctl_name(void)
+{
+	prctl(PR_SET_NAME, "role", 0, 0, 0);
+}
+
+/* A request number with bits above 31: the kernel runs its low 32 bits (KVM_RUN). */
+static void ioctl_high_bits(void)
+{
+	syscall(__NR_ioctl, -1, (1UL << 32) | KVM_RUN, 0);	/* allowed (EBADF) */
+}
+
 FIXTURE(sc) {
 	int dummy;
 };
@@ -230,7 +291,7 @@ TEST_F(sc, tgkill_only_for_this_process)
  * EINVAL, as a kernel without filters would, or ENOSYS), installing a role
  * reports the error instead of running unconfined.
  */
-static int seccomp_fails_with(int err)
+static int seccomp_fails_with(int err, int want)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
@@ -243,11 +304,12 @@ static int seccomp_fails_with(int err)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		/* as avf-vmm: prepare (libseccomp probes the kernel) first */
+		if (vmm_seccomp_prepare() ||
 		    syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
 			_exit(100);
 		for (r = SECCOMP_ROLE_BASE; r <= SECCOMP_ROLE_MAIN; r++)
-			if (vmm_seccomp_install(r) != -err)
+			if (vmm_seccomp_install(r) != -want)
 				_exit(1 + r);
 		_exit(0);
 	}
@@ -257,9 +319,159 @@ static int seccomp_fails_with(int err)
 
 TEST_F(sc, install_fails_closed)
 {
-	EXPECT_EQ(0, seccomp_fails_with(EINVAL));
-	EXPECT_EQ(0, seccomp_fails_with(ENOSYS));
-	EXPECT_EQ(0, seccomp_fails_with(EACCES));
+	EXPECT_EQ(0, seccomp_fails_with(EINVAL, EINVAL));
+	/* libseccomp reports an errno it does not document as EFAULT */
+	EXPECT_EQ(0, seccomp_fails_with(ENOSYS, EFAULT));
+	EXPECT_EQ(0, seccomp_fails_with(EACCES, EACCES));
+}
+
+/*
+ * A kernel without seccomp() (ENOSYS before libseccomp's first probe):
+ * prepare fails, and installing fails too instead of falling back to
+ * something weaker (libseccomp's prctl(PR_SET_SECCOMP) path).
+ */
+TEST_F(sc, prepare_fails_without_seccomp)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = f };
+	int status, r;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+			_exit(100);
+		if (vmm_seccomp_prepare() != -ENOSYS)
+			_exit(1);
+		for (r = SECCOMP_ROLE_BASE; r <= SECCOMP_ROLE_MAIN; r++)
+			if (vmm_seccomp_install(r) >= 0)
+				_exit(2 + r);
+		/* nothing was installed: open still works */
+		r = open("/dev/null", O_RDONLY);
+		_exit(r < 0 ? 10 : 0);
+	}
+	waitpid(pid, &status, 0);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * avf-vmm's sequence: the base filter process-wide, then threads that
+ * name themselves and stack their role under it (libseccomp must call
+ * nothing at load time that the base filter kills), then main's role.
+ */
+static void vcpu_thread_work(void)
+{
+	if (prctl(PR_SET_NAME, "vcpu0", 0, 0, 0) || vmm_seccomp_install(SECCOMP_ROLE_VCPU))
+		_exit(20);
+	vcpu_work();
+}
+
+static void devices_thread_work(void)
+{
+	if (prctl(PR_SET_NAME, "devices", 0, 0, 0) || vmm_seccomp_install(SECCOMP_ROLE_DEVICES))
+		_exit(21);
+	devices_work();
+}
+
+static void base_then_roles(void)
+{
+	pthread_t t[3];
+
+	base_work();
+	if (pthread_create(&t[0], NULL, thread_fn, (void *)vcpu_thread_work) ||
+	    pthread_create(&t[1], NULL, thread_fn, (void *)vcpu_thread_work) ||
+	    pthread_create(&t[2], NULL, thread_fn, (void *)devices_thread_work))
+		_exit(22);
+	if (vmm_seccomp_install(SECCOMP_ROLE_MAIN))
+		_exit(23);
+	common_work();
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	pthread_join(t[2], NULL);
+}
+
+TEST_F(sc, roles_stack_under_base)
+{
+	int st = in_child(SECCOMP_ROLE_BASE, base_then_roles);
+
+	if (WIFSIGNALED(st))
+		TH_LOG("killed by signal %d", WTERMSIG(st));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+}
+
+/* Only the native x86-64 ABI, in every role. */
+TEST_F(sc, x32_syscall_kills)
+{
+	int r;
+
+	for (r = SECCOMP_ROLE_BASE; r <= SECCOMP_ROLE_MAIN; r++) {
+		int st = in_child(r, forbidden_x32);
+
+		ASSERT_TRUE(WIFSIGNALED(st));
+		EXPECT_EQ(SIGSYS, WTERMSIG(st));
+	}
+}
+
+TEST_F(sc, i386_syscall_kills)
+{
+	int st, r;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(i386_getpid() == getpid() ? 0 : 1);
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		SKIP(return, "kernel without i386 emulation (int 0x80)");
+	for (r = SECCOMP_ROLE_BASE; r <= SECCOMP_ROLE_MAIN; r++) {
+		st = in_child(r, forbidden_i386);
+		ASSERT_TRUE(WIFSIGNALED(st));
+		EXPECT_EQ(SIGSYS, WTERMSIG(st));
+	}
+}
+
+/* KILL_PROCESS, not KILL_THREAD: for the default and the bad-arch action. */
+TEST_F(sc, forbidden_call_in_a_thread_kills_the_process)
+{
+	void (*const bad[])(void) = { forbidden_open, forbidden_x32, forbidden_tty_ioctl };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int st = in_child_thread(SECCOMP_ROLE_BASE, bad[i]);
+
+		if (!WIFSIGNALED(st))
+			TH_LOG("case %u: the process survived", i);
+		ASSERT_TRUE(WIFSIGNALED(st));
+		EXPECT_EQ(SIGSYS, WTERMSIG(st));
+	}
+}
+
+/* prctl(PR_SET_NAME) is for set-up: the role filters kill it. */
+TEST_F(sc, role_filters_forbid_prctl)
+{
+	int r;
+
+	for (r = SECCOMP_ROLE_VCPU; r <= SECCOMP_ROLE_MAIN; r++) {
+		int st = in_child(r, forbidden_prctl_name);
+
+		ASSERT_TRUE(WIFSIGNALED(st));
+		EXPECT_EQ(SIGSYS, WTERMSIG(st));
+	}
+}
+
+/* ioctl requests compare as the kernel reads them: the low 32 bits. */
+TEST_F(sc, ioctl_request_is_its_low_32_bits)
+{
+	int st = in_child(SECCOMP_ROLE_VCPU, ioctl_high_bits);
+
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
 }
 
 /* Without no_new_privs an unprivileged thread cannot install a filter: an error. */

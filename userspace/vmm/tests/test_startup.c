@@ -496,7 +496,8 @@ TEST_F(bin, running_vmm_keeps_nothing_of_the_caller)
 	for (i = 0; i < 200 && !has_thread(self->pid, "vcpu0"); i++)
 		usleep(50000);
 	if (!has_thread(self->pid, "vcpu0")) {
-		pread(self->efd, buf, sizeof(buf) - 1, 0);
+		n = pread(self->efd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
 		TH_LOG("avf-vmm did not start: %s", buf);
 	}
 	ASSERT_TRUE(has_thread(self->pid, "vcpu0"));
