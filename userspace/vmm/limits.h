@@ -73,6 +73,8 @@
 #define VSOCK_BROKERED_TIMEOUT_MS 120000
 /* A closing connection (SHUTDOWN both sent) waits this long for the guest's RST. */
 #define VSOCK_SHUTDOWN_TIMEOUT_MS 10000
+/* A connection with work pending and no progress this long is logged (once). */
+#define VSOCK_STALL_LOG_MS	10000
 #define VSOCK_HANDSHAKE_MAX	32	/* "CONNECT <port>\n" on the development socket */
 
 /*

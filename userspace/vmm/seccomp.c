@@ -77,16 +77,14 @@ static const int base_syscalls[] = {
 static const unsigned int base_ioctl_types[] = { KVMIO, AVF_IOCTL_TYPE };
 
 static const int vcpu_syscalls[] = {
+	/* KVM_RUN and serial interrupts. No device work runs here: a queue
+	 * notify without an ioeventfd only writes the device's notify
+	 * eventfd (write, common), and a guest-written device reset only
+	 * marks state; the device thread does the rest (closing vsock host
+	 * ends, AVF_VMM_CONN_DONE for a pending brokered request). */
 	__NR_ioctl,
-	/* queue work never runs here: a notify without an ioeventfd only
-	 * writes the device's notify eventfd. A guest-written device reset
-	 * (STATUS 0) does run here and drops vsock connections without
-	 * blocking: epoll_ctl, close, AVF_VMM_CONN_DONE for a pending
-	 * brokered request. shutdown is kept for the reset path's callers
-	 * and is never a blocking call. */
-	__NR_epoll_ctl, __NR_shutdown,
 };
-static const unsigned int vcpu_ioctls[] = { KVM_RUN, KVM_IRQ_LINE, AVF_VMM_CONN_DONE };
+static const unsigned int vcpu_ioctls[] = { KVM_RUN, KVM_IRQ_LINE };
 
 static const int devices_syscalls[] = {
 	__NR_ioctl, __NR_epoll_wait, __NR_epoll_pwait, __NR_epoll_ctl, __NR_pread64,

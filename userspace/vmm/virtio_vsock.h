@@ -29,9 +29,17 @@
  * Stream semantics (half-close, closing, RST only for errors, wake-ups):
  * Documentation/vmm.rst, "virtio-vsock".
  *
- * Context: queue work and host fd events run on the device thread with
- * vd->lock held; only a guest-written device reset runs on a vCPU thread
- * (it drops connections without blocking).
+ * Structure (as Firecracker's vsock): vsock_packet.c parses packets
+ * against their descriptor chains, vsock_conn.c is the per-connection
+ * state machine (pure), vsock_mux.c the connection table keyed by port
+ * pair with the RST queue, vsock_host.c the host-side backend (fds); this
+ * file is the device: the queues, and the glue between those.
+ *
+ * Context: all device work (queues, host fds, timers) runs on the device
+ * thread with vd->lock held. A guest-written device reset (on a vCPU
+ * thread) only marks the connections for dropping; the device thread
+ * drops them (closing fds, reporting brokered requests) on its next pass,
+ * before it touches the queues again. Limits: limits.h ("virtio-vsock").
  */
 #ifndef AVF_VMM_VIRTIO_VSOCK_H
 #define AVF_VMM_VIRTIO_VSOCK_H
@@ -42,101 +50,40 @@
 #include <linux/virtio_vsock.h>
 
 #include "virtio.h"
-
-enum vsock_verdict {
-	VSOCK_DROP,		/* malformed, spoofed or RST: consume silently */
-	VSOCK_RST,		/* answer with RST */
-};
-
-enum vconn_state {
-	VCONN_FREE,
-	VCONN_HANDSHAKE,	/* development socket: waiting for "CONNECT <port>" */
-	VCONN_CONNECTING,	/* REQUEST queued or sent, waiting for RESPONSE */
-	VCONN_ESTABLISHED,
-	VCONN_CLOSING,		/* both directions done, SHUTDOWN(both) sent: waiting
-				 * for the guest's RST (VSOCK_SHUTDOWN_TIMEOUT_MS) */
-};
-
-/* Control packets a connection still has to send (struct vsock_conn.tx). */
-#define VCONN_TX_REQUEST	(1U << 0)
-#define VCONN_TX_CREDIT		(1U << 1)
-#define VCONN_TX_SHUTDOWN	(1U << 2)	/* host end hit EOF: SHUTDOWN(SEND) */
-#define VCONN_TX_RST		(1U << 3)
-#define VCONN_TX_CLOSE		(1U << 4)	/* both directions done: SHUTDOWN(both) */
+#include "vsock_conn.h"
+#include "vsock_host.h"
+#include "vsock_mux.h"
+#include "vsock_packet.h"
 
 /**
- * struct vsock_conn - one host-initiated stream connection
- * @fd: host end (non-blocking), owned.
- * @local_port: host-side port (VSOCK_LOCAL_PORT_FIRST upward).
- * @peer_port: guest port.
- * @peer_buf_alloc, @peer_fwd_cnt: the guest's receive credit, from its headers.
- * @tx_cnt: payload bytes sent to the guest.
- * @fwd_cnt: guest payload bytes delivered to @fd.
- * @fwd_cnt_sent: @fwd_cnt as last told to the guest.
- * @buf, @buf_len: guest bytes @fd has not taken yet (<= VSOCK_CONN_BUF).
- * @hybrid: came from the development socket: answer "OK <port>\n".
- * @brokered: a module request whose outcome is not reported yet (@req_id).
+ * struct vsock_dev - the virtio-vsock device of one VM
+ * @mux: connections and queued RSTs.
+ * @epfd: host ends of connections (and the listener).
+ * @listen_fd: development socket, -1 if none.
+ * @reset_pending: the guest reset the device; the device thread drops
+ *	every connection before anything else.
+ * @dropped: malformed packets, and RSTs that did not fit the queue.
+ * @rsts: RSTs queued for packets no connection takes.
+ * @spoofed: packets with a source CID other than the guest's.
+ * @refused: connections the guest tried to open (to the host, another
+ *	VM, any CID or port): each was answered with RST.
+ * @conn_done: outcome of a brokered connection (AVF_VMM_CONN_DONE): 0,
+ *	-ECONNREFUSED or -ETIMEDOUT. Returns 0, or -errno (-ENOENT: nobody
+ *	waits any more).
  */
-struct vsock_conn {
-	enum vconn_state state;
-	int fd;
-	uint32_t local_port;
-	uint32_t peer_port;
-	uint32_t peer_buf_alloc;
-	uint32_t peer_fwd_cnt;
-	uint32_t tx_cnt;
-	uint32_t fwd_cnt;
-	uint32_t fwd_cnt_sent;
-	uint32_t tx;
-	bool guest_shut_send;	/* guest sent SHUTDOWN(SEND): no more guest data */
-	bool guest_shut_rcv;	/* guest sent SHUTDOWN(RCV): it reads no more */
-	bool host_eof;		/* read() on @fd returned 0 */
-	bool host_hup;		/* fd hung up: no longer in epoll, read until EOF */
-	bool host_wr_shut;	/* shutdown(@fd, SHUT_WR) done after the guest's SEND */
-	bool shut_sent;		/* our SHUTDOWN(SEND) reached the guest */
-	bool hybrid;
-	bool brokered;
-	uint64_t req_id;
-	uint32_t events;	/* current epoll interest */
-	uint64_t deadline_ms;	/* CONNECTING/HANDSHAKE: give up after (monotonic) */
-	uint8_t *buf;
-	uint32_t buf_len;
-	char line[VSOCK_HANDSHAKE_MAX];
-	uint32_t line_len;
-};
-
 struct vsock_dev {
 	struct virtio_dev vd;
 	uint64_t guest_cid;
 	struct vq_chain chain;
-	/* Bounded queue of replies waiting for guest rx buffers. */
-	struct virtio_vsock_hdr pending[VSOCK_PENDING_MAX];
-	unsigned int pend_head, pend_len;
-	struct vsock_conn conn[VSOCK_CONN_MAX];
-	unsigned int rr;	/* round-robin start for rx */
-	uint32_t next_port;
-	int epfd;		/* connection fds (and the listener) */
-	int listen_fd;		/* development socket, -1 if none */
-	uint64_t dropped, rsts, spoofed;
-	uint64_t refused;	/* guest REQUESTs answered with RST (atomic) */
-	/*
-	 * Outcome of a brokered connection (AVF_VMM_CONN_DONE): 0, -ECONNREFUSED
-	 * or -ETIMEDOUT. Returns 0, or -errno (-ENOENT: nobody waits any more).
-	 */
+	struct vsock_mux mux;
+	int epfd;
+	int listen_fd;
+	bool reset_pending;
+	uint64_t dropped, rsts, spoofed, refused;
 	int (*conn_done)(void *opaque, uint64_t id, int32_t result);
 	void *conn_done_opaque;
 	uint8_t bounce[VSOCK_PKT_PAYLOAD_MAX];
 };
-
-/*
- * Parse a tx chain: the header must be complete, come from @guest_cid,
- * and carry no more payload than the chain holds. Returns 0 with @h filled,
- * or -EINVAL / -EPERM (spoofed source).
- */
-int vsock_parse_tx(const struct vq_chain *c, uint64_t guest_cid, struct virtio_vsock_hdr *h);
-
-/* What to do with a packet for no known connection; fills @reply for VSOCK_RST. */
-enum vsock_verdict vsock_route(const struct virtio_vsock_hdr *h, struct virtio_vsock_hdr *reply);
 
 int vsock_dev_init(struct vsock_dev *v, const struct guest_mem *m, uint64_t guest_cid);
 void vsock_dev_exit(struct vsock_dev *v);
@@ -172,10 +119,11 @@ void vsock_dev_poll(struct vsock_dev *v);
 void vsock_dev_expire(struct vsock_dev *v, uint64_t now_ms);
 uint64_t vsock_now_ms(void);
 
-/* Guest-initiated connections refused so far (any thread). */
-static inline uint64_t vsock_refused_count(const struct vsock_dev *v)
-{
-	return __atomic_load_n(&v->refused, __ATOMIC_RELAXED);
-}
+/*
+ * Connections the guest tried to open since the device was created (each
+ * refused with RST): guest REQUESTs to the host CID, to another VM's CID
+ * or to any port. Any thread (an atomic read).
+ */
+uint64_t vsock_refused_count(const struct vsock_dev *v);
 
 #endif

@@ -632,12 +632,15 @@ int vmm_run(const struct vmm_opts *opts)
 	ret = lifecycle_stop(&lc, reason);
 	/* Always in vmm.log: the drop counts are what the owner can see of them. */
 	vlog("console %llu bytes (%llu dropped), log %llu bytes (%llu dropped), "
-		   "blk ioerrs %llu, vsock rst %llu\n",
+		   "blk ioerrs %llu, vsock rst %llu (refused guest connections %llu, "
+		   "dropped %llu, spoofed %llu)\n",
 		   (unsigned long long)vm.console_out.written,
 		   (unsigned long long)vm.console_out.dropped,
 		   (unsigned long long)vm.log_out.written,
 		   (unsigned long long)vm.log_out.dropped,
-		   (unsigned long long)vm.pkg.ioerrs, (unsigned long long)vm.vsock.rsts);
+		   (unsigned long long)vm.pkg.ioerrs, (unsigned long long)vm.vsock.rsts,
+		   (unsigned long long)vsock_refused_count(&vm.vsock),
+		   (unsigned long long)vm.vsock.dropped, (unsigned long long)vm.vsock.spoofed);
 	vm_destroy(&vm);
 	if (vmm_fd >= 0)
 		close(vmm_fd);

@@ -8,6 +8,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <linux/virtio_mmio.h>
+
 #include "kselftest_harness.h"
 
 #include "fake_guest.h"
@@ -89,6 +91,49 @@ TEST(parse_spoofed_source)
 	EXPECT_EQ(-EPERM, vsock_parse_tx(&c, GUEST_CID, &out));
 }
 
+/* Header and payload split across segments: walked where the chain holds them. */
+static int collect(void *arg, const uint8_t *p, uint32_t n)
+{
+	uint8_t **out = arg;
+
+	memcpy(*out, p, n);
+	*out += n;
+	return 0;
+}
+
+TEST(parse_split_chain_and_payload_walk)
+{
+	struct virtio_vsock_hdr h = request(), out;
+	uint8_t raw[sizeof(h) + 10], got[10], *w = got;
+	struct vq_chain c;
+
+	h.op = VIRTIO_VSOCK_OP_RW;
+	h.len = 10;
+	memcpy(raw, &h, sizeof(h));
+	memcpy(raw + sizeof(h), "0123456789", 10);
+	memset(&c, 0, sizeof(c));
+	/* 20 bytes of header, the rest of it plus 3 payload bytes, 7 payload bytes */
+	c.seg[0] = (struct vq_seg){ raw, 20, false };
+	c.seg[1] = (struct vq_seg){ raw + 20, sizeof(h) - 20 + 3, false };
+	c.seg[2] = (struct vq_seg){ raw + sizeof(h) + 3, 7, false };
+	c.nseg = c.nout = 3;
+	ASSERT_EQ(0, vsock_parse_tx(&c, GUEST_CID, &out));
+	EXPECT_EQ(10U, out.len);
+	EXPECT_EQ(0, vsock_for_each_payload(&c, out.len, collect, &w));
+	EXPECT_EQ(0, memcmp(got, "0123456789", 10));
+	/* A device-writable segment is not payload: the header claims too much. */
+	c.seg[2].write = true;
+	c.nout = 2;
+	c.in_bytes = 7;
+	EXPECT_EQ(-EINVAL, vsock_parse_tx(&c, GUEST_CID, &out));
+	/* An rx chain must be device-writable only and hold the header. */
+	EXPECT_FALSE(vsock_rx_fits(&c, 0));
+	c.nout = 0;
+	c.in_bytes = sizeof(h);
+	EXPECT_TRUE(vsock_rx_fits(&c, 0));
+	EXPECT_FALSE(vsock_rx_fits(&c, 1));
+}
+
 TEST(request_gets_rst)
 {
 	struct virtio_vsock_hdr h = request(), reply;
@@ -141,14 +186,15 @@ TEST(device_rst_roundtrip)
 	virtio_dev_process(&v.vd);
 	EXPECT_FALSE(v.vd.failed);
 	EXPECT_EQ(1U, v.spoofed);
-	EXPECT_EQ(1U, v.pend_len);	/* no rx buffer yet */
+	EXPECT_EQ(1U, v.mux.rst_len);	/* no rx buffer yet */
+	EXPECT_EQ(1U, vsock_refused_count(&v));	/* the spoofed one never got that far */
 
 	/* rx: post one buffer, the RST lands there */
 	fg_set_desc(&g, FG_DESC, 0, FG_DATA + 0x2000, 4096, VRING_DESC_F_WRITE, 0);
 	grx.avail_idx = rx_idx;
 	fg_publish(&grx, &v.vd.vq[0], 0);
 	virtio_dev_process(&v.vd);
-	EXPECT_EQ(0U, v.pend_len);
+	EXPECT_EQ(0U, v.mux.rst_len);
 	got = (struct virtio_vsock_hdr *)(g.mem.host + FG_DATA + 0x2000);
 	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, got->op);
 	EXPECT_EQ((uint64_t)GUEST_CID, got->dst_cid);
@@ -176,7 +222,7 @@ TEST(pending_is_bounded)
 		fg_publish(&g, &v.vd.vq[1], 0);
 		virtio_dev_process(&v.vd);
 	}
-	EXPECT_EQ((unsigned int)VSOCK_PENDING_MAX, v.pend_len);
+	EXPECT_EQ((unsigned int)VSOCK_PENDING_MAX, v.mux.rst_len);
 	EXPECT_EQ((uint64_t)VSOCK_PENDING_MAX, v.dropped);
 	EXPECT_FALSE(v.vd.failed);
 	vsock_dev_exit(&v);
@@ -269,6 +315,21 @@ static int vg_recv(struct vguest *g, struct virtio_vsock_hdr *h, uint8_t *data)
 	return 0;
 }
 
+/* Like vg_recv(), without re-posting the buffer: its id goes to @id. */
+static int vg_take(struct vguest *g, struct virtio_vsock_hdr *h, uint8_t *data, uint16_t *id)
+{
+	struct vring_used *u = fg_used(&g->rx, &g->v->vd.vq[0]);
+
+	if (u->idx == g->rx_used_seen)
+		return -EAGAIN;
+	*id = (uint16_t)u->ring[g->rx_used_seen % RX_BUFS].id;
+	g->rx_used_seen++;
+	memcpy(h, g->rx.mem.host + RX_DATA + *id * RX_BUF_BYTES, sizeof(*h));
+	if (data && h->len)
+		memcpy(data, g->rx.mem.host + RX_DATA + *id * RX_BUF_BYTES + sizeof(*h), h->len);
+	return 0;
+}
+
 /* Host connects to guest port 5000; the guest accepts. Returns the host port. */
 static uint32_t vg_establish(struct __test_metadata *_metadata, struct vguest *g, int fd,
 			     uint32_t guest_buf)
@@ -330,7 +391,7 @@ TEST(conn_data_both_ways_and_close)
 	EXPECT_EQ(VIRTIO_VSOCK_OP_SHUTDOWN, h.op);
 	EXPECT_EQ(3U, h.flags);
 	vg_send(&g, VIRTIO_VSOCK_OP_RST, 5000, port, NULL, 0, 0, 4096, 4);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	EXPECT_FALSE(v.vd.failed);
 	vg_free(&g);
 }
@@ -401,14 +462,75 @@ TEST(conn_guest_overrun_is_reset)
 	nonblock(sp[1]);
 	port = vg_establish(_metadata, &g, sp[1], 4096);
 	/* Nobody reads sp[0]: the device buffers up to its buf_alloc, then resets. */
-	for (sent = 0; sent < VSOCK_CONN_BUF * 2 && v.conn[0].state == VCONN_ESTABLISHED;
+	for (sent = 0; sent < VSOCK_CONN_BUF * 2 && v.mux.conn[0].sm.state == VCONN_ESTABLISHED;
 	     sent += sizeof(chunk))
 		vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, port, chunk, sizeof(chunk), 0, 4096, 0);
-	EXPECT_LE(v.conn[0].buf_len, (uint32_t)VSOCK_CONN_BUF);
+	EXPECT_LE(v.mux.conn[0].host.buf_len, (uint32_t)VSOCK_CONN_BUF);
 	while (vg_recv(&g, &h, NULL) == 0 && h.op != VIRTIO_VSOCK_OP_RST)
 		;
 	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
+	close(sp[0]);
+	vg_free(&g);
+}
+
+/* Every connection the guest tries to open is refused with RST and counted. */
+TEST(guest_connections_refused_and_counted)
+{
+	static struct vsock_dev v;
+	struct virtio_vsock_hdr h;
+	struct vguest g;
+	uint32_t cids[] = { VSOCK_HOST_CID, 4000, 1, 0xffffffff };
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	for (unsigned int i = 0; i < 4; i++) {
+		struct virtio_vsock_hdr req = request();
+
+		req.dst_cid = cids[i];
+		req.dst_port = 1000 + i;
+		memcpy(g.rx.mem.host + TX_DATA, &req, sizeof(req));
+		fg_set_desc(&g.rx, FG_DESC + TXQ_OFF, 0, TX_DATA, sizeof(req), 0, 0);
+		fg_publish(&g.tx, &v.vd.vq[1], 0);
+		virtio_dev_process(&v.vd);
+		ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+		EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
+		EXPECT_EQ(1000U + i, h.src_port);
+		EXPECT_EQ(5000U, h.dst_port);
+	}
+	EXPECT_EQ(4U, vsock_refused_count(&v));
+	/* A packet for no connection gets RST too, but is no refused connection. */
+	vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, 77, "x", 1, 0, 4096, 0);
+	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
+	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
+	EXPECT_EQ(4U, vsock_refused_count(&v));
+	EXPECT_EQ(5U, v.rsts);
+	vg_free(&g);
+}
+
+/*
+ * A guest-written reset (vCPU thread) does no I/O: the host ends close
+ * when the device thread runs next, before it touches the queues.
+ */
+TEST(reset_drops_connections_on_the_device_thread)
+{
+	static struct vsock_dev v;
+	struct vguest g;
+	uint8_t b;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[1]);
+	nonblock(sp[0]);
+	vg_establish(_metadata, &g, sp[1], 4096);
+	virtio_mmio_write(&v.vd, VIRTIO_MMIO_STATUS, &(uint32_t){ 0 }, 4);
+	EXPECT_TRUE(v.reset_pending);
+	EXPECT_EQ(-1, read(sp[0], &b, 1));	/* still open: EAGAIN, not EOF */
+	EXPECT_EQ(EAGAIN, errno);
+	vsock_dev_expire(&v, vsock_now_ms());	/* the device thread's tick */
+	EXPECT_FALSE(v.reset_pending);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
+	EXPECT_EQ(0, read(sp[0], &b, 1));	/* the host end saw the close */
 	close(sp[0]);
 	vg_free(&g);
 }
@@ -447,7 +569,7 @@ TEST(conn_host_half_close_keeps_guest_direction)
 	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
 	EXPECT_EQ(VIRTIO_VSOCK_OP_SHUTDOWN, h.op);
 	EXPECT_EQ((uint32_t)VIRTIO_VSOCK_SHUTDOWN_SEND, h.flags);
-	EXPECT_EQ(VCONN_ESTABLISHED, v.conn[0].state);
+	EXPECT_EQ(VCONN_ESTABLISHED, v.mux.conn[0].sm.state);
 	/* The guest's answer still reaches the host. */
 	vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, port, "echo", 4, 0, 4096, 4);
 	ASSERT_EQ(4, read(sp[0], data, sizeof(data)));
@@ -459,9 +581,9 @@ TEST(conn_host_half_close_keeps_guest_direction)
 	ASSERT_EQ(0, vg_recv_skip_credit(&g, &h, NULL));
 	EXPECT_EQ(VIRTIO_VSOCK_OP_SHUTDOWN, h.op);
 	EXPECT_EQ(3U, h.flags);
-	EXPECT_EQ(VCONN_CLOSING, v.conn[0].state);
+	EXPECT_EQ(VCONN_CLOSING, v.mux.conn[0].sm.state);
 	vg_send(&g, VIRTIO_VSOCK_OP_RST, 5000, port, NULL, 0, 0, 4096, 4);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	EXPECT_EQ(0U, v.rsts);
 	EXPECT_FALSE(v.vd.failed);
 	close(sp[0]);
@@ -504,9 +626,9 @@ TEST(conn_guest_half_close_keeps_host_direction)
 		EXPECT_EQ(VIRTIO_VSOCK_OP_SHUTDOWN, h.op);
 		EXPECT_EQ(3U, h.flags);
 	}
-	EXPECT_EQ(VCONN_CLOSING, v.conn[0].state);
+	EXPECT_EQ(VCONN_CLOSING, v.mux.conn[0].sm.state);
 	vg_send(&g, VIRTIO_VSOCK_OP_RST, 5000, port, NULL, 0, 0, 4096, 5);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	vg_free(&g);
 }
 
@@ -530,9 +652,9 @@ TEST(conn_guest_close_flushes_buffered_bytes_first)
 		memset(chunk, 'a' + (int)i, sizeof(chunk));
 		vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, port, chunk, sizeof(chunk), 0, 4096, 0);
 	}
-	ASSERT_LT(0U, v.conn[0].buf_len);	/* the socket did not take it all */
+	ASSERT_LT(0U, v.mux.conn[0].host.buf_len);	/* the socket did not take it all */
 	vg_send(&g, VIRTIO_VSOCK_OP_SHUTDOWN, 5000, port, NULL, 0, 3, 4096, 0);
-	EXPECT_EQ(VCONN_ESTABLISHED, v.conn[0].state);
+	EXPECT_EQ(VCONN_ESTABLISHED, v.mux.conn[0].sm.state);
 	EXPECT_EQ(-EAGAIN, vg_recv_skip_credit(&g, &h, NULL));	/* no RST yet */
 	nonblock(sp[0]);
 	for (;;) {
@@ -552,7 +674,7 @@ TEST(conn_guest_close_flushes_buffered_bytes_first)
 		EXPECT_EQ('a' + (int)i, got[i * sizeof(chunk) + sizeof(chunk) - 1]);
 	ASSERT_EQ(0, vg_recv_skip_credit(&g, &h, NULL));
 	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	close(sp[0]);
 	vg_free(&g);
 }
@@ -573,7 +695,7 @@ TEST(conn_guest_shut_rcv_fails_host_writes)
 		4096, 0);
 	EXPECT_EQ(-1, send(sp[0], "x", 1, MSG_NOSIGNAL));
 	EXPECT_EQ(EPIPE, errno);
-	EXPECT_EQ(VCONN_ESTABLISHED, v.conn[0].state);
+	EXPECT_EQ(VCONN_ESTABLISHED, v.mux.conn[0].sm.state);
 	close(sp[0]);
 	vg_free(&g);
 }
@@ -594,11 +716,11 @@ TEST(conn_closing_times_out)
 	vsock_dev_poll(&v);
 	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
 	EXPECT_EQ(3U, h.flags);
-	ASSERT_EQ(VCONN_CLOSING, v.conn[0].state);
+	ASSERT_EQ(VCONN_CLOSING, v.mux.conn[0].sm.state);
 	vsock_dev_expire(&v, vsock_now_ms() + VSOCK_SHUTDOWN_TIMEOUT_MS + 1);
 	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
 	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	vg_free(&g);
 }
 
@@ -621,11 +743,11 @@ TEST(conn_host_hangup_on_stalled_guest_resets)
 	close(sp[0]);
 	vsock_dev_poll(&v);
 	EXPECT_EQ(-EAGAIN, vg_recv(&g, &h, NULL));	/* 4 bytes wait for credit */
-	EXPECT_EQ(VCONN_ESTABLISHED, v.conn[0].state);
+	EXPECT_EQ(VCONN_ESTABLISHED, v.mux.conn[0].sm.state);
 	vsock_dev_expire(&v, vsock_now_ms() + VSOCK_SHUTDOWN_TIMEOUT_MS + 1);
 	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
 	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	vg_free(&g);
 }
 
@@ -644,11 +766,11 @@ TEST(connect_times_out)
 	vsock_dev_poll(&v);
 	ASSERT_EQ(0, vg_recv(&g, &h, NULL));	/* REQUEST, never answered */
 	vsock_dev_expire(&v, vsock_now_ms());
-	EXPECT_EQ(VCONN_CONNECTING, v.conn[0].state);
+	EXPECT_EQ(VCONN_CONNECTING, v.mux.conn[0].sm.state);
 	vsock_dev_expire(&v, vsock_now_ms() + VSOCK_CONNECT_TIMEOUT_MS + 1);
 	ASSERT_EQ(0, vg_recv(&g, &h, NULL));
 	EXPECT_EQ(VIRTIO_VSOCK_OP_RST, h.op);
-	EXPECT_EQ(VCONN_FREE, v.conn[0].state);
+	EXPECT_EQ(VCONN_FREE, v.mux.conn[0].sm.state);
 	EXPECT_EQ(0, read(sp[0], &b, 1));	/* host side sees the refusal */
 	close(sp[0]);
 	vg_free(&g);
@@ -843,6 +965,155 @@ TEST(brokered_timeout_and_bad_port)
 	EXPECT_EQ(-EAGAIN, vg_recv(&g, &h, NULL));
 	close(sp[0]);
 	close(sp2[0]);
+	vg_free(&g);
+}
+
+
+/*
+ * Full duplex through the whole device with a guest that behaves as
+ * Linux's driver does (credit both ways, CREDIT_UPDATE only when its
+ * window runs low or its queue ran empty), where the device runs only
+ * when something real would wake it: a guest kick (a packet sent, receive
+ * buffers posted), its epoll fd readable, or its own self-kick. No timer
+ * ticks: a device that needs one to make progress, or that loses a
+ * wake-up between the guest, itself and the host socket, stalls here and
+ * the test fails at the first step in which nothing moved.
+ */
+static bool self_kicked;
+
+static void test_kick(struct virtio_dev *vd)
+{
+	(void)vd;
+	self_kicked = true;
+}
+
+#define DUPLEX_TOTAL	(4U << 20)
+#define G_BUF_ALLOC	(256 * 1024)
+#define G_LOW_WATER	(64 * 1024)	/* VIRTIO_VSOCK_MAX_PKT_BUF_SIZE */
+
+static uint8_t pat(uint64_t i)
+{
+	return (uint8_t)(i * 131 + (i >> 9));
+}
+
+TEST(full_duplex_no_lost_wakeups)
+{
+	static struct vsock_dev v;
+	static uint8_t q[G_BUF_ALLOC], data[RX_BUF_BYTES], buf[8192];
+	uint64_t host_sent = 0, host_got = 0, g_in = 0, g_out = 0;
+	uint32_t q_len = 0, g_fwd = 0, g_fwd_told = 0, g_tx = 0, peer_fwd = 0;
+	uint32_t peer_alloc = 0, port, steps = 0;
+	uint16_t taken[RX_BUFS], ntaken = 0;
+	struct virtio_vsock_hdr h;
+	struct epoll_event ev;
+	struct vguest g;
+	int sp[2];
+
+	vg_init(_metadata, &g, &v, RX_BUFS);
+	v.vd.kick = test_kick;
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	nonblock(sp[0]);
+	nonblock(sp[1]);
+	port = vg_establish(_metadata, &g, sp[1], G_BUF_ALLOC);
+	while (host_got < DUPLEX_TOTAL) {
+		bool moved = false;
+		ssize_t n;
+
+		ASSERT_LT(steps++, 10000000U);
+		/* Host: write the pattern while the socket takes it, read the echo. */
+		while (host_sent < DUPLEX_TOTAL) {
+			uint32_t k = DUPLEX_TOTAL - host_sent < sizeof(buf) ?
+				     (uint32_t)(DUPLEX_TOTAL - host_sent) : sizeof(buf);
+
+			for (uint32_t i = 0; i < k; i++)
+				buf[i] = pat(host_sent + i);
+			n = write(sp[0], buf, k);
+			if (n <= 0)
+				break;
+			host_sent += (uint64_t)n;
+			moved = true;
+		}
+		while ((n = read(sp[0], buf, sizeof(buf))) > 0) {
+			for (ssize_t i = 0; i < n; i++)
+				ASSERT_EQ(pat(host_got + (uint64_t)i), buf[i]);
+			host_got += (uint64_t)n;
+			moved = true;
+		}
+		/* Device: only what would wake it. */
+		if (epoll_wait(v.epfd, &ev, 1, 0) > 0) {
+			vsock_dev_poll(&v);
+		}
+		if (self_kicked) {
+			self_kicked = false;
+			virtio_dev_process(&v.vd);
+		}
+		/*
+		 * Guest rx: take every used buffer, never beyond its window;
+		 * refill (and kick) only once fewer than half are posted, as
+		 * virtio_transport_rx_work() does.
+		 */
+		while (vg_take(&g, &h, data, &taken[ntaken]) == 0) {
+			ntaken++;
+			moved = true;
+			peer_alloc = h.buf_alloc;
+			peer_fwd = h.fwd_cnt;
+			ASSERT_EQ(port, h.src_port);
+			if (h.op != VIRTIO_VSOCK_OP_RW)
+				continue;
+			ASSERT_LE(q_len + h.len, (uint32_t)G_BUF_ALLOC) TH_LOG("device overran credit");
+			for (uint32_t i = 0; i < h.len; i++)
+				q[(g_in + q_len + i) % G_BUF_ALLOC] = data[i];
+			q_len += h.len;
+		}
+		if (ntaken > RX_BUFS / 2) {
+			for (uint16_t i = 0; i < ntaken; i++)
+				vg_post_rx(&g, taken[i]);
+			ntaken = 0;
+			virtio_dev_process(&v.vd);	/* the refill's kick */
+		}
+		/* Guest app (echo): send what it read as far as our credit goes. */
+		while (q_len) {
+			uint32_t credit = peer_alloc - (g_tx - peer_fwd), k = q_len;
+			uint8_t out[4096];
+
+			if (g_tx - peer_fwd >= peer_alloc)
+				break;
+			if (k > credit)
+				k = credit;
+			if (k > sizeof(out))
+				k = sizeof(out);
+			if (k > G_BUF_ALLOC - (uint32_t)(g_in % G_BUF_ALLOC))
+				k = G_BUF_ALLOC - (uint32_t)(g_in % G_BUF_ALLOC);
+			memcpy(out, q + g_in % G_BUF_ALLOC, k);
+			g_in += k;
+			q_len -= k;
+			g_fwd += k;
+			g_tx += k;
+			g_out += k;
+			vg_send(&g, VIRTIO_VSOCK_OP_RW, 5000, port, out, k, 0, G_BUF_ALLOC, g_fwd);
+			g_fwd_told = g_fwd;
+			moved = true;
+		}
+		/* Linux's rule: update credit when the window runs low or the queue ran empty. */
+		if (g_fwd != g_fwd_told &&
+		    (G_BUF_ALLOC - (g_fwd - g_fwd_told) < G_LOW_WATER || !q_len)) {
+			vg_send(&g, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 5000, port, NULL, 0, 0,
+				G_BUF_ALLOC, g_fwd);
+			g_fwd_told = g_fwd;
+			moved = true;
+		}
+		ASSERT_TRUE(moved) TH_LOG("stall: host sent %llu got %llu, guest queue %u, "
+					  "guest tx %u peer fwd %u alloc %u; device tx_cnt %u "
+					  "peer_fwd %u fwd_cnt %u buf %u tx 0x%x",
+					  (unsigned long long)host_sent,
+					  (unsigned long long)host_got, q_len, g_tx, peer_fwd,
+					  peer_alloc, v.mux.conn[0].sm.tx_cnt,
+					  v.mux.conn[0].sm.peer_fwd_cnt, v.mux.conn[0].sm.fwd_cnt,
+					  v.mux.conn[0].host.buf_len, v.mux.conn[0].sm.tx);
+	}
+	EXPECT_EQ((uint64_t)DUPLEX_TOTAL, g_out);
+	EXPECT_FALSE(v.vd.failed);
+	close(sp[0]);
 	vg_free(&g);
 }
 
