@@ -81,7 +81,11 @@ static const int vcpu_syscalls[] = {
 	 * and is never a blocking call. */
 	__NR_epoll_ctl, __NR_shutdown,
 };
-static const unsigned int vcpu_ioctls[] = { KVM_RUN, KVM_IRQ_LINE, AVF_VMM_CONN_DONE };
+/* KVM_GET_*: the vCPU's own state for the reset line in vmm.log. */
+static const unsigned int vcpu_ioctls[] = {
+	KVM_RUN, KVM_IRQ_LINE, AVF_VMM_CONN_DONE, KVM_GET_REGS, KVM_GET_SREGS,
+	KVM_GET_VCPU_EVENTS,
+};
 
 static const int devices_syscalls[] = {
 	__NR_ioctl, __NR_epoll_wait, __NR_epoll_pwait, __NR_epoll_ctl, __NR_pread64,
