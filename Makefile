@@ -65,13 +65,18 @@ check:
 	@tools/check.sh
 
 # The long soak (make check runs 2 cycles and a 16 MiB log flood):
-# SOAK_CYCLES cycles of 3 VMs at once and the full 100 MiB flood.
+# SOAK_CYCLES cycles of 3 VMs at once and the full 100 MiB flood; then
+# SOAK_BOOTS hello boots through libavf (make check runs 100) with no
+# unexplained guest reset.
 SOAK_CYCLES ?= 20
+SOAK_BOOTS ?= 1000
 soak:
 	@mkdir -p build/user/vmm && cp -u "$$(kernel/build.sh normal)/vmlinux" build/user/vmm/guest-vmlinux
 	@testhost/run --kernel normal --timeout 3600 -- env AVF_SOAK_CYCLES=$(SOAK_CYCLES) \
 		AVF_FLOOD_MIB=100 selftests/vm/run.sh -t soak_cycles_return_to_baseline \
 		-t payload_log_backpressure_loses_nothing
+	@testhost/run --kernel normal --timeout 14400 -- env AVF_TEST_BOOTS=$(SOAK_BOOTS) \
+		build/user/tests/api/api_test -t hundred_boots_without_unexplained_reset
 
 demo:
 	@tools/demo.sh

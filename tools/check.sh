@@ -8,7 +8,7 @@
 #   3. module tier in the test host on the debug kernel (KASAN, lockdep,
 #      kmemleak, fault injection): KUnit, ABI selftests, load/unload cycles
 #   4. end-to-end tier in the test host: real payload VMs (selftests/vm,
-#      selftests/api)
+#      selftests/api; 4c: 100 boots without a guest reset)
 #   5. install tier: make install into a DESTDIR, the installed tree checked
 #      on the host and run in the test host (tools/install-test.sh)
 #   6. packaging tier: dpkg-buildpackage -b and lintian (tools/deb-test.sh)
@@ -101,6 +101,15 @@ for t in vm api; do
 	echo $? >"$res/e2e-$t.status"
 	cp "build/check/th-$t/output" "$res/e2e-$t.log"
 done
+
+if [ -x build/user/tests/api/api_test ]; then
+	# Its own test host and bound: minutes of boots (Documentation/testing.rst).
+	step "tier 4c: 100 hello boots through libavf, no unexplained guest reset"
+	testhost/run --kernel normal --timeout 3600 --quiet --out build/check/th-boots \
+		-- build/user/tests/api/api_test -t hundred_boots_without_unexplained_reset
+	echo $? >"$res/e2e-boots.status"
+	cp build/check/th-boots/output "$res/e2e-boots.log"
+fi
 
 if [ -x selftests/vm/run.sh ]; then
 	step "tier 4b: soak on the debug kernel (1 cycle)"

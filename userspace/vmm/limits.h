@@ -35,6 +35,9 @@
 /* Legacy PC devices. */
 #define SERIAL_PORT_BASE	0x3f8
 #define SERIAL_IRQ		4
+/* Reset control register: the guest's restart with reboot=p writes RST_CPU. */
+#define RESET_CONTROL_PORT	0xcf9
+#define RESET_CONTROL_RST_CPU	0x04
 
 /* Virtqueues. */
 #define VQ_SIZE_MAX		256	/* QueueNumMax offered to the driver */

@@ -84,7 +84,10 @@ static const int vcpu_syscalls[] = {
 	 * ends, AVF_VMM_CONN_DONE for a pending brokered request). */
 	__NR_ioctl,
 };
-static const unsigned int vcpu_ioctls[] = { KVM_RUN, KVM_IRQ_LINE };
+/* KVM_GET_*: the vCPU's own state for the reset line in vmm.log. */
+static const unsigned int vcpu_ioctls[] = {
+	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_VCPU_EVENTS,
+};
 
 static const int devices_syscalls[] = {
 	__NR_ioctl, __NR_epoll_wait, __NR_epoll_pwait, __NR_epoll_ctl, __NR_pread64,

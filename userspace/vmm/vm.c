@@ -248,18 +248,31 @@ int vm_setup_vcpus(struct vm *vm, uint64_t entry, uint64_t start_info)
 
 /* ---- exits ------------------------------------------------------------- */
 
-static void pio(struct vm *vm, uint16_t port, uint8_t *data, unsigned int size, bool out)
+/*
+ * Port I/O. Returns true when the guest asked for a reset: the kernel's
+ * restart with reboot=p (the base command line) writes the reset bits to
+ * the reset control register 0xcf9, so a deliberate restart (reboot(2),
+ * panic with panic=-1) is told apart from a triple fault, which is then
+ * always a crash.
+ */
+static bool pio(struct vm *vm, uint16_t port, uint8_t *data, unsigned int size, bool out)
 {
 	if (port >= SERIAL_PORT_BASE && port < SERIAL_PORT_BASE + 8 && size == 1) {
 		if (out)
 			serial_out(&vm->serial, port - SERIAL_PORT_BASE, *data);
 		else
 			*data = serial_in(&vm->serial, port - SERIAL_PORT_BASE);
-		return;
+		return false;
+	}
+	if (port == RESET_CONTROL_PORT && size == 1) {
+		if (!out)
+			*data = 0;
+		return out && (*data & RESET_CONTROL_RST_CPU);
 	}
 	/* CMOS (0x70/0x71) reads as zero: no update in progress, no RTC. */
 	if (!out)
 		memset(data, (port == 0x71) ? 0 : 0xff, size);
+	return false;
 }
 
 static void mmio(struct vm *vm, uint64_t addr, uint8_t *data, unsigned int len, bool write)
@@ -280,6 +293,53 @@ static void mmio(struct vm *vm, uint64_t addr, uint8_t *data, unsigned int len, 
 	}
 	if (!write)
 		memset(data, 0, len);
+}
+
+/*
+ * A guest reset ends the run; vmm.log says which kind (Documentation/
+ * vmm.rst, "Diagnosing a guest reset"). KVM_EXIT_SHUTDOWN is a triple
+ * fault: with reboot=p in the base command line the guest kernel's own
+ * restarts arrive as a reset request on port 0xcf9 instead, so a triple
+ * fault is a guest crash (an exception it could not deliver), unless the
+ * guest was told reboot=t (then an empty IDT: limit 0). On AMD (SVM) KVM
+ * resets the vCPU before it returns the exit (the VMCB is undefined after
+ * a shutdown intercept): the registers are the reset vector, not the
+ * crash site. The vCPU state is the guest's: logged only with --debug
+ * full (a debuggable VM shows its owner everything anyway).
+ */
+static void log_shutdown(struct vcpu *v, const char *what)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	const char *kind;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0 || ioctl(v->fd, KVM_GET_REGS, &r) < 0) {
+		vlog("vcpu%u: %s (state unavailable: %s)\n", v->id, what, strerror(errno));
+		return;
+	}
+	if (s.cs.selector == 0xf000 && r.rip == 0xfff0)
+		kind = "triple fault: guest crash (vCPU state already reset by KVM)";
+	else if (s.idt.limit == 0)
+		kind = "triple fault with an empty IDT: a reboot=t restart";
+	else
+		kind = "triple fault: guest crash";
+	if (!v->vm->debug_full) {
+		vlog("vcpu%u: %s: %s\n", v->id, what, kind);
+		return;
+	}
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		memset(&ev, 0, sizeof(ev));
+	vlog("vcpu%u: %s: %s: rip %#llx rsp %#llx rflags %#llx cs %#x cr0 %#llx cr2 %#llx "
+	     "cr3 %#llx cr4 %#llx efer %#llx idt %#llx/%#x exc %u/%u nr %u err %#x "
+	     "nmi %u/%u irq %u/%u\n", v->id, what, kind,
+	     (unsigned long long)r.rip, (unsigned long long)r.rsp,
+	     (unsigned long long)r.rflags, s.cs.selector, (unsigned long long)s.cr0,
+	     (unsigned long long)s.cr2, (unsigned long long)s.cr3, (unsigned long long)s.cr4,
+	     (unsigned long long)s.efer, (unsigned long long)s.idt.base, s.idt.limit,
+	     ev.exception.injected, ev.exception.pending, ev.exception.nr,
+	     ev.exception.error_code, ev.nmi.injected, ev.nmi.pending, ev.interrupt.injected,
+	     ev.interrupt.nr);
 }
 
 static void kick_handler(int sig)
@@ -318,9 +378,17 @@ static void *vcpu_thread(void *arg)
 		case KVM_EXIT_IO: {
 			uint8_t *p = (uint8_t *)run + run->io.data_offset;
 
+			bool reset = false;
+
 			for (i = 0; i < run->io.count; i++, p += run->io.size)
-				pio(vm, run->io.port, p, run->io.size,
-				    run->io.direction == KVM_EXIT_IO_OUT);
+				reset |= pio(vm, run->io.port, p, run->io.size,
+					     run->io.direction == KVM_EXIT_IO_OUT);
+			if (reset) {
+				vlog("vcpu%u: reset request (port %#x): guest restart "
+				     "(reboot or panic)\n", v->id, RESET_CONTROL_PORT);
+				vm_request_stop(vm, VM_STOP_GUEST_RESET);
+				return NULL;
+			}
 			break;
 		}
 		case KVM_EXIT_MMIO:
@@ -328,11 +396,12 @@ static void *vcpu_thread(void *arg)
 			     run->mmio.is_write);
 			break;
 		case KVM_EXIT_SHUTDOWN:
-			vlog_debug("vcpu%u: shutdown (triple fault / reset)\n", v->id);
+			log_shutdown(v, "KVM_EXIT_SHUTDOWN");
 			vm_request_stop(vm, VM_STOP_GUEST_RESET);
 			return NULL;
 		case KVM_EXIT_SYSTEM_EVENT:
-			vlog_debug("vcpu%u: system event %u\n", v->id, run->system_event.type);
+			vlog("vcpu%u: KVM_EXIT_SYSTEM_EVENT type %u\n", v->id,
+			     run->system_event.type);
 			vm_request_stop(vm, VM_STOP_GUEST_RESET);
 			return NULL;
 		case KVM_EXIT_HLT:

@@ -71,6 +71,7 @@ struct vm {
 	struct devloop devloop;
 	struct lifecycle *lc;
 
+	bool debug_full;	/* --debug full: vmm.log may show guest vCPU state */
 	int stop_fd;		/* eventfd: a vCPU asks the main thread to stop */
 	int stop_reason;	/* atomic: VM_STOP_* or an AVF_STOP_* */
 	bool stopping;		/* atomic: vCPU threads leave KVM_RUN */

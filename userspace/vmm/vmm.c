@@ -33,7 +33,7 @@
 #include "vm.h"
 #include "vmm.h"
 
-#define BASE_CMDLINE	"console=hvc0 panic=-1 reboot=t quiet " \
+#define BASE_CMDLINE	"console=hvc0 panic=-1 reboot=p quiet " \
 			"8250.nr_uarts=1 pci=off i8042.noaux i8042.nokbd i8042.nopnp"
 #define FINAL_SYNC_MS	1000
 
@@ -363,6 +363,7 @@ static int setup_guest(struct vm *vm, struct vmm_opts *o, uint32_t cid, struct l
 		vlog("creating the KVM VM: %s\n", strerror(-ret));
 		goto out;
 	}
+	vm->debug_full = o->debug_full;
 	ret = elf_load_pvh(&vm->mem, kernel.data, kernel.len, &entry, &kernel_end);
 	if (ret) {
 		vlog("loading the kernel: %s\n", strerror(-ret));
