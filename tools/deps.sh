@@ -7,7 +7,7 @@ pkgs=(
 	linux-source-6.12 python3
 	qemu-system-x86
 	libfdt-dev libmbedtls-dev libjson-c-dev libminizip-dev zlib1g-dev
-	device-tree-compiler pkg-config jq
+	device-tree-compiler pkg-config jq gnuplot-nox
 	clang
 	e2fsprogs keyutils
 	debhelper dh-dkms lintian
