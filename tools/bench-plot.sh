@@ -14,16 +14,16 @@ val() { awk -v k="$1" '$1 == k { v = $2 } END { print (v == "" || v == "nan" ? 0
 
 # boot breakdown: one row per system, one column per phase (medians, ms)
 {
-	echo "system libavf_spawn vmm_setup measure derive kernel_to_init guest_runtime payload_to_ready event_delivery"
-	printf 'avf'
+	echo "system qemu_start_to_init libavf_spawn vmm_setup measure derive kernel_to_init guest_runtime payload_to_ready event_delivery"
+	printf 'avf 0'
 	for p in libavf_spawn vmm_setup measure derive kernel_to_init guest_runtime \
 		payload_to_ready event_delivery; do
 		printf ' %s' "$(val "boot_${p}_median")"
 	done
 	echo
 	for m in microvm q35; do
-		# QEMU: start -> init in the "VMM + kernel" slot, init -> READY as runtime + payload
-		printf 'qemu-%s 0 %s 0 0 0 %s 0 0\n' "$m" "$(val "qemu_${m}_exec_to_init_median")" \
+		# QEMU: start -> init (VMM + kernel, one slot), init -> READY as runtime + payload
+		printf 'qemu-%s %s 0 0 0 0 0 %s 0 0\n' "$m" "$(val "qemu_${m}_exec_to_init_median")" \
 			"$(val "qemu_${m}_init_to_ready_median")"
 	done
 } >"$dir/boot-breakdown.dat"
@@ -50,7 +50,7 @@ set boxwidth 0.6
 set key outside right top
 set ylabel "ms"
 set grid ytics
-plot for [c=2:9] "$dir/boot-breakdown.dat" using c:xtic(1) title columnheader(c)
+plot for [c=2:10] "$dir/boot-breakdown.dat" using c:xtic(1) title columnheader(c)
 
 unset style
 set style data linespoints
@@ -68,6 +68,7 @@ set title "stop() -> onStopped and delete, every trial sorted (ms)"
 plot "$dir/stop.sorted" using 1:2 with linespoints title "stop() -> onStopped", \
      "$dir/delete.sorted" using 1:2 with linespoints title "delete"
 
+$( [ -s "$dir/density.dat" ] || echo 'exit' )
 set output "$dir/density.png"
 set title "Density: 64 MiB VMs whose payload started, against time since the first run()"
 set xlabel "seconds"
