@@ -7,7 +7,7 @@
 # test host are slow and noisy; the figures that matter are ratios against
 # QEMU run side by side in the same test host, on the same guest kernel and
 # initramfs, and absolute memory.
-#   AVF_BENCH_TRIALS (default 10), AVF_BENCH_DENSITY_MAX (default 32)
+#   AVF_BENCH_TRIALS (default 10), AVF_BENCH_DENSITY_MAX (default 16)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -17,5 +17,5 @@ make -s module KVARIANT=normal
 make -s user
 testhost/run --kernel normal --timeout "${AVF_BENCH_TIMEOUT:-3600}" --out build/bench -- \
 	env AVF_BENCH_TRIALS="${AVF_BENCH_TRIALS:-10}" \
-	AVF_BENCH_DENSITY_MAX="${AVF_BENCH_DENSITY_MAX:-32}" tools/bench-in-testhost.sh
+	AVF_BENCH_DENSITY_MAX="${AVF_BENCH_DENSITY_MAX:-16}" tools/bench-in-testhost.sh
 exec tools/bench-plot.sh build/bench
