@@ -18,7 +18,7 @@ AVF_CACHE ?= $(HOME)/.cache/avf
 export AVF_CACHE
 
 # Components, each with its own Makefile (all, test; SAN=1 for ASan+UBSan).
-USER_DIRS := userspace/lib userspace/vmm userspace/avfctl payload selftests/avf selftests/vm selftests/api
+USER_DIRS := userspace/lib userspace/vmm userspace/avfctl payload selftests/avf selftests/vm selftests/api bench
 
 .PHONY: all kernel kernel-debug module user user-asan check soak demo bench clean help install uninstall
 

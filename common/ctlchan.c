@@ -24,6 +24,11 @@ static int put(char *buf, size_t size, const char *prefix, const char *text)
 	return (int)n;
 }
 
+int avf_ctl_fmt_boot(char *buf, size_t size)
+{
+	return put(buf, size, AVF_CTL_KW_BOOT, NULL);
+}
+
 int avf_ctl_fmt_started(char *buf, size_t size)
 {
 	return put(buf, size, AVF_CTL_KW_STARTED, NULL);
@@ -124,6 +129,10 @@ int avf_ctl_parse_line(const char *line, size_t len, struct avf_ctl_msg *msg)
 			return -EINVAL;
 	memset(msg, 0, sizeof(*msg));
 
+	if (is_word(line, len, AVF_CTL_KW_BOOT)) {
+		msg->type = AVF_CTL_BOOT;
+		return 0;
+	}
 	if (is_word(line, len, AVF_CTL_KW_STARTED)) {
 		msg->type = AVF_CTL_STARTED;
 		return 0;

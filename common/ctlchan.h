@@ -5,8 +5,11 @@
  * parser (VMM side) live here together so the two cannot drift; codes are
  * the UAPI's (AVF_ERROR_*, AVF_STOP_* in <linux/avf.h>).
  *
- *   STARTED | READY | SHUTDOWN | FINISHED <int32> | FAIL <stop reason>
+ *   BOOT | STARTED | READY | SHUTDOWN | FINISHED <int32> | FAIL <stop reason>
  *   | ERROR <error code> [<text>]
+ *
+ * BOOT is the boot marker: the runtime's first line, sent as init starts;
+ * the VMM timestamps it and reports nothing (bench/ boot breakdowns).
  */
 #ifndef AVF_COMMON_CTLCHAN_H
 #define AVF_COMMON_CTLCHAN_H
@@ -18,6 +21,7 @@
 
 #define AVF_CTL_LINE_MAX	256	/* bytes of a line, including the '\n' */
 
+#define AVF_CTL_KW_BOOT		"BOOT"
 #define AVF_CTL_KW_STARTED	"STARTED"
 #define AVF_CTL_KW_READY	"READY"
 #define AVF_CTL_KW_SHUTDOWN	"SHUTDOWN"
@@ -32,6 +36,7 @@
  * Text is made printable ASCII (other bytes become '?') and truncated so the
  * line never exceeds AVF_CTL_LINE_MAX bytes.
  */
+int avf_ctl_fmt_boot(char *buf, size_t size);
 int avf_ctl_fmt_started(char *buf, size_t size);
 int avf_ctl_fmt_ready(char *buf, size_t size);
 int avf_ctl_fmt_finished(char *buf, size_t size, int code);
@@ -46,6 +51,7 @@ enum avf_ctl_type {
 	AVF_CTL_ERROR,
 	AVF_CTL_FAIL,
 	AVF_CTL_SHUTDOWN,
+	AVF_CTL_BOOT,
 };
 
 struct avf_ctl_msg {

@@ -8,7 +8,7 @@ pkgs=(
 	qemu-system-x86
 	libfdt-dev libmbedtls-dev libjson-c-dev libminizip-dev zlib1g-dev libseccomp-dev
 	libprotobuf-c-dev protobuf-c-compiler
-	device-tree-compiler pkg-config jq
+	device-tree-compiler pkg-config jq gnuplot-nox
 	clang
 	e2fsprogs keyutils
 	debhelper dh-dkms lintian

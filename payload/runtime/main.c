@@ -914,6 +914,12 @@ int main(void)
 		rt_log("no control channel %s: %s", CTL_DEV, strerror(errno));
 		end_vm(false);
 	}
+	{
+		/* the boot marker (bench/): init has started */
+		char line[AVF_CTL_LINE_MAX + 1];
+
+		ctl_send(line, avf_ctl_fmt_boot(line, sizeof(line)));
+	}
 	log_fd = open_console(LOG_DEV);
 	if (log_fd < 0)
 		rt_log("no payload log %s: %s (payload output goes to the console)", LOG_DEV,

@@ -14,11 +14,15 @@
 #     --cpus N          default 1
 #     --timeout S       kill QEMU after S seconds (default 120)
 #     --accel tcg|kvm   default tcg
+#     --machine M       microvm (default; virtio-mmio) or q35 (virtio-pci,
+#                       same devices in the same order; PVH entry, no firmware
+#                       beyond QEMU's PVH option ROM)
 #     --cpu MODEL       default qemu64 (host with kvm)
 #     --console         also print the guest console (hvc0) and payload log
 #     --out DIR         keep console.log, payload.log, control.log in DIR
 #     --timestamps      prefix each control line with the seconds since
-#                       QEMU was started (boot-time measurements)
+#                       QEMU was started, to the microsecond (boot-time
+#                       measurements; BOOT is the runtime's init marker)
 #     --config-cpio F   append F instead of a generated configuration archive
 #     --no-config       append no configuration at all (tests the runtime)
 #     --secret FILE     32-byte stand-in VM secret, appended as avf/secret
@@ -33,7 +37,7 @@ top=$(cd "$here/../.." && pwd)
 out=${OUT:-$top/build/user}
 
 kernel=${AVF_KERNEL:-} initrd=$out/guest/initramfs.cpio.gz debug=full mem=256 cpus=1
-timeout_s=120 accel=tcg cpu='' show_console=0 keep='' stamps=0 config_cpio='' no_config=0
+timeout_s=120 accel=tcg machine=microvm cpu='' show_console=0 keep='' stamps=0 config_cpio='' no_config=0
 secret='' new_instance='' storage=''
 usage() { sed -n '/^#   qemu-run.sh/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -45,6 +49,7 @@ while [ $# -gt 0 ]; do
 	--cpus) cpus=$2; shift 2 ;;
 	--timeout) timeout_s=$2; shift 2 ;;
 	--accel) accel=$2; shift 2 ;;
+	--machine) machine=$2; shift 2 ;;
 	--cpu) cpu=$2; shift 2 ;;
 	--console) show_console=1; shift ;;
 	--out) keep=$2; shift 2 ;;
@@ -92,12 +97,22 @@ else
 	"$mkconfig" -o "$tmp/config.cpio" --payload "$payload" --debug "$debug" \
 		--mem "$mem" --cpus "$cpus" "${extra[@]}"
 fi
+case $machine in
+microvm)
+	mach=(-M microvm,x-option-roms=off,rtc=off,isa-serial=off,acpi=off)
+	vblk=virtio-blk-device vser=virtio-serial-device ;;
+q35)
+	# no option ROMs beyond PVH boot, no default devices, no VGA
+	mach=(-M q35,acpi=on -vga none)
+	vblk=virtio-blk-pci vser=virtio-serial-pci ;;
+*) usage ;;
+esac
 disks=(-drive "file=$tmp/package.img,format=raw,if=none,id=pkg,readonly=on"
-	-device "virtio-blk-device,drive=pkg")
+	-device "$vblk,drive=pkg")
 if [ -n "$storage" ]; then
 	[ -f "$storage" ] || { echo "qemu-run: missing $storage" >&2; exit 2; }
 	disks+=(-drive "file=$storage,format=raw,if=none,id=storage,cache=writeback"
-		-device "virtio-blk-device,drive=storage")
+		-device "$vblk,drive=storage")
 fi
 cat "$initrd" "$tmp/config.cpio" >"$tmp/initrd"
 # a disk is whole sectors: pad the package with zeros
@@ -110,15 +125,18 @@ usec() { local t=${EPOCHREALTIME/[.,]/}; echo $((10#$t)); }
 secs() { printf '%d.%03d' $(($1 / 1000000)) $(($1 % 1000000 / 1000)); }
 start=$(usec)
 (
+	# no subshell per line: the stamp is taken as the line arrives
 	while IFS= read -r line; do
+		t=${EPOCHREALTIME/[.,]/}
+		d=$((10#$t - start))
 		printf '%s\n' "$line" >>"$dir/control.log"
-		printf '%s %s\n' "$(secs $(($(usec) - start)))" "$line" >>"$dir/control.times"
+		printf '%d.%06d %s\n' $((d / 1000000)) $((d % 1000000)) "$line" >>"$dir/control.times"
 	done <"$tmp/ctl.out"
 ) &
 reader=$!
 rc=0
 timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
-	-M microvm,x-option-roms=off,rtc=off,isa-serial=off,acpi=off \
+	"${mach[@]}" \
 	-accel "$accel" -cpu "$cpu" -m "$mem" -smp "$cpus" \
 	-nodefaults -no-user-config -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$tmp/initrd" \
@@ -126,11 +144,11 @@ timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
 	-chardev file,id=hvc0,path="$dir/console.log" \
 	-chardev file,id=hvc1,path="$dir/payload.log" \
 	-chardev pipe,id=hvc2,path="$tmp/ctl" \
-	-device virtio-serial-device,id=vser0,max_ports=1 \
+	-device "$vser,id=vser0,max_ports=1" \
 	-device virtconsole,bus=vser0.0,chardev=hvc0 \
-	-device virtio-serial-device,id=vser1,max_ports=1 \
+	-device "$vser,id=vser1,max_ports=1" \
 	-device virtconsole,bus=vser1.0,chardev=hvc1 \
-	-device virtio-serial-device,id=vser2,max_ports=1 \
+	-device "$vser,id=vser2,max_ports=1" \
 	-device virtconsole,bus=vser2.0,chardev=hvc2 \
 	"${disks[@]}" \
 	</dev/null || rc=$?

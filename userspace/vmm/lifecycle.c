@@ -105,7 +105,11 @@ void lifecycle_handle(struct lifecycle *lc, const struct avf_ctl_msg *msg)
 	if (lc->stopped)
 		goto out;
 	switch (msg->type) {
+	case AVF_CTL_BOOT:
+		vlog_stamp(VTS_BOOT);
+		break;
 	case AVF_CTL_STARTED:
+		vlog_stamp(VTS_STARTED);
 		if (lc->started)
 			break;
 		lc->started = true;
@@ -113,6 +117,7 @@ void lifecycle_handle(struct lifecycle *lc, const struct avf_ctl_msg *msg)
 		wake(lc);
 		break;
 	case AVF_CTL_READY:
+		vlog_stamp(VTS_READY);
 		if (lc->ready || !lc->started)
 			break;
 		lc->ready = true;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -10,6 +11,38 @@
 #define VLOG_WINDOW_S		5
 
 bool vlog_verbose;
+
+static uint64_t stamps[VTS_COUNT];
+static const char *const stamp_names[VTS_COUNT] = {
+	"exec", "bound", "load0", "load1", "start0", "start1", "kvm_run", "boot", "started",
+	"ready",
+};
+
+void vlog_stamp(enum vlog_ts which)
+{
+	struct timespec ts;
+	uint64_t zero = 0, ns;
+
+	if ((unsigned int)which >= VTS_COUNT)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	__atomic_compare_exchange_n(&stamps[which], &zero, ns, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+}
+
+void vlog_stamps(void)
+{
+	char line[512];
+	int off, i;
+
+	off = snprintf(line, sizeof(line), "timestamps");
+	for (i = 0; i < VTS_COUNT && off > 0 && (size_t)off < sizeof(line); i++)
+		off += snprintf(line + off, sizeof(line) - (size_t)off, " %s=%llu",
+				stamp_names[i],
+				(unsigned long long)__atomic_load_n(&stamps[i], __ATOMIC_RELAXED));
+	vlog("%s\n", line);
+}
 
 static void vvlog(const char *fmt, va_list ap)
 {

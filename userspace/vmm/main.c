@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "limits.h"
+#include "log.h"
 #include "startup.h"
 #include "vmm.h"
 
@@ -13,6 +14,7 @@ int main(int argc, char **argv)
 	bool setid;
 	int ret;
 
+	vlog_stamp(VTS_EXEC);
 	/* Before anything the caller controls is looked at. */
 	ret = startup_secure(&setid);
 	if (ret)

@@ -366,6 +366,8 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	}
 
+	if (v->id == 0)
+		vlog_stamp(VTS_KVM_RUN);
 	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)

@@ -260,7 +260,10 @@ static int load_identity(const struct vmm_opts *o, struct lifecycle *lc, const u
 	ld.images.cmdline = o->cmdline ? (uintptr_t)o->cmdline : 0;
 	ld.state = (uintptr_t)state;
 	ld.state_size = AVF_INSTANCE_STATE_SIZE;
-	if (ioctl(lc->vmm_fd, AVF_VMM_LOAD, &ld) < 0) {
+	vlog_stamp(VTS_LOAD0);
+	ret = ioctl(lc->vmm_fd, AVF_VMM_LOAD, &ld);
+	vlog_stamp(VTS_LOAD1);
+	if (ret < 0) {
 		ret = -errno;
 		vlog("AVF_VMM_LOAD: the instance refused this run: %s\n", strerror(errno));
 		*reason = identity_reason(lc, "AVF_VMM_LOAD", errno);
@@ -287,7 +290,10 @@ static int start_secret(struct vm *vm, struct lifecycle *lc, uint64_t secret_gpa
 	memset(&st, 0, sizeof(st));
 	st.mem_fd = vm->mem.memfd;
 	st.secret_offset = secret_gpa;
-	if (ioctl(lc->vmm_fd, AVF_VMM_START, &st) == 0)
+	vlog_stamp(VTS_START0);
+	ret = ioctl(lc->vmm_fd, AVF_VMM_START, &st);
+	vlog_stamp(VTS_START1);
+	if (ret == 0)
 		return 0;
 	ret = -errno;
 	vlog("AVF_VMM_START: %s\n", strerror(errno));
@@ -606,6 +612,7 @@ int vmm_run(const struct vmm_opts *opts)
 			return EXIT_VMM_UNAVAILABLE;
 		if (vmm_fd < 0)
 			return EXIT_VMM_INTERNAL;
+		vlog_stamp(VTS_BOUND);
 	}
 	/* Bound: from here on every path reports a stop reason. */
 	lifecycle_init(&lc, vmm_fd, wake_fd);
@@ -642,6 +649,7 @@ int vmm_run(const struct vmm_opts *opts)
 		   (unsigned long long)vm.pkg.ioerrs, (unsigned long long)vm.vsock.rsts,
 		   (unsigned long long)vsock_refused_count(&vm.vsock),
 		   (unsigned long long)vm.vsock.dropped, (unsigned long long)vm.vsock.spoofed);
+	vlog_stamps();
 	vm_destroy(&vm);
 	if (vmm_fd >= 0)
 		close(vmm_fd);

@@ -17,6 +17,9 @@ TEST(valid_lines)
 {
 	struct avf_ctl_msg m;
 
+	ASSERT_EQ(0, parse("BOOT", &m));
+	EXPECT_EQ(AVF_CTL_BOOT, m.type);
+	EXPECT_EQ(-EINVAL, parse("BOOTX", &m));
 	ASSERT_EQ(0, parse("STARTED", &m));
 	EXPECT_EQ(AVF_CTL_STARTED, m.type);
 	ASSERT_EQ(0, parse("READY", &m));
