@@ -29,6 +29,7 @@ head -c 100 "$work/full.dtb" >"$work/cfg/avf/config.dtb"
 (cd "$work/cfg" && find avf | sort | cpio -o -H newc -R 0:0 --quiet) >"$work/truncated.cpio"
 
 # name | package | payload name | expected control lines (';'-separated) | timeout | qemu-run args
+# (run() expects the runtime's BOOT line, its first whatever follows, before these)
 cases=(
 	"hello|hello|hello.so|STARTED;READY;FINISHED 0;SHUTDOWN|120"
 	"exit-code|exit-code|exit-code.so|STARTED;FINISHED 7;SHUTDOWN|120"
@@ -54,7 +55,7 @@ echo "1..$total"
 # compares the control lines; the logs stay in $logdir for more checks.
 # Returns 0 when the lines match.
 run() {
-	local name=$1 pkg=$2 payload=$3 expect=$4 tmo=$5 rc=0 got
+	local name=$1 pkg=$2 payload=$3 expect="BOOT;$4" tmo=$5 rc=0 got
 	shift 5
 	logdir=$work/log.$n.$name
 	mkdir -p "$logdir"
