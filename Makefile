@@ -87,13 +87,7 @@ bench:
 # ---- install (FHS) ----
 # Installed binaries are built apart (build/dist, AVF_DEVEL=0): they know
 # only the install directories, never this tree.
-PREFIX ?= /usr/local
-BINDIR ?= $(PREFIX)/bin
-LIBDIR ?= $(PREFIX)/lib
-LIBEXECDIR ?= $(PREFIX)/libexec
-DATADIR ?= $(PREFIX)/share
-INCLUDEDIR ?= $(PREFIX)/include
-MANDIR ?= $(DATADIR)/man
+include $(TOP)/userspace/dirs.mk
 # arch-independent system configuration: under PREFIX/lib (udev, sysusers
 # and modprobe read /usr/lib and /usr/local/lib); DKMS wants /usr/src.
 UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d

@@ -15,15 +15,7 @@ OUT ?= $(TOP)/build/user
 SANFLAGS :=
 endif
 BIN := $(OUT)/bin
-# Install directories (FHS). Compiled into libavf/avfctl so that installed
-# binaries find their peers (avf-vmm, guest images) under the prefix.
-PREFIX ?= /usr/local
-BINDIR ?= $(PREFIX)/bin
-LIBDIR ?= $(PREFIX)/lib
-LIBEXECDIR ?= $(PREFIX)/libexec
-DATADIR ?= $(PREFIX)/share
-INCLUDEDIR ?= $(PREFIX)/include
-MANDIR ?= $(DATADIR)/man
+include $(TOP)/userspace/dirs.mk
 # AVF_DEVEL=1 (make user, the tests): libavf also looks in this build tree
 # and the kernel cache. Installed builds (make install) are built without it.
 AVF_DEVEL ?= 1
