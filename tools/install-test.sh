@@ -122,7 +122,8 @@ if [ "${1:-}" = --in-testhost-run ]; then
 	[ "$(stat -c %G:%a /dev/avf)" = avf:660 ] && ok "dev_avf_group_avf_0660" ||
 		{ echo "# $(stat -c %G:%a /dev/avf)"; nok "dev_avf_group_avf_0660"; }
 	mkdir -p /tmp/u1000 && chown 1000:1000 /tmp/u1000
-	as1000() { setpriv --reuid 1000 --regid 1000 --groups avf env HOME=/tmp/u1000 "$@"; }
+	# bounded: a hung run fails its own test, not the whole test host
+	as1000() { timeout -k 10 600 setpriv --reuid 1000 --regid 1000 --groups avf env HOME=/tmp/u1000 "$@"; }
 	run() { # name cmd...
 		local name=$1 out; shift
 		if out=$(as1000 "$@" 2>&1); then ok "$name"; else echo "$out" | sed 's/^/# /'; nok "$name"; fi
@@ -154,7 +155,7 @@ if [ "${1:-}" = --in-testhost-run ]; then
 	# the avfctl end-to-end tests (selftests/api/avfctl_test.sh, as root as
 	# in tier 4) with the installed avfctl, avf-vmm, guest images and
 	# example packages; only the vsock echo payload is a test build's
-	out=$(env AVFCTL=/usr/local/bin/avfctl AVF_TEST_PACKAGES=/usr/local/share/avf/examples \
+	out=$(timeout -k 10 1200 env AVFCTL=/usr/local/bin/avfctl AVF_TEST_PACKAGES=/usr/local/share/avf/examples \
 		AVF_TEST_ECHO=/run/vsock-echo.zip bash /run/avfctl_test.sh 2>&1)
 	grep -q '^ok [0-9]' <<<"$out" || { echo "$out" | sed 's/^/# /'; nok "avfctl_test_ran"; }
 	while IFS= read -r l; do
@@ -286,13 +287,20 @@ done
 
 if [ $testhost = 1 ] && [ -f "$w/dkms/kmod/avf.ko" ]; then
 	testhost/run --kernel normal --timeout 1800 --quiet --module "$w/dkms/kmod/avf.ko" \
-		--out "$w/th" -- tools/install-test.sh --in-testhost-run "$w" >/dev/null 2>&1
+		--out "$w/th" -- tools/install-test.sh --in-testhost-run "$w" >/dev/null 2>"$w/th.err"
 	rc=$?
-	sed -n 's/^\(not \)\{0,1\}ok [0-9]* \(.*\)$/\1ok \2/p' "$w/th/output" >"$w/th.tap"
-	while read -r l; do
-		case $l in "not ok "*) nok "testhost_${l#not ok }" ;; "ok "*) ok "testhost_${l#ok }" ;; esac
+	sed -n 's/^\(not \)\{0,1\}ok [0-9]* \(.*\)$/\1ok \2/p; /^#/p' "$w/th/output" >"$w/th.tap"
+	while IFS= read -r l; do
+		case $l in
+		"not ok "*) nok "testhost_${l#not ok }" ;;
+		"ok "*) ok "testhost_${l#ok }" ;;
+		"#"*) echo "$l" ;;	# a failing test's output, before its "not ok"
+		esac
 	done <"$w/th.tap"
-	[ -s "$w/th.tap" ] && [ $rc != 125 ] || nok "testhost_ran (rc $rc; see $w/th/output)"
+	if ! grep -q '^ok ' "$w/th.tap" || [ $rc = 125 ]; then
+		tail -30 "$w/th.err" | sed 's/^/# /'
+		nok "testhost_ran (rc $rc; see $w/th/output)"
+	fi
 fi
 echo "1..$n"
 [ $fails = 0 ]

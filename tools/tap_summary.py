@@ -82,9 +82,39 @@ def failed_names(test, prefix=""):
     return out
 
 
+NOT_OK = re.compile(r"^\s*not ok \d+ ")
+RESULT = re.compile(r"^\s*(not )?ok \d+ ")
+
+
+def failure_context(lines, max_each=12, max_all=60):
+    """The comment lines right before each "not ok" (what kselftest and
+    our shell tiers print about a failure), so that the end of make
+    check's output says why, not only what."""
+    out = []
+    for i, line in enumerate(lines):
+        if not NOT_OK.match(DMESG.sub("", line)):
+            continue
+        ctx = []
+        j = i - 1
+        while j >= 0 and len(ctx) < 200:
+            bare = DMESG.sub("", lines[j])
+            if RESULT.match(bare) or START.match(bare):
+                break
+            if bare.lstrip().startswith("#"):
+                ctx.append(bare.rstrip())
+            j -= 1
+        ctx.reverse()
+        out.append(DMESG.sub("", line).strip())
+        out += ["    " + c for c in ctx[-max_each:]]
+        if len(out) >= max_all:
+            break
+    return out[:max_all]
+
+
 def main():
     rdir = sys.argv[1]
     tp = tf = ts = 0
+    details = []
     for fn in sorted(os.listdir(rdir)):
         base, ext = os.path.splitext(fn)
         if ext not in (".tap", ".ktap", ".log"):
@@ -125,7 +155,15 @@ def main():
               ("FAIL" if f_ else "ok", base, p, f_, s))
         for name in fails[:20]:
             print("         failed: %s" % name)
+        if f_:
+            ctx = failure_context(lines)
+            if ctx:
+                details.append((base, ctx))
         tp, tf, ts = tp + p, tf + f_, ts + s
+    for base, ctx in details[:6]:
+        print("  -- %s (build/check/results/):" % base)
+        for c in ctx:
+            print("     " + c)
     print("%d passed, %d failed, %d skipped" % (tp, tf, ts))
     return 1 if tf else 0
 
