@@ -633,6 +633,100 @@ static ssize_t slurp(const char *path, char *buf, size_t cap)
 	return n;
 }
 
+/* A temporary file open for appending; its path in @path (a mkstemp template). */
+static int tmp_out(char *path)
+{
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+}
+
+/*
+ * A debuggable VM that hangs in boot says where its vCPUs were when the
+ * hang-up stopped it (vmm.rst, "Diagnosing a guest reset"); a VM without
+ * debug shows the owner nothing of the guest's state.
+ */
+TEST_F(vm, hangup_logs_vcpu_state_only_when_debuggable)
+{
+	static const char *const dbg[] = { "--hangup-timeout", "5", "--debug", "full", NULL };
+	static const char *const nodbg[] = { "--hangup-timeout", "5", NULL };
+	char path[64], buf[16384];
+
+	for (int round = 0; round < 2; round++) {
+		struct run_fds fds = NO_FDS;
+
+		strcpy(path, "/tmp/vmtest-hangup-XXXXXX");
+		fds.err = tmp_out(path);
+		ASSERT_LE(0, fds.err);
+		memset(self->r.ev, 0, sizeof(self->r.ev));
+		self->r.nev = 0;
+		run_to_stop_fds(_metadata, &self->r, "stall", round ? nodbg : dbg, &fds);
+		close(fds.err);
+		EXPECT_EQ(AVF_STOP_HANGUP, last(&self->r)->code);
+		slurp(path, buf, sizeof(buf));
+		unlink(path);
+		if (!round) {
+			if (!strstr(buf, "vcpu0: at hang-up: stopped: rip 0x"))
+				TH_LOG("vmm log:\n%s", buf);
+			EXPECT_NE(NULL, strstr(buf, "vcpu0: at hang-up: stopped: rip 0x"));
+		} else {
+			EXPECT_NE(NULL, strstr(buf, "hang-up"));
+			EXPECT_EQ(NULL, strstr(buf, "rip"));
+		}
+	}
+}
+
+/*
+ * --debug full puts the guest kernel's early console on the UART, into
+ * the console file: here every early message (ignore_loglevel) arrives
+ * through the UART (vmm.log counts its bytes) before hvc0 exists; a VM
+ * without debug has no early console (and no console file at all).
+ */
+TEST_F(vm, debug_full_console_has_early_boot_messages)
+{
+	static const char *const dbg[] = { "--debug", "full", "--cmdline", "ignore_loglevel",
+					   NULL };
+	static const char *const nodbg[] = { "--cmdline", "ignore_loglevel", NULL };
+	char con[64], err[64], log[8192];
+	static char buf[1 << 20];
+	unsigned long long uart;
+	const char *p;
+
+	for (int round = 0; round < 2; round++) {
+		struct run_fds fds = NO_FDS;
+
+		strcpy(con, "/tmp/vmtest-earlycon-XXXXXX");
+		strcpy(err, "/tmp/vmtest-earlycon-log-XXXXXX");
+		fds.console = tmp_out(con);
+		fds.err = tmp_out(err);
+		ASSERT_LE(0, fds.console);
+		ASSERT_LE(0, fds.err);
+		memset(self->r.ev, 0, sizeof(self->r.ev));
+		self->r.nev = 0;
+		run_to_stop_fds(_metadata, &self->r, "hello", round ? nodbg : dbg, &fds);
+		close(fds.console);
+		close(fds.err);
+		ASSERT_LE(0, find(&self->r, AVF_EVENT_PAYLOAD_FINISHED));
+		slurp(con, buf, sizeof(buf));
+		slurp(err, log, sizeof(log));
+		unlink(con);
+		unlink(err);
+		p = strstr(log, ", uart ");
+		ASSERT_NE(NULL, p);
+		uart = strtoull(p + 7, NULL, 10);
+		if (!round) {
+			EXPECT_LT(1000, uart);
+			EXPECT_NE(NULL, strstr(buf, "printk: debug: ignoring loglevel setting."));
+		} else {
+			EXPECT_EQ(0, uart);
+			EXPECT_EQ(0, buf[0]);
+		}
+	}
+}
+
 /*
  * Encrypted storage through the read-write virtio-blk: the first run
  * creates the file system and writes a marker, the second run of the same

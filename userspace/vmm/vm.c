@@ -307,9 +307,28 @@ static void mmio(struct vm *vm, uint64_t addr, uint8_t *data, unsigned int len, 
  * crash site. The vCPU state is the guest's: logged only with --debug
  * full (a debuggable VM shows its owner everything anyway).
  */
-static void log_shutdown(struct vcpu *v, const char *what)
+/* The guest's vCPU state on one line (--debug full only, see below). */
+static void log_vcpu_state(struct vcpu *v, const char *what, const char *kind,
+			   const struct kvm_regs *r, const struct kvm_sregs *s)
 {
 	struct kvm_vcpu_events ev;
+
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		memset(&ev, 0, sizeof(ev));
+	vlog("vcpu%u: %s: %s: rip %#llx rsp %#llx rflags %#llx cs %#x cr0 %#llx cr2 %#llx "
+	     "cr3 %#llx cr4 %#llx efer %#llx idt %#llx/%#x exc %u/%u nr %u err %#x "
+	     "nmi %u/%u irq %u/%u\n", v->id, what, kind,
+	     (unsigned long long)r->rip, (unsigned long long)r->rsp,
+	     (unsigned long long)r->rflags, s->cs.selector, (unsigned long long)s->cr0,
+	     (unsigned long long)s->cr2, (unsigned long long)s->cr3, (unsigned long long)s->cr4,
+	     (unsigned long long)s->efer, (unsigned long long)s->idt.base, s->idt.limit,
+	     ev.exception.injected, ev.exception.pending, ev.exception.nr,
+	     ev.exception.error_code, ev.nmi.injected, ev.nmi.pending, ev.interrupt.injected,
+	     ev.interrupt.nr);
+}
+
+static void log_shutdown(struct vcpu *v, const char *what)
+{
 	struct kvm_sregs s;
 	struct kvm_regs r;
 	const char *kind;
@@ -328,18 +347,25 @@ static void log_shutdown(struct vcpu *v, const char *what)
 		vlog("vcpu%u: %s: %s\n", v->id, what, kind);
 		return;
 	}
-	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
-		memset(&ev, 0, sizeof(ev));
-	vlog("vcpu%u: %s: %s: rip %#llx rsp %#llx rflags %#llx cs %#x cr0 %#llx cr2 %#llx "
-	     "cr3 %#llx cr4 %#llx efer %#llx idt %#llx/%#x exc %u/%u nr %u err %#x "
-	     "nmi %u/%u irq %u/%u\n", v->id, what, kind,
-	     (unsigned long long)r.rip, (unsigned long long)r.rsp,
-	     (unsigned long long)r.rflags, s.cs.selector, (unsigned long long)s.cr0,
-	     (unsigned long long)s.cr2, (unsigned long long)s.cr3, (unsigned long long)s.cr4,
-	     (unsigned long long)s.efer, (unsigned long long)s.idt.base, s.idt.limit,
-	     ev.exception.injected, ev.exception.pending, ev.exception.nr,
-	     ev.exception.error_code, ev.nmi.injected, ev.nmi.pending, ev.interrupt.injected,
-	     ev.interrupt.nr);
+	log_vcpu_state(v, what, kind, &r, &s);
+}
+
+/*
+ * A VM stopped because it hung in boot (hang-up): where each vCPU was when
+ * it was stopped, for a --debug full VM (the guest's state, as above).
+ */
+static void log_hang(struct vcpu *v)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+
+	if (!v->vm->debug_full || !__atomic_load_n(&v->vm->log_state_on_stop, __ATOMIC_ACQUIRE))
+		return;
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0 || ioctl(v->fd, KVM_GET_REGS, &r) < 0)
+		vlog("vcpu%u: at hang-up: state unavailable: %s\n", v->id, strerror(errno));
+	else
+		log_vcpu_state(v, "at hang-up", s.cr0 & 1 ? "stopped" : "stopped in real mode",
+			       &r, &s);
 }
 
 static void kick_handler(int sig)
@@ -427,6 +453,7 @@ static void *vcpu_thread(void *arg)
 			return NULL;
 		}
 	}
+	log_hang(v);
 	return NULL;
 }
 

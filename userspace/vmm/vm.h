@@ -75,6 +75,7 @@ struct vm {
 	int stop_fd;		/* eventfd: a vCPU asks the main thread to stop */
 	int stop_reason;	/* atomic: VM_STOP_* or an AVF_STOP_* */
 	bool stopping;		/* atomic: vCPU threads leave KVM_RUN */
+	bool log_state_on_stop;	/* atomic: a hang-up; vCPU threads log where they were */
 };
 
 /* @kvm_fd: /dev/kvm, opened before the base seccomp filter; owned by the VM after this. */

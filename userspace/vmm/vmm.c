@@ -35,6 +35,8 @@
 
 #define BASE_CMDLINE	"console=hvc0 panic=-1 reboot=p quiet " \
 			"8250.nr_uarts=1 pci=off i8042.noaux i8042.nokbd i8042.nopnp"
+/* --debug full: early boot messages on the UART (the console fd too) */
+#define DEBUG_CMDLINE	"earlycon=uart8250,io,0x3f8"
 #define FINAL_SYNC_MS	1000
 
 /* A boot image mapped read-only from the fd it is booted from. */
@@ -143,7 +145,13 @@ static int build_cmdline(const struct vmm_opts *o, const struct vm *vm, char *bu
 
 	if (vm_mmio_cmdline(vm, mmio, sizeof(mmio)))
 		return -ENOSPC;
-	n = snprintf(buf, CMDLINE_MAX, "%s %s%s%s", BASE_CMDLINE, mmio, o->cmdline ? " " : "",
+	/*
+	 * A debuggable VM also gets the guest kernel's messages from before
+	 * hvc0 exists (a crash or warning in early boot) on its console,
+	 * through the UART, as Microdroid's debug level FULL does.
+	 */
+	n = snprintf(buf, CMDLINE_MAX, "%s%s %s%s%s", BASE_CMDLINE,
+		     o->debug_full ? " " DEBUG_CMDLINE : "", mmio, o->cmdline ? " " : "",
 		     o->cmdline ? o->cmdline : "");
 	if (n < 0 || n >= CMDLINE_MAX)
 		return -ENOSPC;
@@ -632,6 +640,8 @@ int vmm_run(const struct vmm_opts *opts)
 	}
 
 	reason = supervise(&vm, &lc, sig_fd, wake_fd, o.hangup_s);
+	if (reason == AVF_STOP_HANGUP)
+		__atomic_store_n(&vm.log_state_on_stop, true, __ATOMIC_RELEASE);
 	vm_stop_vcpus(&vm);
 	devloop_stop(&vm.devloop);
 	/* The kernel console's drop count is final from here on (exact). */
@@ -639,11 +649,14 @@ int vmm_run(const struct vmm_opts *opts)
 	report_stats(&vm, &lc);	/* final, before STOPPED */
 	ret = lifecycle_stop(&lc, reason);
 	/* Always in vmm.log: the drop counts are what the owner can see of them. */
-	vlog("console %llu bytes (%llu dropped), log %llu bytes (%llu dropped), "
+	vlog("console %llu bytes (%llu dropped), uart %llu bytes (%llu dropped), "
+		   "log %llu bytes (%llu dropped), "
 		   "blk ioerrs %llu, vsock rst %llu (refused guest connections %llu, "
 		   "dropped %llu, spoofed %llu)\n",
 		   (unsigned long long)vm.console_out.written,
 		   (unsigned long long)vm.console_out.dropped,
+		   (unsigned long long)vm.serial_out.written,
+		   (unsigned long long)vm.serial_out.dropped,
 		   (unsigned long long)vm.log_out.written,
 		   (unsigned long long)vm.log_out.dropped,
 		   (unsigned long long)vm.pkg.ioerrs, (unsigned long long)vm.vsock.rsts,
