@@ -19,7 +19,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 res=$top/build/check/results
 rm -rf build/check && mkdir -p "$res"
-step() { printf '\n==> %s\n' "$*"; }
+# each step says when it starts (seconds into make check): where the time goes
+step() { printf '\n==> [%ds] %s\n' $(( $(date +%s) - t0 )) "$*"; }
 tap_status() { # name rc: a one-test TAP file for a step without TAP output
 	printf 'TAP version 13\n1..1\n%s 1 %s\n' "$([ "$2" = 0 ] && echo ok || echo 'not ok')" "$1" >"$res/$1.tap"
 }
