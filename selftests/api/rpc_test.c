@@ -22,6 +22,7 @@
 #include <avf/rpc.h>
 
 #include "kselftest_harness.h"
+#include "api_vm.h"
 #include "rpcframe.h"
 #include "payloads/calc.pb-c.h"
 #include "payloads/calc_rpc.h"
@@ -43,11 +44,7 @@ static double now_us(void)
 
 FIXTURE(rpc)
 {
-	char root[64];
-	char name[32];
-	struct avf_manager *m;
-	struct avf_vm *vm;
-	struct avf_config *c;
+	struct api_vm v;
 };
 
 static struct avf_rpc_client *rpc_connect(struct __test_metadata *_metadata,
@@ -81,40 +78,19 @@ static int add(struct avf_rpc_client *c, int64_t a, int64_t b, int64_t *sum, int
 FIXTURE_SETUP(rpc)
 {
 	const char *apk = AVF_TEST_DIR "/rpc-calc.zip";
-	struct avf_config_builder *b = NULL;
 	enum avf_status st;
-	char *msg = NULL;
-	int ret;
+	const char *skip = api_vm_start(_metadata, &self->v, "rpc", apk, "rpc-calc.so");
 
-	self->m = NULL;
-	self->vm = NULL;
-	self->c = NULL;
-	strcpy(self->root, "/tmp/avf-rpc-XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->root));
-	if (access(apk, R_OK))
-		SKIP(return, "%s not built (guest side missing)", apk);
-	ret = avf_manager_open(self->root, &self->m, &msg);
-	if (ret == AVF_E_UNSUPPORTED)
-		SKIP(return, "AVF not supported here: %s", msg);
-	ASSERT_EQ(AVF_OK, ret) TH_LOG("%s", msg);
-	free(msg);
-	ASSERT_EQ(AVF_OK, avf_config_builder_new(self->m, &b));
-	avf_config_builder_set_apk_path(b, apk);
-	avf_config_builder_set_payload_binary_name(b, "rpc-calc.so");
-	avf_config_builder_set_protected_vm(b, false);
-	ASSERT_EQ(AVF_OK, avf_config_builder_build(b, &self->c));
-	avf_config_builder_free(b);
-	snprintf(self->name, sizeof(self->name), "rpc-%d", (int)getpid());
-	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, self->name, self->c, &self->vm));
-	ASSERT_EQ(AVF_OK, avf_vm_run(self->vm)) TH_LOG("%s", avf_vm_last_error(self->vm));
+	if (skip)
+		SKIP(return, "%s", skip);
 	/* the server is up once a call succeeds */
 	for (int i = 0; i < BOOT_TIMEOUT_S * 10; i++) {
 		struct avf_rpc_client *c = NULL;
 		int64_t sum = 0;
 
-		if (avf_vm_status(self->vm, &st) == AVF_OK && st != AVF_VM_STATUS_RUNNING)
+		if (avf_vm_status(self->v.vm, &st) == AVF_OK && st != AVF_VM_STATUS_RUNNING)
 			break;
-		if (avf_vm_connect_to_vsock_server(self->vm, CALC_PORT,
+		if (avf_vm_connect_to_vsock_server(self->v.vm, CALC_PORT,
 						   &calc__calculator__descriptor, &c) == AVF_OK) {
 			ASSERT_EQ(AVF_RPC_OK, add(c, 1, 2, &sum, CALL_MS))
 				TH_LOG("%s", avf_rpc_client_last_error(c));
@@ -124,20 +100,18 @@ FIXTURE_SETUP(rpc)
 		}
 		usleep(100 * 1000);
 	}
-	ASSERT_TRUE(false) TH_LOG("the payload never served: %s", avf_vm_last_error(self->vm));
+	ASSERT_TRUE(false) TH_LOG("the payload never served: %s", avf_vm_last_error(self->v.vm));
 }
 
 FIXTURE_TEARDOWN(rpc)
 {
-	if (self->vm) {
-		avf_vm_stop(self->vm);
-		avf_vm_wait_stopped(self->vm, 60000);
-		avf_vm_close(self->vm);
-		avf_vm_delete(self->m, self->name);
+	if (self->v.vm) {
+		if (_metadata->exit_code == KSFT_FAIL)
+			api_vm_dump_log(self->v.vm);
+		avf_vm_stop(self->v.vm);
+		avf_vm_wait_stopped(self->v.vm, 60000);
 	}
-	avf_config_free(self->c);
-	avf_manager_close(self->m);
-	rmdir(self->root);
+	api_vm_end(&self->v);
 }
 
 static void add_done(const Calc__AddReply *rep, void *data)
@@ -187,7 +161,7 @@ TEST_F_TIMEOUT(rpc, calls_errors_deadlines_and_clients, 900)
 	Calc__StatsReply *stats;
 	Calc__EchoReply *erep;
 	Calc__DivReply *q;
-	struct avf_rpc_client *c = rpc_connect(_metadata, self->vm, CALC_PORT);
+	struct avf_rpc_client *c = rpc_connect(_metadata, self->v.vm, CALC_PORT);
 	struct worker w[8];
 	ProtobufCService *svc;
 	int64_t sum = 0;
@@ -266,7 +240,7 @@ TEST_F_TIMEOUT(rpc, calls_errors_deadlines_and_clients, 900)
 
 	/* several clients at once, each with its own connection */
 	for (int i = 0; i < 8; i++) {
-		w[i] = (struct worker){ .vm = self->vm, .id = i + 1, .calls = 200 };
+		w[i] = (struct worker){ .vm = self->v.vm, .id = i + 1, .calls = 200 };
 		ASSERT_EQ(0, pthread_create(&w[i].t, NULL, worker_main, &w[i]));
 	}
 	for (int i = 0; i < 8; i++) {
@@ -288,7 +262,7 @@ TEST_F_TIMEOUT(rpc, calls_errors_deadlines_and_clients, 900)
  */
 TEST_F_TIMEOUT(rpc, round_trip_latency, 900)
 {
-	struct avf_rpc_client *c = rpc_connect(_metadata, self->vm, CALC_PORT);
+	struct avf_rpc_client *c = rpc_connect(_metadata, self->v.vm, CALC_PORT);
 	const char *e = getenv("AVF_TEST_RPC_CALLS");
 	int n = e && atoi(e) > 0 ? atoi(e) : 10000;
 	int64_t sum = 0;
@@ -304,7 +278,7 @@ TEST_F_TIMEOUT(rpc, round_trip_latency, 900)
 
 		lat[i] = now_us() - t;
 		if (st != AVF_RPC_OK) {
-			struct avf_rpc_client *c2 = rpc_connect(_metadata, self->vm, CALC_PORT);
+			struct avf_rpc_client *c2 = rpc_connect(_metadata, self->v.vm, CALC_PORT);
 
 			TH_LOG("call %d of %d: %s after %.0f us: %s", i, n, avf_rpc_status_name(st),
 			       lat[i], avf_rpc_client_last_error(c));
@@ -418,7 +392,7 @@ TEST_F_TIMEOUT(rpc, host_bad_frames_are_refused, 600)
 	memset(junk, 0xff, sizeof(junk));
 
 	/* per-call errors: the connection stays */
-	fd = raw_connect(_metadata, self->vm);
+	fd = raw_connect(_metadata, self->v.vm);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, send_req(fd, 7, 99, 0, (uint32_t)blen, body, blen));
 	ASSERT_EQ(0, recv_reply(fd, &h));
@@ -441,7 +415,7 @@ TEST_F_TIMEOUT(rpc, host_bad_frames_are_refused, 600)
 	close(fd);
 
 	/* bytes that are no frame at all */
-	fd = raw_connect(_metadata, self->vm);
+	fd = raw_connect(_metadata, self->v.vm);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, send_raw(fd, "GET / HTTP/1.1\r\nHost: vm\r\n\r\n....", 32));
 	ASSERT_EQ(0, recv_reply(fd, &h));
@@ -451,7 +425,7 @@ TEST_F_TIMEOUT(rpc, host_bad_frames_are_refused, 600)
 	close(fd);
 
 	/* a reply frame sent to the server */
-	fd = raw_connect(_metadata, self->vm);
+	fd = raw_connect(_metadata, self->v.vm);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, send_req(fd, 11, CALC_ADD, AVF_RPC_F_REPLY, (uint32_t)blen, body, blen));
 	ASSERT_EQ(0, recv_reply(fd, &h));
@@ -460,13 +434,13 @@ TEST_F_TIMEOUT(rpc, host_bad_frames_are_refused, 600)
 	close(fd);
 
 	/* a client that just goes away mid-frame */
-	fd = raw_connect(_metadata, self->vm);
+	fd = raw_connect(_metadata, self->v.vm);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, send_req(fd, 12, CALC_ECHO, 0, 1000, body, 10));
 	close(fd);
 
 	/* the server lives and serves */
-	c = rpc_connect(_metadata, self->vm, CALC_PORT);
+	c = rpc_connect(_metadata, self->v.vm, CALC_PORT);
 	ASSERT_NE(NULL, c);
 	EXPECT_EQ(AVF_RPC_OK, add(c, 20, 22, &sum, CALL_MS)) TH_LOG("%s", avf_rpc_client_last_error(c));
 	EXPECT_EQ(42, sum);
@@ -484,7 +458,7 @@ TEST_F_TIMEOUT(rpc, guest_bad_frames_are_refused, 600)
 	struct avf_rpc_client *c;
 	int64_t sum = 0;
 
-	c = rpc_connect(_metadata, self->vm, CALC_BAD_PORT);
+	c = rpc_connect(_metadata, self->v.vm, CALC_BAD_PORT);
 	ASSERT_NE(NULL, c);
 	EXPECT_EQ(AVF_RPC_TOO_BIG, add(c, 1, 1, &sum, CALL_MS))
 		TH_LOG("%s", avf_rpc_client_last_error(c));
@@ -492,7 +466,7 @@ TEST_F_TIMEOUT(rpc, guest_bad_frames_are_refused, 600)
 	EXPECT_EQ(AVF_RPC_PEER_GONE, add(c, 1, 1, &sum, CALL_MS));
 	avf_rpc_client_close(c);
 
-	c = rpc_connect(_metadata, self->vm, CALC_BAD_PORT);
+	c = rpc_connect(_metadata, self->v.vm, CALC_BAD_PORT);
 	ASSERT_NE(NULL, c);
 	div.divisor = 1;
 	EXPECT_EQ(AVF_RPC_BAD_FRAME, avf_rpc_call(c, CALC_DIVIDE, &div.base,
@@ -500,7 +474,7 @@ TEST_F_TIMEOUT(rpc, guest_bad_frames_are_refused, 600)
 		TH_LOG("%s", avf_rpc_client_last_error(c));
 	avf_rpc_client_close(c);
 
-	c = rpc_connect(_metadata, self->vm, CALC_BAD_PORT);
+	c = rpc_connect(_metadata, self->v.vm, CALC_BAD_PORT);
 	ASSERT_NE(NULL, c);
 	EXPECT_EQ(AVF_RPC_BAD_MESSAGE, avf_rpc_call(c, CALC_ECHO, &echo.base,
 						    (ProtobufCMessage **)&erep, CALL_MS))
@@ -511,7 +485,7 @@ TEST_F_TIMEOUT(rpc, guest_bad_frames_are_refused, 600)
 	avf_rpc_client_close(c);
 
 	/* and the real server is untouched */
-	c = rpc_connect(_metadata, self->vm, CALC_PORT);
+	c = rpc_connect(_metadata, self->v.vm, CALC_PORT);
 	ASSERT_NE(NULL, c);
 	EXPECT_EQ(AVF_RPC_OK, add(c, 2, 3, &sum, CALL_MS));
 	EXPECT_EQ(5, sum);
@@ -523,8 +497,8 @@ TEST_F_TIMEOUT(rpc, guest_bad_frames_are_refused, 600)
 TEST_F_TIMEOUT(rpc, payload_exit_is_peer_gone, 600)
 {
 	Calc__ExitRequest ex = CALC__EXIT_REQUEST__INIT;
-	struct avf_rpc_client *a = rpc_connect(_metadata, self->vm, CALC_PORT);
-	struct avf_rpc_client *b = rpc_connect(_metadata, self->vm, CALC_PORT);
+	struct avf_rpc_client *a = rpc_connect(_metadata, self->v.vm, CALC_PORT);
+	struct avf_rpc_client *b = rpc_connect(_metadata, self->v.vm, CALC_PORT);
 	ProtobufCMessage *out;
 	int64_t sum = 0;
 
@@ -543,7 +517,7 @@ TEST_F_TIMEOUT(rpc, payload_exit_is_peer_gone, 600)
 	EXPECT_EQ(AVF_RPC_PEER_GONE, add(a, 1, 1, &sum, 120000));
 	avf_rpc_client_close(a);
 	avf_rpc_client_close(b);
-	EXPECT_EQ(AVF_OK, avf_vm_wait_stopped(self->vm, 120000));
+	EXPECT_EQ(AVF_OK, avf_vm_wait_stopped(self->v.vm, 120000));
 }
 
 TEST_HARNESS_MAIN

@@ -36,6 +36,7 @@
 #include <avf/avf.h>
 
 #include "kselftest_harness.h"
+#include "api_vm.h"
 #include "payloads/vsock_stream_proto.h"
 
 #ifndef AVF_TEST_DIR
@@ -119,35 +120,10 @@ static int64_t read_pattern(int fd)
 
 FIXTURE(stream)
 {
-	char root[64];
-	char name[32];
-	struct avf_manager *m;
-	struct avf_vm *vm;
-	struct avf_config *c;
+	struct api_vm v;
 };
 
 /* A failed test shows what the VMM logged (stall diagnostics, resets). */
-static void dump_vmm_log(struct avf_vm *vm)
-{
-	struct avf_vm_state st;
-	char path[4096], line[512];
-	FILE *f;
-
-	if (avf_vm_info(vm, &st) == AVF_OK)
-		fprintf(stderr, "# VM status %d, last stop reason %d, run %llu\n", (int)st.status,
-			(int)st.last_stop_reason, (unsigned long long)st.run_count);
-
-	snprintf(path, sizeof(path), "%s/vmm.log", avf_vm_dir(vm));
-	f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "# %s: %s\n", path, strerror(errno));
-		return;
-	}
-	while (fgets(line, sizeof(line), f))
-		fprintf(stderr, "# vmm.log: %s", line);
-	fclose(f);
-}
-
 static int vm_connect(struct __test_metadata *_metadata, struct avf_vm *vm, char cmd)
 {
 	int fd = -1, ret = avf_vm_connect_vsock(vm, VSOCK_STREAM_PORT, &fd);
@@ -156,7 +132,7 @@ static int vm_connect(struct __test_metadata *_metadata, struct avf_vm *vm, char
 
 	EXPECT_EQ(AVF_OK, ret) TH_LOG("connect: %s", avf_vm_last_error(vm));
 	if (ret) {
-		dump_vmm_log(vm);
+		api_vm_dump_log(vm);
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
@@ -174,40 +150,18 @@ static int vm_connect(struct __test_metadata *_metadata, struct avf_vm *vm, char
 FIXTURE_SETUP(stream)
 {
 	const char *apk = AVF_TEST_DIR "/vsock-stream.zip";
-	struct avf_config_builder *b = NULL;
 	enum avf_status st;
-	char *msg = NULL;
-	int ret;
+	const char *skip = api_vm_start(_metadata, &self->v, "stream", apk, "vsock-stream.so");
 
-	self->m = NULL;
-	self->vm = NULL;
-	self->c = NULL;
-	strcpy(self->root, "/tmp/avf-stream-XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->root));
-	if (access(apk, R_OK))
-		SKIP(return, "%s not built (guest side missing)", apk);
-	ret = avf_manager_open(self->root, &self->m, &msg);
-	if (ret == AVF_E_UNSUPPORTED)
-		SKIP(return, "AVF not supported here: %s", msg);
-	ASSERT_EQ(AVF_OK, ret) TH_LOG("%s", msg);
-	free(msg);
-	ASSERT_EQ(AVF_OK, avf_config_builder_new(self->m, &b));
-	avf_config_builder_set_apk_path(b, apk);
-	avf_config_builder_set_payload_binary_name(b, "vsock-stream.so");
-	avf_config_builder_set_protected_vm(b, false);
-	ASSERT_EQ(AVF_OK, avf_config_builder_build(b, &self->c));
-	avf_config_builder_free(b);
-	/* A name of its own: a test killed by its timeout leaves its VM behind. */
-	snprintf(self->name, sizeof(self->name), "stream-%d", (int)getpid());
-	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, self->name, self->c, &self->vm));
-	ASSERT_EQ(AVF_OK, avf_vm_run(self->vm)) TH_LOG("%s", avf_vm_last_error(self->vm));
+	if (skip)
+		SKIP(return, "%s", skip);
 	/* The payload is ready once a connection succeeds. */
 	for (int i = 0; i < RUN_TIMEOUT_S * 10; i++) {
 		int fd = -1;
 
-		if (avf_vm_status(self->vm, &st) == AVF_OK && st != AVF_VM_STATUS_RUNNING)
+		if (avf_vm_status(self->v.vm, &st) == AVF_OK && st != AVF_VM_STATUS_RUNNING)
 			break;
-		if (avf_vm_connect_vsock(self->vm, VSOCK_STREAM_PORT, &fd) == AVF_OK) {
+		if (avf_vm_connect_vsock(self->v.vm, VSOCK_STREAM_PORT, &fd) == AVF_OK) {
 			/* An empty 'S' connection: count 0. */
 			uint64_t out[2];
 
@@ -220,35 +174,31 @@ FIXTURE_SETUP(stream)
 		}
 		usleep(100 * 1000);
 	}
-	ASSERT_TRUE(false) TH_LOG("payload never listened: %s", avf_vm_last_error(self->vm));
+	ASSERT_TRUE(false) TH_LOG("payload never listened: %s", avf_vm_last_error(self->v.vm));
 }
 
 FIXTURE_TEARDOWN(stream)
 {
-	if (self->vm) {
+	if (self->v.vm) {
 		char reply[32] = "";
 		int fd = -1;
 
 		if (_metadata->exit_code == KSFT_FAIL)
-			dump_vmm_log(self->vm);
+			api_vm_dump_log(self->v.vm);
 
 		/* The payload counts what its children saw go wrong. */
-		if (avf_vm_connect_vsock(self->vm, VSOCK_STREAM_PORT, &fd) == AVF_OK) {
+		if (avf_vm_connect_vsock(self->v.vm, VSOCK_STREAM_PORT, &fd) == AVF_OK) {
 			EXPECT_EQ(1, write(fd, "Q", 1));
 			EXPECT_LT(0, read(fd, reply, sizeof(reply) - 1));
 			EXPECT_STREQ("failures 0\n", reply);
 			close(fd);
-			EXPECT_EQ(AVF_OK, avf_vm_wait_stopped(self->vm, RUN_TIMEOUT_S * 1000));
+			EXPECT_EQ(AVF_OK, avf_vm_wait_stopped(self->v.vm, RUN_TIMEOUT_S * 1000));
 		} else {
 			EXPECT_TRUE(false) TH_LOG("VM unreachable at the end: %s",
-						  avf_vm_last_error(self->vm));
+						  avf_vm_last_error(self->v.vm));
 		}
-		avf_vm_close(self->vm);
-		avf_vm_delete(self->m, self->name);
 	}
-	avf_config_free(self->c);
-	avf_manager_close(self->m);
-	rmdir(self->root);
+	api_vm_end(&self->v);
 }
 
 /* 'E' with a writer thread and the reader here: full duplex at once. */
@@ -267,7 +217,7 @@ static int64_t echo_duplex(int fd, uint64_t len)
 /* The reproducer: 1 MiB, SHUT_WR, everything must come back. */
 TEST_F_TIMEOUT(stream, host_half_close_delivers_everything, 300)
 {
-	int fd = vm_connect(_metadata, self->vm, 'E');
+	int fd = vm_connect(_metadata, self->v.vm, 'E');
 
 	ASSERT_LE(0, fd);
 	EXPECT_EQ((int64_t)(1 << 20), echo_duplex(fd, 1 << 20));
@@ -281,7 +231,7 @@ TEST_F_TIMEOUT(stream, host_to_guest_64m, 900)
 		uint64_t out[2], want = FNV_INIT;
 		uint8_t buf[CHUNK];
 		double t;
-		int fd = vm_connect(_metadata, self->vm, 'S'), rd;
+		int fd = vm_connect(_metadata, self->v.vm, 'S'), rd;
 
 		ASSERT_LE(0, fd);
 		for (uint64_t off = 0; off < BIG; off += CHUNK) {
@@ -295,7 +245,7 @@ TEST_F_TIMEOUT(stream, host_to_guest_64m, 900)
 		writer_main(&w);
 		rd = w.ret ? -1 : read_all(fd, out, sizeof(out));
 		if (w.ret || rd)
-			dump_vmm_log(self->vm);
+			api_vm_dump_log(self->v.vm);
 		ASSERT_EQ(0, w.ret);
 		ASSERT_EQ(0, rd);
 		t = now_s() - t;
@@ -313,7 +263,7 @@ TEST_F_TIMEOUT(stream, guest_to_host_64m_and_guest_half_close, 900)
 		uint64_t n = BIG;
 		int64_t got;
 		double t;
-		int fd = vm_connect(_metadata, self->vm, 'G');
+		int fd = vm_connect(_metadata, self->v.vm, 'G');
 
 		ASSERT_LE(0, fd);
 		ASSERT_EQ(8, write(fd, &n, 8));
@@ -321,7 +271,7 @@ TEST_F_TIMEOUT(stream, guest_to_host_64m_and_guest_half_close, 900)
 		got = read_pattern(fd);
 		t = now_s() - t;
 		if (got != (int64_t)BIG)
-			dump_vmm_log(self->vm);
+			api_vm_dump_log(self->v.vm);
 		EXPECT_EQ((int64_t)BIG, got);
 		TH_LOG("perf: guest->host %d: %.1f MiB/s", r, 64 / t);
 		/* The guest's half-close left our direction open. */
@@ -335,14 +285,14 @@ TEST_F_TIMEOUT(stream, full_duplex_64m, 900)
 	for (int r = 0; r < reps(6); r++) {
 		int64_t got;
 		double t;
-		int fd = vm_connect(_metadata, self->vm, 'E');
+		int fd = vm_connect(_metadata, self->v.vm, 'E');
 
 		ASSERT_LE(0, fd);
 		t = now_s();
 		got = echo_duplex(fd, BIG);
 		t = now_s() - t;
 		if (got != (int64_t)BIG)
-			dump_vmm_log(self->vm);
+			api_vm_dump_log(self->v.vm);
 		EXPECT_EQ((int64_t)BIG, got);
 		TH_LOG("perf: full duplex %d: %.1f MiB/s each way", r, 64 / t);
 		close(fd);
@@ -368,7 +318,7 @@ TEST_F_TIMEOUT(stream, concurrent_32, 600)
 	struct conc c[32];
 
 	for (int i = 0; i < 32; i++) {
-		c[i].fd = vm_connect(_metadata, self->vm, 'E');
+		c[i].fd = vm_connect(_metadata, self->v.vm, 'E');
 		ASSERT_LE(0, c[i].fd) TH_LOG("connection %d", i);
 	}
 	for (int i = 0; i < 32; i++)
@@ -386,14 +336,14 @@ TEST_F_TIMEOUT(stream, abandoned_100_mid_transfer, 600)
 	int fd;
 
 	for (int i = 0; i < 100; i++) {
-		fd = vm_connect(_metadata, self->vm, 'A');
+		fd = vm_connect(_metadata, self->v.vm, 'A');
 		ASSERT_LE(0, fd) TH_LOG("connection %d", i);
 		ASSERT_EQ(0, write_all(fd, buf, sizeof(buf)));
 		ASSERT_EQ(0, read_all(fd, buf, 4096));
 		close(fd);	/* mid-transfer: the echo still has bytes for us */
 	}
 	/* Still healthy: a fresh connection echoes. */
-	fd = vm_connect(_metadata, self->vm, 'E');
+	fd = vm_connect(_metadata, self->v.vm, 'E');
 	ASSERT_LE(0, fd);
 	EXPECT_EQ((int64_t)(1 << 20), echo_duplex(fd, 1 << 20));
 	close(fd);
@@ -463,10 +413,10 @@ TEST_F_TIMEOUT(stream, guest_that_stops_reading_costs_no_cpu, 300)
 	static uint8_t buf[CHUNK];
 	long long before, after, hz = sysconf(_SC_CLK_TCK);
 	uint64_t sent = 0;
-	int fd = vm_connect(_metadata, self->vm, 'H');
+	int fd = vm_connect(_metadata, self->v.vm, 'H');
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(AVF_OK, avf_vm_info(self->vm, &info));
+	ASSERT_EQ(AVF_OK, avf_vm_info(self->v.vm, &info));
 	ASSERT_NE(0, info.vmm_pid);
 	ASSERT_EQ(0, fcntl(fd, F_SETFL, O_NONBLOCK));
 	/* Fill the guest's window, the VMM's buffer and the socket. */
@@ -507,7 +457,7 @@ TEST_F_TIMEOUT(stream, round_trip_latency, 300)
 	enum { N = 2000 };
 	static double lat[N];
 	char ch = 'x';
-	int fd = vm_connect(_metadata, self->vm, 'E');
+	int fd = vm_connect(_metadata, self->v.vm, 'E');
 
 	ASSERT_LE(0, fd);
 	for (int i = 0; i < N; i++) {
