@@ -25,6 +25,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -441,6 +442,54 @@ TEST_F_TIMEOUT(stream, guest_that_stops_reading_costs_no_cpu, 300)
 	       (unsigned long long)sent, after - before, hz);
 	/* A spinning device thread would burn ~5 s; idle is a few ticks. */
 	EXPECT_GT(hz / 2, after - before);
+	close(fd);
+}
+
+/* vmm.log holds @needle (read whole, up to 256 KiB). */
+static bool vmm_log_has(struct avf_vm *vm, const char *needle)
+{
+	static char buf[256 << 10];
+	char path[4096];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/vmm.log", avf_vm_dir(vm));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n < 0)
+		return false;
+	buf[n] = 0;
+	return strstr(buf, needle) != NULL;
+}
+
+/*
+ * A connection that stops moving with bytes the guest has not taken is a
+ * stall as far as the VMM can tell (here the payload stopped reading on
+ * purpose): vmm.log says so, with the connection's counters and where the
+ * guest's vCPU was (vmm.rst, "Diagnosing a stall").
+ */
+TEST_F_TIMEOUT(stream, stalled_connection_is_logged_with_the_vcpus, 300)
+{
+	static uint8_t buf[CHUNK];
+	bool logged = false;
+	int fd = vm_connect(_metadata, self->v.vm, 'H');
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, O_NONBLOCK));
+	while (write(fd, buf, sizeof(buf)) > 0)
+		;
+	/* VSOCK_STALL_LOG_MS is 10 s; the test host may be slow */
+	for (int i = 0; i < 60 && !logged; i++) {
+		sleep(1);
+		logged = vmm_log_has(self->v.vm, "no progress for") &&
+			 vmm_log_has(self->v.vm, "vcpu0: at vsock stall: ");
+	}
+	if (!logged)
+		api_vm_dump_log(self->v.vm);
+	EXPECT_TRUE(logged);
 	close(fd);
 }
 

@@ -139,6 +139,12 @@ static void conn_take(void *arg)
 	}
 }
 
+/* Device thread: a vsock connection stopped moving (logged): where is the guest? */
+static void vsock_stalled(void *arg)
+{
+	vm_report_vcpus(arg, "vsock stall");
+}
+
 /* hvc0, the kernel console: never stalls the guest; drops are counted. */
 static size_t sink_console(void *opaque, const uint8_t *buf, size_t len)
 {
@@ -257,6 +263,7 @@ int vm_add_devices(struct vm *vm, int pkg_fd, int storage_fd, uint64_t cid,
 		/* Host connections arrive through the module (bound mode). */
 		vm->vsock.conn_done = conn_done;
 		vm->vsock.conn_done_opaque = vm;
+		vm->vsock.stalled = vsock_stalled;
 		ret = devloop_add_fd(&vm->devloop, vm->lc->vmm_fd, conn_take, vm);
 	}
 	if (ret) {

@@ -84,9 +84,10 @@ static const int vcpu_syscalls[] = {
 	 * ends, AVF_VMM_CONN_DONE for a pending brokered request). */
 	__NR_ioctl,
 };
-/* KVM_GET_*: the vCPU's own state for the reset line in vmm.log. */
+/* KVM_GET_*: the vCPU's own state for the reset, hang-up and stall lines in vmm.log. */
 static const unsigned int vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_VCPU_EVENTS,
+	KVM_GET_MP_STATE,
 };
 
 static const int devices_syscalls[] = {

@@ -485,8 +485,10 @@ void vsock_dev_poll(struct vsock_dev *v)
 
 /*
  * A connection with work pending (guest bytes waiting for the host fd, a
- * guest window that is full, a control packet not sent) whose counters did
- * not move for VSOCK_STALL_LOG_MS: log its state once, for the VMM log.
+ * guest window that is full, a control packet not sent, bytes the guest
+ * was given and has not taken) whose counters did not move for
+ * VSOCK_STALL_LOG_MS: log its state once, for the VMM log, and ask where
+ * the guest's vCPUs are (v->stalled).
  */
 static void conn_watch(struct vsock_dev *v, struct vsock_conn *c, uint64_t now_ms)
 {
@@ -504,8 +506,9 @@ static void conn_watch(struct vsock_dev *v, struct vsock_conn *c, uint64_t now_m
 		c->stall_logged = false;
 		return;
 	}
+	/* work pending: ours to send, or bytes we gave the guest that it has not taken */
 	if (c->stall_logged || now_ms - c->moved_ms < VSOCK_STALL_LOG_MS ||
-	    (!c->host.buf_len && vconn_credit(s) && !s->tx))
+	    (!c->host.buf_len && vconn_credit(s) && !s->tx && s->tx_cnt == s->peer_fwd_cnt))
 		return;
 	c->stall_logged = true;
 	vlog("vsock: port %u->%u no progress for %llu ms: tx_cnt %u peer_fwd_cnt %u "
@@ -517,6 +520,8 @@ static void conn_watch(struct vsock_dev *v, struct vsock_conn *c, uint64_t now_m
 	     s->fwd_cnt_sent, c->host.buf_len, s->tx, c->host.events, s->host_eof, s->host_hup,
 	     s->guest_shut_send, s->guest_shut_rcv, virtq_has_avail(rx, v->vd.mem),
 	     rx->last_avail, rx->used_idx, virtq_has_avail(tx, v->vd.mem));
+	if (v->stalled)
+		v->stalled(v->conn_done_opaque);
 }
 
 void vsock_dev_expire(struct vsock_dev *v, uint64_t now_ms)

@@ -82,6 +82,8 @@ struct vsock_dev {
 	uint64_t dropped, rsts, spoofed, refused;
 	int (*conn_done)(void *opaque, uint64_t id, int32_t result);
 	void *conn_done_opaque;
+	/* A connection stopped making progress (logged): the VM may look at its vCPUs. */
+	void (*stalled)(void *opaque);
 	uint8_t bounce[VSOCK_PKT_PAYLOAD_MAX];
 };
 

@@ -368,6 +368,43 @@ static void log_hang(struct vcpu *v)
 			       &r, &s);
 }
 
+/* This vCPU's thread, asked by vm_report_vcpus(). */
+static void log_report(struct vcpu *v, const char *why)
+{
+	struct kvm_mp_state mp = { 0 };
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	const char *state;
+
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) < 0)
+		state = "state unavailable";
+	else if (mp.mp_state == KVM_MP_STATE_RUNNABLE)
+		state = "runnable";
+	else if (mp.mp_state == KVM_MP_STATE_HALTED)
+		state = "halted (waiting for an interrupt)";
+	else
+		state = "waiting for INIT/SIPI";
+	if (!v->vm->debug_full || ioctl(v->fd, KVM_GET_SREGS, &s) < 0 ||
+	    ioctl(v->fd, KVM_GET_REGS, &r) < 0) {
+		vlog("vcpu%u: at %s: %s, %llu exits\n", v->id, why, state,
+		     (unsigned long long)__atomic_load_n(&v->exits, __ATOMIC_RELAXED));
+		return;
+	}
+	log_vcpu_state(v, why, state, &r, &s);
+}
+
+void vm_report_vcpus(struct vm *vm, const char *why)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->ncpus; i++) {
+		if (!vm->vcpu[i].started)
+			continue;
+		__atomic_store_n(&vm->vcpu[i].report, why, __ATOMIC_RELEASE);
+		pthread_kill(vm->vcpu[i].thread, VCPU_KICK_SIGNAL);
+	}
+}
+
 static void kick_handler(int sig)
 {
 	(void)sig;
@@ -396,12 +433,19 @@ static void *vcpu_thread(void *arg)
 		vlog_stamp(VTS_KVM_RUN);
 	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				const char *why = __atomic_exchange_n(&v->report, NULL,
+								      __ATOMIC_ACQ_REL);
+
+				if (why)
+					log_report(v, why);
 				continue;
+			}
 			vlog("vcpu%u: KVM_RUN: %s\n", v->id, strerror(errno));
 			vm_request_stop(vm, AVF_STOP_INFRASTRUCTURE_ERROR);
 			break;
 		}
+		__atomic_fetch_add(&v->exits, 1, __ATOMIC_RELAXED);
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO: {
 			uint8_t *p = (uint8_t *)run + run->io.data_offset;

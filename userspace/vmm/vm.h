@@ -36,6 +36,8 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	const char *report;	/* atomic: log where this vCPU is (vm_report_vcpus) */
+	uint64_t exits;		/* atomic: userspace exits so far */
 };
 
 /* Per-slot wiring of a virtio device to KVM. */
@@ -87,6 +89,12 @@ int vm_add_devices(struct vm *vm, int pkg_fd, int storage_fd, uint64_t cid,
 /* Kernel command-line fragment announcing the virtio-mmio devices. */
 int vm_mmio_cmdline(const struct vm *vm, char *buf, size_t cap);
 int vm_start(struct vm *vm);
+/*
+ * Any thread: each running vCPU logs where it is ("vcpuN: at @why: ..."):
+ * its run state and exit count, and with --debug full its registers. For
+ * a run that stopped making progress (vmm.rst, "Diagnosing a stall").
+ */
+void vm_report_vcpus(struct vm *vm, const char *why);
 /* First caller wins; wakes the main thread. */
 void vm_request_stop(struct vm *vm, int reason);
 void vm_stop_vcpus(struct vm *vm);
