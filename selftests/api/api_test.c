@@ -1818,6 +1818,9 @@ static void *boot_worker(void *arg)
 		for (int k = 0; k < r.n && len < sizeof(w->why); k++)
 			len += (size_t)snprintf(w->why + len, sizeof(w->why) - len, " %d(%d)",
 						r.ev[k], r.code[k]);
+		/* STOPPED comes before avf-vmm's last lines (its timestamps): let it finish */
+		for (int k = 0; k < 50 && !file_contains(vmmlog, "timestamps"); k++)
+			usleep(100 * 1000);
 		append_tail(w->why, sizeof(w->why), "vmm.log", vmmlog, 1500);
 		append_tail(w->why, sizeof(w->why), "console", con, 1500);
 	}
