@@ -53,3 +53,23 @@ HAVE_KSFT := $(wildcard $(KSRC)/tools/testing/selftests/kselftest_harness.h)
 # test programs, which all use it, build without those two warnings)
 KSFT_INC := -I$(KSRC)/tools/testing/selftests -Wno-missing-prototypes -Wno-shadow
 KSFT_MISSING = @echo "SKIP $@: kselftest_harness.h not found (KSRC=$(KSRC)); run kernel/build.sh normal or set KSRC"
+
+# libFuzzer (make fuzz in a component): the component sets FUZZ_TARGETS
+# (with :=, tools/check.sh reads it), FUZZ_DIR and the rules that build
+# $(FUZZ_DIR)/<target> with clang $(FUZZ_SAN); its fuzz rule's recipe is
+# $(FUZZ_RUN): each target for FUZZ_SECONDS from its seed corpus
+# fuzz/corpus/<target>/ (FUZZ_MAX_LEN: the largest input, when set),
+# crashes saved as $(FUZZ_DIR)/<target>-*, the log's tail on failure.
+FUZZ_SECONDS ?= 20
+FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+define FUZZ_RUN
+@set -e; for t in $(FUZZ_TARGETS); do \
+	mkdir -p $(FUZZ_DIR)/corpus-$$t; \
+	echo "# fuzzing $$t for $(FUZZ_SECONDS)s"; \
+	$(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+		$(if $(FUZZ_MAX_LEN),-max_len=$(FUZZ_MAX_LEN)) -artifact_prefix=$(FUZZ_DIR)/$$t- \
+		$(FUZZ_DIR)/corpus-$$t fuzz/corpus/$$t \
+		2>$(FUZZ_DIR)/$$t.log || { tail -50 $(FUZZ_DIR)/$$t.log; exit 1; }; \
+	tail -1 $(FUZZ_DIR)/$$t.log; \
+done
+endef
