@@ -405,6 +405,16 @@ void vm_report_vcpus(struct vm *vm, const char *why)
 	}
 }
 
+uint64_t vm_exits(struct vm *vm)
+{
+	uint64_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < vm->ncpus; i++)
+		n += __atomic_load_n(&vm->vcpu[i].exits, __ATOMIC_RELAXED);
+	return n;
+}
+
 static void kick_handler(int sig)
 {
 	(void)sig;

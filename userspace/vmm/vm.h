@@ -95,6 +95,8 @@ int vm_start(struct vm *vm);
  * a run that stopped making progress (vmm.rst, "Diagnosing a stall").
  */
 void vm_report_vcpus(struct vm *vm, const char *why);
+/* Exits to the VMM of every vCPU so far (the boot-cost guard in vm_test). */
+uint64_t vm_exits(struct vm *vm);
 /* First caller wins; wakes the main thread. */
 void vm_request_stop(struct vm *vm, int reason);
 void vm_stop_vcpus(struct vm *vm);

@@ -649,10 +649,11 @@ int vmm_run(const struct vmm_opts *opts)
 	report_stats(&vm, &lc);	/* final, before STOPPED */
 	ret = lifecycle_stop(&lc, reason);
 	/* Always in vmm.log: the drop counts are what the owner can see of them. */
-	vlog("console %llu bytes (%llu dropped), uart %llu bytes (%llu dropped), "
+	vlog("vcpu exits %llu, console %llu bytes (%llu dropped), uart %llu bytes (%llu dropped), "
 		   "log %llu bytes (%llu dropped), "
 		   "blk ioerrs %llu, vsock rst %llu (refused guest connections %llu, "
 		   "dropped %llu, spoofed %llu)\n",
+		   (unsigned long long)vm_exits(&vm),
 		   (unsigned long long)vm.console_out.written,
 		   (unsigned long long)vm.console_out.dropped,
 		   (unsigned long long)vm.serial_out.written,
