@@ -8,6 +8,15 @@
  *   avf_bench stop    OUTDIR PACKAGE PAYLOAD TRIALS   (a never-ready payload)
  *   avf_bench idle    OUTDIR PACKAGE PAYLOAD          (a never-ready payload)
  *   avf_bench density OUTDIR PACKAGE PAYLOAD MAX      (a never-ready payload)
+ *   avf_bench vsock   PREFIX PACKAGE PAYLOAD MIB N     (the vsock-stream payload)
+ *   avf_bench vsock-cid PREFIX CID MIB N               (the same payload in another VMM)
+ *
+ * vsock: MIB MiB host->guest and guest->host on one connection each, then
+ * N 1-byte round trips, against the vsock-stream test payload
+ * (selftests/api/payloads/vsock_stream.c): through libavf's
+ * connectVsock (our VM), or through AF_VSOCK to CID (QEMU with
+ * vhost-vsock, the peer); the same client code for both. Figures are
+ * PREFIX_h2g_mbps, PREFIX_g2h_mbps, PREFIX_rtt_us_median, _p99.
  *
  * Clocks: every time here is CLOCK_MONOTONIC, the clock of avf-vmm's
  * "timestamps" line in vmm.log (userspace/vmm/log.h) and of the module's
@@ -15,13 +24,17 @@
  * on both sides of the exec.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/vm_sockets.h>
 
 #include <avf/avf.h>
 
@@ -585,6 +598,175 @@ static int cmd_density(const char *dir, const char *pkg, const char *payload, in
 	return 0;
 }
 
+/* ---- vsock: bulk both ways and round trips (vsock-stream payload) ---- */
+
+#define VSOCK_STREAM_PORT	5000	/* selftests/api/payloads/vsock_stream_proto.h */
+#define VSOCK_CHUNK		(64 * 1024)
+
+typedef int (*vsock_dial_fn)(void *ctx);
+
+static int whole(int fd, void *p, size_t n, bool wr)
+{
+	uint8_t *b = p;
+
+	while (n) {
+		ssize_t r = wr ? write(fd, b, n) : read(fd, b, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		b += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* A connection with the payload's command byte sent; -1 on failure. */
+static int vsock_open(vsock_dial_fn dial, void *ctx, char cmd)
+{
+	int fd = dial(ctx);
+
+	if (fd >= 0 && whole(fd, &cmd, 1, true)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static int vsock_measure(const char *prefix, vsock_dial_fn dial, void *ctx, uint64_t mib, int n)
+{
+	static uint8_t buf[VSOCK_CHUNK];
+	uint64_t bytes = mib << 20, reply[2], t0, got = 0;
+	double *rtt = calloc((size_t)n, sizeof(*rtt));
+	char name[96], ch = 'x';
+	ssize_t r;
+	int fd;
+
+	if (!rtt)
+		return 1;
+	/* host -> guest: 'S', the sink answers count and hash after our EOF */
+	fd = vsock_open(dial, ctx, 'S');
+	if (fd < 0)
+		return fprintf(stderr, "avf_bench: vsock: no connection\n"), 1;
+	t0 = now_ns();
+	for (uint64_t off = 0; off < bytes; off += VSOCK_CHUNK)
+		if (whole(fd, buf, VSOCK_CHUNK, true))
+			return fprintf(stderr, "avf_bench: vsock: h2g write failed\n"), 1;
+	shutdown(fd, SHUT_WR);
+	if (whole(fd, reply, sizeof(reply), false) || reply[0] != bytes)
+		return fprintf(stderr, "avf_bench: vsock: the sink saw %llu of %llu bytes\n",
+			       (unsigned long long)reply[0], (unsigned long long)bytes), 1;
+	snprintf(name, sizeof(name), "%s_h2g_mbps", prefix);
+	fig(name, (double)bytes / 1e6 / ((double)(now_ns() - t0) / 1e9), "MB/s");
+	close(fd);
+
+	/* guest -> host: 'G' and the count, the payload sends that many bytes then EOF */
+	fd = vsock_open(dial, ctx, 'G');
+	if (fd < 0 || whole(fd, &bytes, sizeof(bytes), true))
+		return fprintf(stderr, "avf_bench: vsock: no connection\n"), 1;
+	t0 = now_ns();
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		got += (uint64_t)r;
+	if (got != bytes)
+		return fprintf(stderr, "avf_bench: vsock: g2h got %llu of %llu bytes\n",
+			       (unsigned long long)got, (unsigned long long)bytes), 1;
+	snprintf(name, sizeof(name), "%s_g2h_mbps", prefix);
+	fig(name, (double)bytes / 1e6 / ((double)(now_ns() - t0) / 1e9), "MB/s");
+	close(fd);
+
+	/* round trips: 'E' echoes every byte */
+	fd = vsock_open(dial, ctx, 'E');
+	if (fd < 0)
+		return fprintf(stderr, "avf_bench: vsock: no connection\n"), 1;
+	for (int i = 0; i < n; i++) {
+		t0 = now_ns();
+		if (whole(fd, &ch, 1, true) || whole(fd, &ch, 1, false))
+			return fprintf(stderr, "avf_bench: vsock: round trip %d failed\n", i), 1;
+		rtt[i] = (double)(now_ns() - t0) / 1e3;
+	}
+	close(fd);
+	snprintf(name, sizeof(name), "%s_rtt_us_median", prefix);
+	fig(name, pct(rtt, n, 50), "us");
+	snprintf(name, sizeof(name), "%s_rtt_us_p99", prefix);
+	fig(name, pct(rtt, n, 99), "us");
+	free(rtt);
+	/* 'Q' ends the payload (it answers with its failure count) */
+	fd = vsock_open(dial, ctx, 'Q');
+	if (fd >= 0) {
+		r = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	return 0;
+}
+
+static int dial_avf(void *ctx)
+{
+	int fd = -1;
+
+	return avf_vm_connect_vsock(ctx, VSOCK_STREAM_PORT, &fd) == AVF_OK ? fd : -1;
+}
+
+static int dial_cid(void *ctx)
+{
+	struct sockaddr_vm a = {
+		.svm_family = AF_VSOCK,
+		.svm_cid = *(unsigned int *)ctx,
+		.svm_port = VSOCK_STREAM_PORT,
+	};
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Retries @dial until the payload listens (WAIT_S); the first connection is closed. */
+static bool wait_listening(vsock_dial_fn dial, void *ctx)
+{
+	for (int i = 0; i < WAIT_S * 10; i++) {
+		int fd = dial(ctx);
+
+		if (fd >= 0) {
+			close(fd);
+			return true;
+		}
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+static int cmd_vsock(const char *prefix, const char *pkg, const char *payload, uint64_t mib, int n)
+{
+	struct avf_config *c = make_config(pkg, payload, VM_MEM_MIB);
+	struct avf_vm *vm = make_vm("bench-vsock", c, NULL);
+	int ret = avf_vm_run(vm);
+
+	if (ret)
+		die("run", ret, avf_vm_last_error(vm));
+	if (!wait_listening(dial_avf, vm))
+		die("vsock: the payload never listened", AVF_E_TIMEOUT, avf_vm_last_error(vm));
+	ret = vsock_measure(prefix, dial_avf, vm, mib, n);
+	avf_vm_wait_stopped(vm, WAIT_S * 1000);
+	avf_vm_stop(vm);
+	avf_vm_close(vm);
+	avf_vm_delete(mgr, "bench-vsock");
+	avf_config_free(c);
+	return ret;
+}
+
+static int cmd_vsock_cid(const char *prefix, unsigned int cid, uint64_t mib, int n)
+{
+	if (!wait_listening(dial_cid, &cid)) {
+		fprintf(stderr, "avf_bench: vsock: nothing listens on %u:%u\n", cid,
+			VSOCK_STREAM_PORT);
+		return 1;
+	}
+	return vsock_measure(prefix, dial_cid, &cid, mib, n);
+}
+
 int main(int argc, char **argv)
 {
 	char root[] = "/tmp/avf-bench-XXXXXX", *msg = NULL;
@@ -592,7 +774,8 @@ int main(int argc, char **argv)
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: avf_bench boot|stop|idle|density OUTDIR PACKAGE PAYLOAD "
-				"[TRIALS|MAX]\n");
+				"[TRIALS|MAX]\n       avf_bench vsock PREFIX PACKAGE PAYLOAD MIB N\n"
+				"       avf_bench vsock-cid PREFIX CID MIB N\n");
 		return 2;
 	}
 	if (!mkdtemp(root)) {
@@ -611,6 +794,12 @@ int main(int argc, char **argv)
 		ret = cmd_idle(argv[2], argv[3], argv[4]);
 	else if (!strcmp(argv[1], "density") && argc == 6)
 		ret = cmd_density(argv[2], argv[3], argv[4], atoi(argv[5]));
+	else if (!strcmp(argv[1], "vsock") && argc == 7)
+		ret = cmd_vsock(argv[2], argv[3], argv[4], strtoull(argv[5], NULL, 10),
+				atoi(argv[6]));
+	else if (!strcmp(argv[1], "vsock-cid") && argc == 6)
+		ret = cmd_vsock_cid(argv[2], (unsigned int)strtoul(argv[3], NULL, 10),
+				    strtoull(argv[4], NULL, 10), atoi(argv[5]));
 	else {
 		fprintf(stderr, "avf_bench: bad arguments\n");
 		ret = 2;

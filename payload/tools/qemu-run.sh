@@ -29,6 +29,8 @@
 #                       (what the module writes on a real run)
 #     --new-instance N  config tree new-instance = N (0 or 1)
 #     --storage IMG     attach IMG read-write as vdb, config storage = 1
+#     --vsock-cid N     add a vhost-vsock device with guest CID N (the host
+#                       reaches the payload through AF_VSOCK, N:port)
 #
 # Exit status: 0 when the VM ended by itself, 124 on timeout, 2 usage.
 set -euo pipefail
@@ -38,7 +40,7 @@ out=${OUT:-$top/build/user}
 
 kernel=${AVF_KERNEL:-} initrd=$out/guest/initramfs.cpio.gz debug=full mem=256 cpus=1
 timeout_s=120 accel=tcg machine=microvm cpu='' show_console=0 keep='' stamps=0 config_cpio='' no_config=0
-secret='' new_instance='' storage=''
+secret='' new_instance='' storage='' vsock_cid=''
 usage() { sed -n '/^#   qemu-run.sh/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -59,6 +61,7 @@ while [ $# -gt 0 ]; do
 	--secret) secret=$2; shift 2 ;;
 	--new-instance) new_instance=$2; shift 2 ;;
 	--storage) storage=$2; shift 2 ;;
+	--vsock-cid) vsock_cid=$2; shift 2 ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
 	-*) usage ;;
@@ -94,17 +97,18 @@ else
 	[ -z "$secret" ] || extra+=(--secret "$secret")
 	[ -z "$new_instance" ] || extra+=(--new-instance "$new_instance")
 	[ -z "$storage" ] || extra+=(--storage)
+	[ -z "$vsock_cid" ] || extra+=(--cid "$vsock_cid")
 	"$mkconfig" -o "$tmp/config.cpio" --payload "$payload" --debug "$debug" \
 		--mem "$mem" --cpus "$cpus" "${extra[@]}"
 fi
 case $machine in
 microvm)
 	mach=(-M microvm,x-option-roms=off,rtc=off,isa-serial=off,acpi=off)
-	vblk=virtio-blk-device vser=virtio-serial-device ;;
+	vblk=virtio-blk-device vser=virtio-serial-device vvsock=vhost-vsock-device ;;
 q35)
 	# no option ROMs beyond PVH boot, no default devices, no VGA
 	mach=(-M q35,acpi=on -vga none)
-	vblk=virtio-blk-pci vser=virtio-serial-pci ;;
+	vblk=virtio-blk-pci vser=virtio-serial-pci vvsock=vhost-vsock-pci ;;
 *) usage ;;
 esac
 disks=(-drive "file=$tmp/package.img,format=raw,if=none,id=pkg,readonly=on"
@@ -114,6 +118,8 @@ if [ -n "$storage" ]; then
 	disks+=(-drive "file=$storage,format=raw,if=none,id=storage,cache=writeback"
 		-device "$vblk,drive=storage")
 fi
+# after the disks, as avf-vmm's vsock device follows the package
+[ -z "$vsock_cid" ] || disks+=(-device "$vvsock,guest-cid=$vsock_cid")
 cat "$initrd" "$tmp/config.cpio" >"$tmp/initrd"
 # a disk is whole sectors: pad the package with zeros
 cp "$pkg" "$tmp/package.img"
