@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -1302,9 +1303,13 @@ static void soak_cycle(struct __test_metadata *_metadata, int dev, unsigned int 
 		AVF_STOP_SHUTDOWN, AVF_STOP_CRASH, AVF_STOP_KILLED, AVF_STOP_KILLED,
 	};
 	static struct run r[SOAK_VMS];
+	static const char *const dbg[] = { "--debug", "full", NULL };
+	static char con[SOAK_VMS][64], buf[4096];
+	struct run_fds fds = NO_FDS;
 	struct avf_vm_info info;
 	char name[AVF_NAME_MAX];
 	unsigned int v;
+	int ret;
 
 	for (v = 0; v < SOAK_VMS; v++) {
 		enum soak_kind k = (cycle + v) % SOAK_KINDS;
@@ -1314,7 +1319,13 @@ static void soak_cycle(struct __test_metadata *_metadata, int dev, unsigned int 
 		snprintf(name, sizeof(name), "soak-%d-%u-%u", getpid(), cycle, v);
 		r[v].vm_fd = open_instance(dev, name);
 		ASSERT_LE(0, r[v].vm_fd);
-		r[v].pid = spawn_vmm(dev, r[v].vm_fd, k == SOAK_RUN ? "hello" : "never-ready", NULL);
+		/* debuggable, the console in a file: a VM that ends early shows why */
+		snprintf(con[v], sizeof(con[v]), "/tmp/vmtest-soak-%d-%u.console", getpid(), v);
+		fds.console = open(con[v], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		ASSERT_LE(0, fds.console);
+		r[v].pid = spawn_vmm_fds(dev, r[v].vm_fd, k == SOAK_RUN ? "hello" : "never-ready",
+					 dbg, &fds);
+		close(fds.console);
 		ASSERT_LT(0, r[v].pid);
 	}
 	for (v = 0; v < SOAK_VMS; v++) {
@@ -1324,12 +1335,25 @@ static void soak_cycle(struct __test_metadata *_metadata, int dev, unsigned int 
 		case SOAK_RUN:
 			break;
 		case SOAK_STOP_MIDBOOT:
-			ASSERT_EQ(1, collect(&r[v], VM_TIMEOUT_MS, AVF_EVENT_RUNNING));
+			ret = collect(&r[v], VM_TIMEOUT_MS, AVF_EVENT_RUNNING);
+			if (ret != 1) {
+				dump(_metadata, &r[v]);
+				slurp(con[v], buf, sizeof(buf));
+				TH_LOG("console of VM %u:\n%s", v, buf);
+			}
+			ASSERT_EQ(1, ret);
 			ASSERT_EQ(0, ioctl(r[v].vm_fd, AVF_VM_STOP, 0));
 			break;
 		case SOAK_KILL9:
 		case SOAK_SIGTERM:
-			ASSERT_EQ(1, collect(&r[v], VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED));
+			/* a VM that ends before its payload starts says why (its events) */
+			ret = collect(&r[v], VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED);
+			if (ret != 1) {
+				dump(_metadata, &r[v]);
+				slurp(con[v], buf, sizeof(buf));
+				TH_LOG("console of VM %u:\n%s", v, buf);
+			}
+			ASSERT_EQ(1, ret);
 			kill(r[v].pid, k == SOAK_KILL9 ? SIGKILL : SIGTERM);
 			break;
 		case SOAK_KINDS:
@@ -1341,8 +1365,11 @@ static void soak_cycle(struct __test_metadata *_metadata, int dev, unsigned int 
 
 		ASSERT_EQ(0, collect(&r[v], VM_TIMEOUT_MS, -1));
 		ASSERT_EQ(0, reap(&r[v], 20000));
-		if (last(&r[v])->code != want[k])
+		if (last(&r[v])->code != want[k]) {
 			dump(_metadata, &r[v]);
+			slurp(con[v], buf, sizeof(buf));
+			TH_LOG("console of VM %u:\n%s", v, buf);
+		}
 		EXPECT_EQ(want[k], last(&r[v])->code);
 		ASSERT_EQ(0, ioctl(r[v].vm_fd, AVF_VM_GET_INFO, &info));
 		EXPECT_EQ(AVF_STATUS_STOPPED, info.status);
@@ -1350,6 +1377,7 @@ static void soak_cycle(struct __test_metadata *_metadata, int dev, unsigned int 
 		EXPECT_EQ(0U, info.vmm_pid);
 		EXPECT_EQ(0, ioctl(r[v].vm_fd, AVF_VM_DELETE, 0));
 		close(r[v].vm_fd);
+		unlink(con[v]);
 	}
 }
 
@@ -1768,6 +1796,8 @@ TEST(vsock_echo_1mib)
 			pkg, "--payload", "x.so", "--hangup-timeout", "0", "--vsock-uds", sock,
 			"--debug", "full", "--console", console, NULL,
 		};
+		/* an assertion that ends the test ends this VMM too */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execv(dev_vmm_path, (char *const *)argv);
 		_exit(127);
 	}
@@ -1792,6 +1822,12 @@ TEST(vsock_echo_1mib)
 		}
 	}
 	ASSERT_LE(0, c);
+	{
+		/* bounded: a guest that never answers fails the test, not the tier */
+		struct timeval tv = { .tv_sec = 60 };
+
+		ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	}
 	ASSERT_EQ(13, write(c, "CONNECT 5000\n", 13));
 	while (n_line < sizeof(line) - 1) {
 		ASSERT_EQ(1, read(c, &line[n_line], 1));
