@@ -148,7 +148,7 @@ if want vsock; then
 # (avf-vmm's device), and the same payload in QEMU microvm with the host
 # kernel's vhost-vsock (the peer), driven by the same client code
 vs=$top/build/user/tests/api/vsock-stream.zip
-vmib=${AVF_BENCH_VSOCK_MIB:-64} vrt=${AVF_BENCH_VSOCK_RTT:-2000}
+vmib=${AVF_BENCH_VSOCK_MIB:-64} vrt=${AVF_BENCH_VSOCK_RTT:-10000}
 if [ -f "$vs" ]; then
 	"$bench" vsock vsock "$vs" vsock-stream.so "$vmib" "$vrt" | figs
 	[ "$(val vsock_rtt_us_p99)" = nan ] && echo "vsock: avf_bench vsock failed" >>"$notes"
