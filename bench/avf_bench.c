@@ -38,6 +38,9 @@
 
 #include <avf/avf.h>
 
+/* the vsock-stream payload's port and whole-buffer I/O: its contract's one home */
+#include "payloads/vsock_stream_proto.h"
+
 #define WAIT_S		120
 #define VM_MEM_MIB	256
 #define DENSITY_MIB	64
@@ -600,34 +603,16 @@ static int cmd_density(const char *dir, const char *pkg, const char *payload, in
 
 /* ---- vsock: bulk both ways and round trips (vsock-stream payload) ---- */
 
-#define VSOCK_STREAM_PORT	5000	/* selftests/api/payloads/vsock_stream_proto.h */
 #define VSOCK_CHUNK		(64 * 1024)
 
 typedef int (*vsock_dial_fn)(void *ctx);
-
-static int whole(int fd, void *p, size_t n, bool wr)
-{
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = wr ? write(fd, b, n) : read(fd, b, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		b += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
 
 /* A connection with the payload's command byte sent; -1 on failure. */
 static int vsock_open(vsock_dial_fn dial, void *ctx, char cmd)
 {
 	int fd = dial(ctx);
 
-	if (fd >= 0 && whole(fd, &cmd, 1, true)) {
+	if (fd >= 0 && write_all(fd, &cmd, 1)) {
 		close(fd);
 		fd = -1;
 	}
@@ -651,10 +636,10 @@ static int vsock_measure(const char *prefix, vsock_dial_fn dial, void *ctx, uint
 		return fprintf(stderr, "avf_bench: vsock: no connection\n"), 1;
 	t0 = now_ns();
 	for (uint64_t off = 0; off < bytes; off += VSOCK_CHUNK)
-		if (whole(fd, buf, VSOCK_CHUNK, true))
+		if (write_all(fd, buf, VSOCK_CHUNK))
 			return fprintf(stderr, "avf_bench: vsock: h2g write failed\n"), 1;
 	shutdown(fd, SHUT_WR);
-	if (whole(fd, reply, sizeof(reply), false) || reply[0] != bytes)
+	if (read_all(fd, reply, sizeof(reply)) || reply[0] != bytes)
 		return fprintf(stderr, "avf_bench: vsock: the sink saw %llu of %llu bytes\n",
 			       (unsigned long long)reply[0], (unsigned long long)bytes), 1;
 	snprintf(name, sizeof(name), "%s_h2g_mbps", prefix);
@@ -663,7 +648,7 @@ static int vsock_measure(const char *prefix, vsock_dial_fn dial, void *ctx, uint
 
 	/* guest -> host: 'G' and the count, the payload sends that many bytes then EOF */
 	fd = vsock_open(dial, ctx, 'G');
-	if (fd < 0 || whole(fd, &bytes, sizeof(bytes), true))
+	if (fd < 0 || write_all(fd, &bytes, sizeof(bytes)))
 		return fprintf(stderr, "avf_bench: vsock: no connection\n"), 1;
 	t0 = now_ns();
 	while ((r = read(fd, buf, sizeof(buf))) > 0)
@@ -681,7 +666,7 @@ static int vsock_measure(const char *prefix, vsock_dial_fn dial, void *ctx, uint
 		return fprintf(stderr, "avf_bench: vsock: no connection\n"), 1;
 	for (int i = 0; i < n; i++) {
 		t0 = now_ns();
-		if (whole(fd, &ch, 1, true) || whole(fd, &ch, 1, false))
+		if (write_all(fd, &ch, 1) || read_all(fd, &ch, 1))
 			return fprintf(stderr, "avf_bench: vsock: round trip %d failed\n", i), 1;
 		rtt[i] = (double)(now_ns() - t0) / 1e3;
 	}

@@ -57,6 +57,9 @@ static inline const char *api_vm_start(struct __test_metadata *_metadata, struct
 	avf_config_builder_set_apk_path(b, apk);
 	avf_config_builder_set_payload_binary_name(b, payload);
 	avf_config_builder_set_protected_vm(b, false);
+	/* AVF_TEST_DEBUG_FULL=1: debuggable VMs (vmm.log shows vCPU state at a stall) */
+	if (getenv("AVF_TEST_DEBUG_FULL"))
+		avf_config_builder_set_debug_level(b, AVF_DEBUG_LEVEL_FULL);
 	ASSERT_EQ(AVF_OK, avf_config_builder_build(b, &v->c));
 	avf_config_builder_free(b);
 	/* A name of its own: a test killed by its timeout leaves its VM behind. */

@@ -1291,6 +1291,27 @@ static long mem_available_kb(void)
 #define SOAK_VMS	3
 enum soak_kind { SOAK_RUN, SOAK_KILL9, SOAK_STOP_MIDBOOT, SOAK_SIGTERM, SOAK_KINDS };
 
+/* A soak VM that did not end as it should: its events and its console (early console included). */
+static void soak_explain(struct __test_metadata *_metadata, const struct run *r, const char *con)
+{
+	static char buf[4096];
+
+	dump(_metadata, r);
+	slurp(con, buf, sizeof(buf));
+	TH_LOG("console (%s):\n%s", con, buf);
+}
+
+/* collect() until @type; a VM that ends first says why. */
+static int soak_reach(struct __test_metadata *_metadata, struct run *r, const char *con,
+		      int type)
+{
+	int ret = collect(r, VM_TIMEOUT_MS, type);
+
+	if (ret != 1)
+		soak_explain(_metadata, r, con);
+	return ret;
+}
+
 /*
  * One cycle: SOAK_VMS instances created, run at once, each ended its own
  * way (to completion, kill -9 of avf-vmm, AVF_VM_STOP right after the
@@ -1304,12 +1325,11 @@ static void soak_cycle(struct __test_metadata *_metadata, int dev, unsigned int 
 	};
 	static struct run r[SOAK_VMS];
 	static const char *const dbg[] = { "--debug", "full", NULL };
-	static char con[SOAK_VMS][64], buf[4096];
+	static char con[SOAK_VMS][64];
 	struct run_fds fds = NO_FDS;
 	struct avf_vm_info info;
 	char name[AVF_NAME_MAX];
 	unsigned int v;
-	int ret;
 
 	for (v = 0; v < SOAK_VMS; v++) {
 		enum soak_kind k = (cycle + v) % SOAK_KINDS;
@@ -1335,25 +1355,13 @@ static void soak_cycle(struct __test_metadata *_metadata, int dev, unsigned int 
 		case SOAK_RUN:
 			break;
 		case SOAK_STOP_MIDBOOT:
-			ret = collect(&r[v], VM_TIMEOUT_MS, AVF_EVENT_RUNNING);
-			if (ret != 1) {
-				dump(_metadata, &r[v]);
-				slurp(con[v], buf, sizeof(buf));
-				TH_LOG("console of VM %u:\n%s", v, buf);
-			}
-			ASSERT_EQ(1, ret);
+			ASSERT_EQ(1, soak_reach(_metadata, &r[v], con[v], AVF_EVENT_RUNNING));
 			ASSERT_EQ(0, ioctl(r[v].vm_fd, AVF_VM_STOP, 0));
 			break;
 		case SOAK_KILL9:
 		case SOAK_SIGTERM:
-			/* a VM that ends before its payload starts says why (its events) */
-			ret = collect(&r[v], VM_TIMEOUT_MS, AVF_EVENT_PAYLOAD_STARTED);
-			if (ret != 1) {
-				dump(_metadata, &r[v]);
-				slurp(con[v], buf, sizeof(buf));
-				TH_LOG("console of VM %u:\n%s", v, buf);
-			}
-			ASSERT_EQ(1, ret);
+			ASSERT_EQ(1, soak_reach(_metadata, &r[v], con[v],
+						AVF_EVENT_PAYLOAD_STARTED));
 			kill(r[v].pid, k == SOAK_KILL9 ? SIGKILL : SIGTERM);
 			break;
 		case SOAK_KINDS:
@@ -1365,11 +1373,8 @@ static void soak_cycle(struct __test_metadata *_metadata, int dev, unsigned int 
 
 		ASSERT_EQ(0, collect(&r[v], VM_TIMEOUT_MS, -1));
 		ASSERT_EQ(0, reap(&r[v], 20000));
-		if (last(&r[v])->code != want[k]) {
-			dump(_metadata, &r[v]);
-			slurp(con[v], buf, sizeof(buf));
-			TH_LOG("console of VM %u:\n%s", v, buf);
-		}
+		if (last(&r[v])->code != want[k])
+			soak_explain(_metadata, &r[v], con[v]);
 		EXPECT_EQ(want[k], last(&r[v])->code);
 		ASSERT_EQ(0, ioctl(r[v].vm_fd, AVF_VM_GET_INFO, &info));
 		EXPECT_EQ(AVF_STATUS_STOPPED, info.status);
