@@ -48,7 +48,17 @@ if [ "${1:-}" = --in-testhost-run ]; then
 		load() {
 			modprobe avf "$@" && chgrp avf /dev/avf && chmod 0660 /dev/avf
 		}
-		reload() { rmmod avf; load "$@"; }
+		# the last VMM of a run may still be exiting (its final log drain) and
+		# hold the module for a moment: wait for it (10 s) rather than race
+		unload() {
+			for _ in $(seq 1 100); do
+				rmmod avf 2>/dev/null && return 0
+				lsmod | grep -q '^avf ' || return 0
+				sleep 0.1
+			done
+			rmmod avf
+		}
+		reload() { unload; load "$@"; }
 		"$sec" init >/dev/null
 		[ "$(stat -c %u:%a:%s $f 2>&1)" = 0:600:32 ] && [ "$(stat -c %u:%a /var/lib/avf)" = 0:700 ] &&
 			ok "secret_init_makes_root_only_file" ||
@@ -77,7 +87,7 @@ if [ "${1:-}" = --in-testhost-run ]; then
 		cp /run/uds.orig $f && reload && s2=$($p run $d)
 		[ -n "$s1" ] && [ "$s1" = "${s2:-}" ] && ok "secret_is_the_files" || { echo "# $s1 / ${s2:-}"; nok "secret_is_the_files"; }
 		# a secret others can read is refused, and the module not loaded
-		chmod 0644 $f && rmmod avf
+		chmod 0644 $f && unload
 		out=$(modprobe avf 2>&1)
 		case $out in *"readable by others than root"*) ! lsmod | grep -q '^avf ' && ok "readable_secret_refused" ||
 			nok "readable_secret_refused" ;; *) echo "# $out"; nok "readable_secret_refused" ;; esac
@@ -103,7 +113,8 @@ if [ "${1:-}" = --in-testhost-run ]; then
 			--package /usr/local/share/avf/examples/hello.zip --payload-binary-name hello.so
 		reload
 		run "avfctl_vm_runs_after_modprobe_reload" /usr/local/bin/avfctl run keep
-		rmmod avf && insmod /run/avf.ko vmm_uid="$(id -u avf-vmm)" && chgrp avf /dev/avf && chmod 0660 /dev/avf
+		unload && insmod /run/avf.ko vmm_uid="$(id -u avf-vmm)" && chgrp avf /dev/avf && chmod 0660 /dev/avf ||
+			echo "# the module could not be replaced: $(lsmod | grep '^avf ')"
 		out=$(as1000 /usr/local/bin/avfctl run keep 2>&1)
 		case "$?:$out" in 70:*PAYLOAD_VERIFICATION_FAILED*) ok "avfctl_vm_refused_after_insmod_reload" ;;
 		*) echo "$out" | sed 's/^/# /'; nok "avfctl_vm_refused_after_insmod_reload" ;; esac
