@@ -327,13 +327,19 @@ static void log_vcpu_state(struct vcpu *v, const char *what, const char *kind,
 	     ev.interrupt.nr);
 }
 
+/* This vCPU's registers (its own thread, outside KVM_RUN); false with errno. */
+static bool vcpu_regs(struct vcpu *v, struct kvm_regs *r, struct kvm_sregs *s)
+{
+	return ioctl(v->fd, KVM_GET_SREGS, s) == 0 && ioctl(v->fd, KVM_GET_REGS, r) == 0;
+}
+
 static void log_shutdown(struct vcpu *v, const char *what)
 {
 	struct kvm_sregs s;
 	struct kvm_regs r;
 	const char *kind;
 
-	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0 || ioctl(v->fd, KVM_GET_REGS, &r) < 0) {
+	if (!vcpu_regs(v, &r, &s)) {
 		vlog("vcpu%u: %s (state unavailable: %s)\n", v->id, what, strerror(errno));
 		return;
 	}
@@ -361,7 +367,7 @@ static void log_hang(struct vcpu *v)
 
 	if (!v->vm->debug_full || !__atomic_load_n(&v->vm->log_state_on_stop, __ATOMIC_ACQUIRE))
 		return;
-	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0 || ioctl(v->fd, KVM_GET_REGS, &r) < 0)
+	if (!vcpu_regs(v, &r, &s))
 		vlog("vcpu%u: at hang-up: state unavailable: %s\n", v->id, strerror(errno));
 	else
 		log_vcpu_state(v, "at hang-up", s.cr0 & 1 ? "stopped" : "stopped in real mode",
@@ -384,13 +390,16 @@ static void log_report(struct vcpu *v, const char *why)
 		state = "halted (waiting for an interrupt)";
 	else
 		state = "waiting for INIT/SIPI";
-	if (!v->vm->debug_full || ioctl(v->fd, KVM_GET_SREGS, &s) < 0 ||
-	    ioctl(v->fd, KVM_GET_REGS, &r) < 0) {
+	char what[64];
+
+	if (!v->vm->debug_full || !vcpu_regs(v, &r, &s)) {
 		vlog("vcpu%u: at %s: %s, %llu exits\n", v->id, why, state,
 		     (unsigned long long)__atomic_load_n(&v->exits, __ATOMIC_RELAXED));
 		return;
 	}
-	log_vcpu_state(v, why, state, &r, &s);
+	/* the same "vcpuN: at WHY: STATE" as without registers */
+	snprintf(what, sizeof(what), "at %s", why);
+	log_vcpu_state(v, what, state, &r, &s);
 }
 
 void vm_report_vcpus(struct vm *vm, const char *why)
