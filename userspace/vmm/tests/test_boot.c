@@ -62,7 +62,6 @@ FIXTURE_SETUP(elf)
 {
 	self->m.host = calloc(1, RAM);
 	self->m.size = RAM;
-	self->m.memfd = -1;
 	make_img(&self->im);
 }
 
