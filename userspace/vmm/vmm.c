@@ -288,52 +288,24 @@ static int load_identity(const struct vmm_opts *o, struct lifecycle *lc, const u
 	return 0;
 }
 
-/*
- * Hand the VM secret to the guest. The module writes it into a one-page
- * memfd of ours (AVF_VMM_START takes a shmem file); it goes from there
- * straight into guest RAM (an anonymous mapping, see guest_mem.c), and the
- * page is wiped before it is closed.
- */
+/* Hand the VM secret to the guest: the module writes it into guest RAM. */
 static int start_secret(struct vm *vm, struct lifecycle *lc, uint64_t secret_gpa,
 			int32_t *reason)
 {
-	static const uint8_t zero[AVF_SECRET_SIZE];
-	void *dst = gmem_ptr(&vm->mem, secret_gpa, AVF_SECRET_SIZE);
 	struct avf_vmm_start st;
-	int fd, ret = 0;
+	int ret;
 
-	if (!dst) {
-		*reason = AVF_STOP_INFRASTRUCTURE_ERROR;
-		return -EFAULT;
-	}
-	fd = memfd_create("avf-secret", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, 4096) < 0) {
-		ret = -errno;
-		vlog("secret page: %s\n", strerror(errno));
-		*reason = AVF_STOP_INFRASTRUCTURE_ERROR;
-		goto out;
-	}
 	memset(&st, 0, sizeof(st));
-	st.mem_fd = fd;
-	st.secret_offset = 0;
+	st.mem_fd = vm->mem.memfd;
+	st.secret_offset = secret_gpa;
 	vlog_stamp(VTS_START0);
-	if (ioctl(lc->vmm_fd, AVF_VMM_START, &st) < 0) {
-		ret = -errno;
-		vlog("AVF_VMM_START: %s\n", strerror(errno));
-		*reason = identity_reason(lc, "AVF_VMM_START", errno);
-		goto out;
-	}
+	ret = ioctl(lc->vmm_fd, AVF_VMM_START, &st);
 	vlog_stamp(VTS_START1);
-	if (pread(fd, dst, AVF_SECRET_SIZE, 0) != AVF_SECRET_SIZE) {
-		ret = -EIO;
-		vlog("secret page: short read\n");
-		*reason = AVF_STOP_INFRASTRUCTURE_ERROR;
-	}
-	if (pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero))
-		vlog("secret page: wipe: %s\n", strerror(errno));
-out:
-	if (fd >= 0)
-		close(fd);
+	if (ret == 0)
+		return 0;
+	ret = -errno;
+	vlog("AVF_VMM_START: %s\n", strerror(errno));
+	*reason = identity_reason(lc, "AVF_VMM_START", errno);
 	return ret;
 }
 

@@ -23,6 +23,7 @@ static inline void fz_mem(struct guest_mem *m, const uint8_t *data, size_t size)
 {
 	m->host = malloc(FZ_RAM);
 	m->size = FZ_RAM;
+	m->memfd = -1;
 	memset(m->host, 0, FZ_RAM);
 	memcpy(m->host, data, size < FZ_RAM ? size : FZ_RAM);
 }

@@ -30,6 +30,7 @@ static inline void fg_init(struct fake_guest *g)
 {
 	g->mem.host = calloc(1, FG_RAM);
 	g->mem.size = FG_RAM;
+	g->mem.memfd = -1;
 	g->avail_idx = 0;
 }
 

@@ -62,6 +62,7 @@ FIXTURE_SETUP(elf)
 {
 	self->m.host = calloc(1, RAM);
 	self->m.size = RAM;
+	self->m.memfd = -1;
 	make_img(&self->im);
 }
 
