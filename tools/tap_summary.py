@@ -115,6 +115,7 @@ def main():
     rdir = sys.argv[1]
     tp = tf = ts = 0
     details = []
+    tflaky = []
     for fn in sorted(os.listdir(rdir)):
         base, ext = os.path.splitext(fn)
         if ext not in (".tap", ".ktap", ".log"):
@@ -151,10 +152,17 @@ def main():
         if status and not f_:
             f_ += 1
             fails.append("exited %d" % status)
-        print("  %-4s %-28s %4d passed, %d failed, %d skipped" %
-              ("FAIL" if f_ else "ok", base, p, f_, s))
+        # tools/ksft_retry.sh: cases that failed once and passed on their own
+        flaky = [l.split("FLAKY: ", 1)[1].split(" failed,", 1)[0]
+                 for l in lines if "FLAKY: " in l and "passed on its own" in l]
+        print("  %-4s %-28s %4d passed, %d failed, %d skipped%s" %
+              ("FAIL" if f_ else "ok", base, p, f_, s,
+               ", %d flaky" % len(flaky) if flaky else ""))
         for name in fails[:20]:
             print("         failed: %s" % name)
+        for name in flaky[:20]:
+            print("         flaky (passed on retry): %s" % name)
+        tflaky.extend(flaky)
         if f_:
             ctx = failure_context(lines)
             if ctx:
@@ -164,7 +172,9 @@ def main():
         print("  -- %s (build/check/results/):" % base)
         for c in ctx:
             print("     " + c)
-    print("%d passed, %d failed, %d skipped" % (tp, tf, ts))
+    print("%d passed, %d failed, %d skipped%s" %
+          (tp, tf, ts, ", %d flaky (issue 12; Documentation/testing.rst)" % len(tflaky)
+           if tflaky else ""))
     return 1 if tf else 0
 
 
