@@ -13,18 +13,28 @@
 # lines kept as comments, and one "# FLAKY: NAME" line that make check's
 # summary counts; a case that fails twice stays "not ok". A deterministic
 # failure therefore still fails; AVF_TEST_NO_RETRY=1 turns retries off.
+#
+# The first run's output is held until the program ends (its verdicts are
+# rewritten in place, so the TAP numbering stays in order). Inside the test
+# host it is held in $AVF_TESTHOST_OUT, which is the build host's
+# --out directory: if the test host is killed at its bound, the lines are
+# there (ksft-PROG.PID.log) and testhost/run prints their tail.
 set -u
 [ $# -ge 1 ] || { echo "usage: $0 PROG [ARGS...]" >&2; exit 2; }
-first=$(mktemp /tmp/ksft-retry.XXXXXX)
+[ "${AVF_TEST_NO_RETRY:-0}" = 1 ] && exec "$@"
+first=${AVF_TESTHOST_OUT:-${TMPDIR:-/tmp}}/ksft-${1##*/}.$$.log
+: >"$first" 2>/dev/null || first=$(mktemp /tmp/ksft-retry.XXXXXX)
 trap 'rm -f "$first" "$first".*' EXIT
 "$@" >"$first" 2>&1
 rc=$?
-if [ "$rc" = 0 ] || [ "$rc" = 4 ] || [ "${AVF_TEST_NO_RETRY:-0}" = 1 ]; then
-	cat "$first"
-	exit "$rc"
-fi
 # kselftest: "not ok 3 fixture.test" (a SKIP is "ok ... # SKIP")
-mapfile -t failed < <(sed -n 's/^not ok [0-9][0-9]* \([A-Za-z0-9_.]*\).*/\1/p' "$first")
+notok='^not ok ([0-9]+) ([A-Za-z0-9_.]+)'
+failed=()
+if [ "$rc" != 0 ] && [ "$rc" != 4 ]; then
+	while IFS= read -r line || [ -n "$line" ]; do
+		[[ $line =~ $notok ]] && failed+=("${BASH_REMATCH[2]}")
+	done <"$first"
+fi
 if [ ${#failed[@]} = 0 ]; then
 	cat "$first"
 	exit "$rc"
@@ -40,15 +50,14 @@ for name in "${failed[@]}"; do
 		left=$((left + 1))
 	fi
 done
-while IFS= read -r line; do
-	name=$(printf '%s\n' "$line" | sed -n 's/^not ok [0-9][0-9]* \([A-Za-z0-9_.]*\).*/\1/p')
-	if [ -z "$name" ] || [ -z "${verdict[$name]:-}" ]; then
+while IFS= read -r line || [ -n "$line" ]; do
+	if ! [[ $line =~ $notok ]] || [ -z "${verdict[${BASH_REMATCH[2]}]:-}" ]; then
 		printf '%s\n' "$line"
 		continue
 	fi
-	sed 's/^/# retry: /' "$first.$name"
+	num=${BASH_REMATCH[1]} name=${BASH_REMATCH[2]}
+	while IFS= read -r r || [ -n "$r" ]; do printf '# retry: %s\n' "$r"; done <"$first.$name"
 	if [ "${verdict[$name]}" = passed ]; then
-		num=$(printf '%s\n' "$line" | sed 's/^not ok \([0-9]*\) .*/\1/')
 		echo "# FLAKY: $name failed, then passed on its own (issue 12); both runs above"
 		echo "ok $num $name # FLAKY: failed once, passed on retry"
 	else
