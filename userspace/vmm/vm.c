@@ -313,18 +313,28 @@ static void log_vcpu_state(struct vcpu *v, const char *what, const char *kind,
 {
 	struct kvm_vcpu_events ev;
 
+	/*
+	 * Paging on with the page-table root outside guest RAM is no state
+	 * the guest can have put itself in: the state was handed to it by
+	 * the host (issue 12: a TCG test host resumed a nested guest with
+	 * its own RIP and CR3; Documentation/vmm.rst, "Diagnosing a stall").
+	 */
+	bool foreign = (s->cr0 & 0x80000000ULL) &&
+		       (s->cr3 & 0x000ffffffffff000ULL) >= v->vm->mem.size;
+
 	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
 		memset(&ev, 0, sizeof(ev));
 	vlog("vcpu%u: %s: %s: rip %#llx rsp %#llx rflags %#llx cs %#x cr0 %#llx cr2 %#llx "
 	     "cr3 %#llx cr4 %#llx efer %#llx idt %#llx/%#x exc %u/%u nr %u err %#x "
-	     "nmi %u/%u irq %u/%u\n", v->id, what, kind,
+	     "nmi %u/%u irq %u/%u%s\n", v->id, what, kind,
 	     (unsigned long long)r->rip, (unsigned long long)r->rsp,
 	     (unsigned long long)r->rflags, s->cs.selector, (unsigned long long)s->cr0,
 	     (unsigned long long)s->cr2, (unsigned long long)s->cr3, (unsigned long long)s->cr4,
 	     (unsigned long long)s->efer, (unsigned long long)s->idt.base, s->idt.limit,
 	     ev.exception.injected, ev.exception.pending, ev.exception.nr,
 	     ev.exception.error_code, ev.nmi.injected, ev.nmi.pending, ev.interrupt.injected,
-	     ev.interrupt.nr);
+	     ev.interrupt.nr,
+	     foreign ? " (cr3 outside guest RAM: a vCPU state the host made, not the guest)" : "");
 }
 
 /* This vCPU's registers (its own thread, outside KVM_RUN); false with errno. */
