@@ -66,9 +66,9 @@ check:
 
 # The long soak (make check runs 2 cycles and a 16 MiB log flood):
 # SOAK_CYCLES cycles of 3 VMs at once and the full 100 MiB flood; then
-# SOAK_BOOTS hello boots through libavf (AVF_CHECK_BOOTS=1 make check runs 100) with no
+# SOAK_BOOTS hello boots through libavf (make check runs 100) with no
 # unexplained guest reset; rpc_test at its full sizes (10,000 sequential
-# calls, 8 clients x 200; make check runs a tenth, issue 12).
+# calls, 8 clients x 200; make check runs the same since issue 12's fix).
 SOAK_CYCLES ?= 20
 SOAK_BOOTS ?= 1000
 soak:

@@ -246,7 +246,7 @@ TEST_F_TIMEOUT(rpc, calls_errors_deadlines_and_clients, 900)
 
 	/* several clients at once, each with its own connection */
 	const char *pc = getenv("AVF_TEST_RPC_CLIENT_CALLS");
-	int per_client = pc && atoi(pc) > 0 ? atoi(pc) : 25;
+	int per_client = pc && atoi(pc) > 0 ? atoi(pc) : 200;
 
 	for (int i = 0; i < 8; i++) {
 		w[i] = (struct worker){ .vm = self->v.vm, .id = i + 1, .calls = per_client };
@@ -273,7 +273,7 @@ TEST_F_TIMEOUT(rpc, round_trip_latency, 900)
 {
 	struct avf_rpc_client *c = rpc_connect(_metadata, self->v.vm, CALC_PORT);
 	const char *e = getenv("AVF_TEST_RPC_CALLS");
-	int n = e && atoi(e) > 0 ? atoi(e) : 1000;
+	int n = e && atoi(e) > 0 ? atoi(e) : 10000;
 	int64_t sum = 0;
 	double *lat;
 
