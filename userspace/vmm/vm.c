@@ -320,7 +320,7 @@ static void log_vcpu_state(struct vcpu *v, const char *what, const char *kind,
 	 * its own RIP and CR3; Documentation/vmm.rst, "Diagnosing a stall").
 	 */
 	bool foreign = (s->cr0 & 0x80000000ULL) &&
-		       (s->cr3 & 0x000ffffffffff000ULL) >= v->vm->mem.size;
+		       !gmem_range_ok(&v->vm->mem, s->cr3 & 0x000ffffffffff000ULL, 4096);
 
 	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
 		memset(&ev, 0, sizeof(ev));
