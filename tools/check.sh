@@ -70,13 +70,20 @@ tier_module() {
 	step "tier 3 done (exit $rc)"
 }
 
+# A test-host tier whose output is its TAP: NAME KERNEL TIMEOUT CMD...; its
+# files in build/check/th-NAME, its results as e2e-NAME.{status,log}.
+th_tier() {
+	local name=$1 kernel=$2 timeout=$3
+	shift 3
+	testhost/run --kernel "$kernel" --timeout "$timeout" --quiet --out "build/check/th-$name" -- "$@"
+	echo $? >"$res/e2e-$name.status"
+	cp "build/check/th-$name/output" "$res/e2e-$name.log"
+}
+
 tier_e2e() { # vm|api
 	[ -x "selftests/$1/run.sh" ] || return 0
 	step "tier 4: end-to-end '$1' in the test host"
-	testhost/run --kernel normal --timeout 1800 --quiet --out "build/check/th-$1" \
-		-- "selftests/$1/run.sh"
-	echo $? >"$res/e2e-$1.status"
-	cp "build/check/th-$1/output" "$res/e2e-$1.log"
+	th_tier "$1" normal 1800 "selftests/$1/run.sh"
 	step "tier 4 '$1' done (exit $(cat "$res/e2e-$1.status"))"
 }
 
@@ -84,10 +91,8 @@ tier_vm_and_soak() {
 	tier_e2e vm
 	[ -x selftests/vm/run.sh ] || return 0
 	step "tier 4b: soak on the debug kernel (1 cycle)"
-	testhost/run --kernel debug --timeout 1800 --quiet --out build/check/th-soak-debug \
-		-- env AVF_SOAK_CYCLES=1 selftests/vm/run.sh -t soak_cycles_return_to_baseline
-	echo $? >"$res/e2e-soak-debug.status"
-	cp build/check/th-soak-debug/output "$res/e2e-soak-debug.log"
+	th_tier soak-debug debug 1800 \
+		env AVF_SOAK_CYCLES=1 selftests/vm/run.sh -t soak_cycles_return_to_baseline
 	step "tier 4b done (exit $(cat "$res/e2e-soak-debug.status"))"
 }
 
@@ -162,10 +167,8 @@ tier_e2e api
 if [ "${AVF_CHECK_BOOTS:-1}" = 1 ] && [ -x build/user/tests/api/api_test ]; then
 	# Its own test host and bound: minutes of boots (Documentation/testing.rst).
 	step "tier 4c: 100 hello boots through libavf, no unexplained guest reset"
-	testhost/run --kernel normal --timeout 3600 --quiet --out build/check/th-boots \
-		-- build/user/tests/api/api_test -t hundred_boots_without_unexplained_reset
-	echo $? >"$res/e2e-boots.status"
-	cp build/check/th-boots/output "$res/e2e-boots.log"
+	th_tier boots normal 3600 \
+		build/user/tests/api/api_test -t hundred_boots_without_unexplained_reset
 fi
 
 step "tier 6: Debian packages (dpkg-buildpackage -b -us -uc, lintian)"
