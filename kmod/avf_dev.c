@@ -107,6 +107,7 @@ static void __exit avf_exit(void)
 {
 	misc_deregister(&avf_misc);
 	avf_objects_exit();
+	avf_imgcache_exit();
 }
 
 module_init(avf_init);

@@ -534,14 +534,20 @@ static int avf_copy_seal(struct file *copy)
  * shmem copy made in the same pass as the hash. The caller's file is only
  * read: never write-denied, never kept.
  */
-static int avf_image_load(int fd, const char *name, struct file **ro, u8 *hash)
+static int avf_image_load(int fd, const char *name, kuid_t owner, struct file **ro, u8 *hash)
 {
 	struct file *src, *copy, *out;
+	struct avf_img_key key;
+	bool cacheable;
 	int ret;
 
 	src = avf_image_fget(fd);
 	if (IS_ERR(src))
 		return PTR_ERR(src);
+	if (avf_imgcache_lookup(src, owner, ro, hash)) {
+		fput(src);
+		return 0;
+	}
 	if (avf_memfd_sealed(src)) {
 		ret = avf_sha256_file(src, hash);
 		out = ret ? NULL : dentry_open(&src->f_path, O_RDONLY | O_LARGEFILE,
@@ -553,9 +559,12 @@ static int avf_image_load(int fd, const char *name, struct file **ro, u8 *hash)
 		fput(src);
 		return PTR_ERR(copy);
 	}
+	cacheable = avf_imgcache_begin(src, owner, &key);
 	ret = avf_sha256_copy(src, copy, hash);
 	if (!ret)
 		ret = avf_copy_seal(copy);
+	if (!ret && cacheable)
+		avf_imgcache_add(src, &key, copy, hash);
 	out = ret ? NULL : dentry_open(&copy->f_path, O_RDONLY | O_LARGEFILE, current_cred());
 	fput(copy);
 done:
@@ -568,15 +577,19 @@ done:
 	return 0;
 }
 
-/* Measure image @fd without keeping anything (AVF_INSTANCE_SEAL). */
-static int avf_image_hash(int fd, u8 *hash)
+/*
+ * Measure image @fd without keeping anything (AVF_INSTANCE_SEAL); a fresh
+ * entry of @owner's in the measured-image cache is its digest.
+ */
+static int avf_image_hash(int fd, kuid_t owner, u8 *hash)
 {
 	struct file *src = avf_image_fget(fd);
-	int ret;
+	int ret = 0;
 
 	if (IS_ERR(src))
 		return PTR_ERR(src);
-	ret = avf_sha256_file(src, hash);
+	if (!avf_imgcache_lookup(src, owner, NULL, hash))
+		ret = avf_sha256_file(src, hash);
 	fput(src);
 	return ret;
 }
@@ -666,11 +679,11 @@ long avf_instance_seal_ioctl(void __user *arg)
 	if (!ret)
 		ret = avf_texts_get(&s.images, t);
 	if (!ret)
-		ret = avf_image_hash(s.images.kernel_fd, st->m.kernel);
+		ret = avf_image_hash(s.images.kernel_fd, current_euid(), st->m.kernel);
 	if (!ret)
-		ret = avf_image_hash(s.images.initrd_fd, st->m.initrd);
+		ret = avf_image_hash(s.images.initrd_fd, current_euid(), st->m.initrd);
 	if (!ret)
-		ret = avf_image_hash(s.images.package_fd, st->m.package);
+		ret = avf_image_hash(s.images.package_fd, current_euid(), st->m.package);
 	if (ret)
 		goto out;
 	avf_measure_config(&s.images, t, &st->m);
@@ -798,7 +811,8 @@ int avf_load_run(struct avf_load *ld, kuid_t owner, char *why, size_t why_len,
 	hash[1] = now->initrd;
 	hash[2] = now->package;
 	for (i = 0; i < 3 && !ret; i++)
-		ret = avf_image_load(in[i], avf_image_names[i], &ld->files[i], hash[i]);
+		ret = avf_image_load(in[i], avf_image_names[i], owner, &ld->files[i],
+				     hash[i]);
 	if (ret)
 		goto out;
 	avf_measure_config(im, &ld->t, now);

@@ -26,6 +26,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/time64.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
@@ -223,6 +224,44 @@ int avf_gcm_open(const u8 *key, const u8 *nonce, u8 *buf, size_t aad_len,
 		 size_t text_len);
 int avf_sha256_file(struct file *file, u8 *out);
 int avf_sha256_copy(struct file *src, struct file *dst, u8 *out);
+
+/* ---- the measured-image cache (avf_imgcache.c) ---------------------- */
+
+/**
+ * struct avf_img_key - an image file as it was when measured
+ * @owner: the instance owner whose run measured it.
+ * @dev: device (kstat.dev).
+ * @ino: inode number.
+ * @gen: inode generation.
+ * @size: size in bytes.
+ * @mtime: modification time.
+ * @ctime: change time.
+ * @cookie: the filesystem's change cookie (i_version), if @has_cookie.
+ * @has_cookie: the filesystem keeps one.
+ * @now: the file's clock before the key was read (avf_imgcache_begin()).
+ */
+struct avf_img_key {
+	kuid_t owner;
+	u32 dev;
+	u64 ino;
+	u32 gen;
+	loff_t size;
+	struct timespec64 mtime;
+	struct timespec64 ctime;
+	u64 cookie;
+	bool has_cookie;
+	struct timespec64 now;
+};
+
+bool avf_img_key_eq(const struct avf_img_key *a, const struct avf_img_key *b);
+bool avf_img_key_cacheable(const struct avf_img_key *before,
+			   const struct avf_img_key *after,
+			   const struct timespec64 *now);
+bool avf_imgcache_lookup(struct file *src, kuid_t owner, struct file **ro, u8 *hash);
+bool avf_imgcache_begin(struct file *src, kuid_t owner, struct avf_img_key *k);
+void avf_imgcache_add(struct file *src, const struct avf_img_key *before,
+		      struct file *copy, const u8 *hash);
+void avf_imgcache_exit(void);
 
 int avf_payload_name_validate(const char *name);
 int avf_cmdline_validate(const char *cmdline);

@@ -1047,9 +1047,109 @@ static struct kunit_suite avf_identity_suite = {
 	.test_cases = avf_identity_cases,
 };
 
+/* ---- the measured-image cache's freshness rules --------------------- */
+
+enum imgkey_change {
+	IK_NONE, IK_OWNER, IK_DEV, IK_INO, IK_GEN, IK_SIZE, IK_MTIME, IK_CTIME,
+	IK_COOKIE, IK_COOKIE_GONE, IK_NOW_ONLY,
+};
+
+struct imgkey_case {
+	const char *desc;
+	enum imgkey_change change;	/* what differs between before and after */
+	s64 ctime_vs_now_ns;		/* before.ctime - now */
+	bool eq, cacheable;
+};
+
+static const struct imgkey_case imgkey_cases[] = {
+	{ "unchanged, changed long ago", IK_NONE, -NSEC_PER_SEC, true, true },
+	{ "unchanged, changed one ns before the clock", IK_NONE, -1, true, true },
+	{ "unchanged, changed in the clock's tick", IK_NONE, 0, true, false },
+	{ "unchanged, ctime after the clock (fine-grained)", IK_NONE, 1, true, false },
+	{ "another owner", IK_OWNER, -NSEC_PER_SEC, false, false },
+	{ "another device", IK_DEV, -NSEC_PER_SEC, false, false },
+	{ "another inode", IK_INO, -NSEC_PER_SEC, false, false },
+	{ "inode number reused (generation)", IK_GEN, -NSEC_PER_SEC, false, false },
+	{ "grew", IK_SIZE, -NSEC_PER_SEC, false, false },
+	{ "mtime reset by the owner", IK_MTIME, -NSEC_PER_SEC, false, false },
+	{ "written during the hash (ctime)", IK_CTIME, -NSEC_PER_SEC, false, false },
+	{ "change cookie moved, times equal", IK_COOKIE, -NSEC_PER_SEC, false, false },
+	{ "change cookie no longer reported", IK_COOKIE_GONE, -NSEC_PER_SEC, false, false },
+	{ "only the clock differs", IK_NOW_ONLY, -NSEC_PER_SEC, true, true },
+};
+
+static void imgkey_case_desc(const struct imgkey_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(imgkey, imgkey_cases, imgkey_case_desc);
+
+static void avf_imgkey_test(struct kunit *test)
+{
+	const struct imgkey_case *c = test->param_value;
+	struct avf_img_key a = {
+		.owner = KUIDT_INIT(1000), .dev = 8, .ino = 1234, .gen = 77, .size = 4096,
+		.mtime = { 100, 5 }, .ctime = { 200, 500 }, .cookie = 9, .has_cookie = true,
+	};
+	struct avf_img_key b;
+	struct timespec64 now = timespec64_sub(a.ctime, ns_to_timespec64(c->ctime_vs_now_ns));
+
+	a.now = now;
+	b = a;
+	switch (c->change) {
+	case IK_NONE:
+		break;
+	case IK_OWNER:
+		b.owner = KUIDT_INIT(1001);
+		break;
+	case IK_DEV:
+		b.dev++;
+		break;
+	case IK_INO:
+		b.ino++;
+		break;
+	case IK_GEN:
+		b.gen++;
+		break;
+	case IK_SIZE:
+		b.size++;
+		break;
+	case IK_MTIME:
+		b.mtime.tv_sec--;
+		break;
+	case IK_CTIME:
+		b.ctime.tv_nsec++;
+		break;
+	case IK_COOKIE:
+		b.cookie++;
+		break;
+	case IK_COOKIE_GONE:
+		b.has_cookie = false;
+		b.cookie = 0;
+		break;
+	case IK_NOW_ONLY:
+		b.now.tv_sec += 5;
+		break;
+	}
+	KUNIT_EXPECT_EQ(test, avf_img_key_eq(&a, &b), c->eq);
+	KUNIT_EXPECT_EQ(test, avf_img_key_eq(&b, &a), c->eq);
+	KUNIT_EXPECT_EQ(test, avf_img_key_cacheable(&a, &b, &now), c->cacheable);
+}
+
+static struct kunit_case avf_imgcache_cases[] = {
+	KUNIT_CASE_PARAM(avf_imgkey_test, imgkey_gen_params),
+	{}
+};
+
+static struct kunit_suite avf_imgcache_suite = {
+	.name = "avf_imgcache",
+	.test_cases = avf_imgcache_cases,
+};
+
 kunit_test_suites(&avf_name_suite, &avf_status_suite, &avf_report_suite,
 		  &avf_evq_suite, &avf_cid_suite, &avf_crypto_suite,
-		  &avf_validate_suite, &avf_identity_suite);
+		  &avf_validate_suite, &avf_identity_suite, &avf_imgcache_suite);
 
 MODULE_DESCRIPTION("KUnit tests for avf.ko");
 MODULE_LICENSE("GPL");

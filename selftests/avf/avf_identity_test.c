@@ -12,7 +12,9 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include "kselftest_harness.h"
@@ -71,6 +73,7 @@ static bool content_is(int fd, char fill, size_t size)
 FIXTURE(id) {
 	int dev, vm;
 	char dir[64];
+	char ext4[96];	/* set while an ext4 file system is mounted there */
 	int kernel, initrd, package;
 	char name[AVF_NAME_MAX];
 	__u8 state[AVF_INSTANCE_STATE_SIZE];
@@ -108,6 +111,8 @@ FIXTURE_TEARDOWN(id)
 	close(self->kernel);
 	close(self->initrd);
 	close(self->package);
+	if (self->ext4[0] && umount2(self->ext4, MNT_DETACH))
+		TH_LOG("umount %s: %s", self->ext4, strerror(errno));
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
 	if (system(cmd))
 		TH_LOG("cleanup of %s failed", self->dir);
@@ -730,6 +735,339 @@ TEST_F(id, load_state_of_another_uid)
 	EXPECT_STREQ("instance state belongs to another user", ev.message);
 	stop_run(vmm);
 	munmap(a.state, AVF_INSTANCE_STATE_SIZE);
+}
+
+/* ---- the measured-image cache (avf_imgcache.c) ------------------------ */
+
+#define CACHE_PARAM "/sys/module/avf/parameters/image_cache_"
+
+static long cache_param(const char *name)
+{
+	char path[128], buf[32] = "";
+	int fd;
+
+	snprintf(path, sizeof(path), CACHE_PARAM "%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) <= 0)
+		buf[0] = 0;
+	close(fd);
+	return buf[0] ? strtol(buf, NULL, 10) : -1;
+}
+
+static int set_cache_mib(long mib)
+{
+	char buf[32];
+	int fd = open(CACHE_PARAM "mib", O_WRONLY | O_CLOEXEC), n, ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%ld", mib);
+	if (write(fd, buf, n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int reopen(FIXTURE_DATA(id) *self, const char *dir)
+{
+	close(self->kernel);
+	close(self->initrd);
+	close(self->package);
+	self->kernel = make_file(dir, "kernel", 'k', KERNEL_SIZE);
+	self->initrd = make_file(dir, "initrd", 'i', INITRD_SIZE);
+	self->package = make_file(dir, "package", 'p', PACKAGE_SIZE);
+	return self->kernel < 0 || self->initrd < 0 || self->package < 0 ? -1 : 0;
+}
+
+static bool ctime_before(const struct stat *a, const struct stat *b)
+{
+	return a->st_ctim.tv_sec < b->st_ctim.tv_sec ||
+	       (a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec < b->st_ctim.tv_nsec);
+}
+
+/*
+ * Wait until the file system's clock has moved past the last change of
+ * the images (a new file gets a later ctime), so that a run may cache them.
+ */
+static void clock_past_images(FIXTURE_DATA(id) *self, const char *dir)
+{
+	struct timespec ms = { 0, 1000000 };
+	struct stat img, probe;
+	char path[160];
+	int i, fd;
+
+	snprintf(path, sizeof(path), "%s/clock-probe", dir);
+	if (fstat(self->package, &img))
+		return;
+	for (i = 0; i < 10000; i++) {
+		fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return;
+		fstat(fd, &probe);
+		close(fd);
+		if (ctime_before(&img, &probe))
+			break;
+		nanosleep(&ms, NULL);
+	}
+	unlink(path);
+}
+
+/*
+ * Put the images on an ext4 file system of their own (a loop device): the
+ * cache does not take tmpfs files, and the test host's /tmp is tmpfs.
+ */
+static int use_ext4(FIXTURE_DATA(id) *self)
+{
+	char cmd[512];
+
+	snprintf(self->ext4, sizeof(self->ext4), "%s/ext4", self->dir);
+	snprintf(cmd, sizeof(cmd),
+		 "truncate -s 16M %s/fs.img && mkfs.ext4 -q -F %s/fs.img >/dev/null 2>&1 && "
+		 "mkdir %s && mount -o loop %s/fs.img %s && chmod 0755 %s",
+		 self->dir, self->dir, self->ext4, self->dir, self->ext4, self->ext4);
+	if (system(cmd)) {
+		self->ext4[0] = 0;
+		return -1;
+	}
+	if (reopen(self, self->ext4))
+		return -1;
+	clock_past_images(self, self->ext4);
+	return 0;
+}
+
+/* One whole run (LOAD, START, stop); the load error. */
+static int run_once(FIXTURE_DATA(id) *self, __u8 *secret)
+{
+	int vmm, ret = run(self, images(self, 0), self->state, secret, &vmm);
+
+	stop_run(vmm);
+	return ret;
+}
+
+static void overwrite(const char *dir, const char *name, off_t at)
+{
+	char path[160];
+	int w;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	w = open(path, O_WRONLY | O_CLOEXEC);
+	if (w >= 0) {
+		if (pwrite(w, "EVIL", 4, at) != 4)
+			fprintf(stderr, "# pwrite %s: %s\n", path, strerror(errno));
+		close(w);
+	}
+}
+
+#define CACHE_SETUP() do {						\
+	if (cache_param("mib") < 0)					\
+		SKIP(return, "avf.ko has no image cache parameters");	\
+	if (use_ext4(self))						\
+		SKIP(return, "no loop-mounted ext4 (mkfs.ext4, loop device)"); \
+	ASSERT_EQ(0, seal(self, images(self, 0), self->state));	\
+} while (0)
+
+/*
+ * A second run of unchanged images is a hit for all three: no hash, the
+ * first run's sealed copies, the same secret.
+ */
+TEST_F(id, cache_second_run_hits)
+{
+	__u8 s1[AVF_SECRET_SIZE], s2[AVF_SECRET_SIZE];
+	struct avf_vmm_load out;
+	long hits, misses;
+	int vmm;
+
+	CACHE_SETUP();
+	misses = cache_param("misses");
+	ASSERT_EQ(0, run_once(self, s1));
+	EXPECT_EQ(misses + 3, cache_param("misses"));
+	hits = cache_param("hits");
+	ASSERT_EQ(0, run_once(self, s2));
+	EXPECT_EQ(hits + 3, cache_param("hits"));
+	EXPECT_EQ(0, memcmp(s1, s2, sizeof(s1)));
+	/* a hit hands out sealed copies of the measured bytes */
+	vmm = avf_vmm_bind(self->vm);
+	ASSERT_GE(vmm, 0);
+	ASSERT_EQ(0, __avf_load(vmm, &(struct avf_images){ .kernel_fd = self->kernel,
+			.initrd_fd = self->initrd, .package_fd = self->package,
+			.payload_name = (__u64)(uintptr_t)payload,
+			.cmdline = (__u64)(uintptr_t)cmdline }, self->state, &out));
+	EXPECT_EQ(hits + 6, cache_param("hits"));
+	EXPECT_TRUE(content_is(out.kernel_fd, 'k', KERNEL_SIZE));
+	EXPECT_TRUE(content_is(out.package_fd, 'p', PACKAGE_SIZE));
+	expect_unwritable(_metadata, out.kernel_fd);
+	avf_close_load(&out);
+	stop_run(vmm);
+}
+
+/*
+ * Attack by the owner: run once (cached), overwrite the kernel in place and
+ * put its mtime back. ctime moved, so the next run hashes again and is
+ * refused as changed.
+ */
+TEST_F(id, cache_overwrite_with_mtime_reset_is_seen)
+{
+	struct timespec times[2];
+	struct avf_event ev;
+	struct stat st;
+	int vmm;
+
+	CACHE_SETUP();
+	ASSERT_EQ(0, run_once(self, NULL));
+	ASSERT_EQ(0, fstat(self->kernel, &st));
+	overwrite(self->ext4, "kernel", 10);
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	ASSERT_EQ(0, futimens(self->kernel, times));
+	drain(self->vm);
+	EXPECT_EQ(-EKEYREJECTED, run(self, images(self, 0), self->state, NULL, &vmm));
+	ev = next_error(self->vm);
+	EXPECT_EQ(AVF_ERROR_PAYLOAD_CHANGED, ev.code);
+	EXPECT_NE(NULL, strstr(ev.message, "kernel")) TH_LOG("message: %s", ev.message);
+	stop_run(vmm);
+}
+
+/* A change right after a run (same clock tick or not) is never missed. */
+TEST_F(id, cache_change_right_after_run_is_seen)
+{
+	int i, vmm;
+
+	CACHE_SETUP();
+	for (i = 0; i < 20; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "p%d", i);
+		/* a fresh package each round: seal, run, write, run */
+		close(self->package);
+		self->package = make_file(self->ext4, name, 'p', PACKAGE_SIZE);
+		ASSERT_GE(self->package, 0);
+		ASSERT_EQ(0, seal(self, images(self, 0), self->state));
+		ASSERT_EQ(0, run_once(self, NULL));
+		overwrite(self->ext4, name, 100);
+		EXPECT_EQ(-EKEYREJECTED, run(self, images(self, 0), self->state, NULL, &vmm));
+		stop_run(vmm);
+	}
+}
+
+/*
+ * Attack through a shared writable mapping: stores into a mapped page
+ * change no time until the next write fault. A mapped file is not cached;
+ * a mapping made after the entry takes a write fault that moves ctime.
+ */
+TEST_F(id, cache_writes_through_a_mapping_are_seen)
+{
+	char path[160];
+	long hits;
+	char *p;
+	int w, vmm;
+
+	CACHE_SETUP();
+	snprintf(path, sizeof(path), "%s/kernel", self->ext4);
+	w = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(w, 0);
+	/* mapped while the first run measures it */
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, w, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	p[0] = 'k';	/* dirty, same byte */
+	ASSERT_EQ(0, run_once(self, NULL));
+	p[1] = 'X';	/* no fault: the page is writable already */
+	munmap(p, 4096);
+	hits = cache_param("hits");
+	EXPECT_EQ(-EKEYREJECTED, run(self, images(self, 0), self->state, NULL, &vmm));
+	stop_run(vmm);
+	EXPECT_EQ(hits + 2, cache_param("hits"));	/* runtime and package only */
+
+	/* a new kernel, cached unmapped, then written through a new mapping */
+	close(self->kernel);
+	self->kernel = make_file(self->ext4, "kernel2", 'k', KERNEL_SIZE);
+	ASSERT_GE(self->kernel, 0);
+	clock_past_images(self, self->ext4);
+	ASSERT_EQ(0, seal(self, images(self, 0), self->state));
+	ASSERT_EQ(0, run_once(self, NULL));
+	ASSERT_EQ(0, run_once(self, NULL));	/* cached now */
+	close(w);
+	snprintf(path, sizeof(path), "%s/kernel2", self->ext4);
+	w = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(w, 0);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, w, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	p[2] = 'Y';
+	munmap(p, 4096);
+	close(w);
+	EXPECT_EQ(-EKEYREJECTED, run(self, images(self, 0), self->state, NULL, &vmm));
+	stop_run(vmm);
+}
+
+/* tmpfs records no time for stores through a mapping: never cached. */
+TEST_F(id, cache_skips_tmpfs)
+{
+	char path[160];
+	long hits, misses;
+	char *p;
+	int w, vmm;
+
+	if (cache_param("mib") < 0)
+		SKIP(return, "avf.ko has no image cache parameters");
+	ASSERT_EQ(0, seal(self, images(self, 0), self->state));
+	hits = cache_param("hits");
+	misses = cache_param("misses");
+	ASSERT_EQ(0, run_once(self, NULL));
+	ASSERT_EQ(0, run_once(self, NULL));
+	EXPECT_EQ(hits, cache_param("hits"));
+	EXPECT_EQ(misses + 6, cache_param("misses"));
+	snprintf(path, sizeof(path), "%s/kernel", self->dir);
+	w = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(w, 0);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, w, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	p[0] = 'X';
+	munmap(p, 4096);
+	close(w);
+	EXPECT_EQ(-EKEYREJECTED, run(self, images(self, 0), self->state, NULL, &vmm));
+	stop_run(vmm);
+}
+
+/*
+ * Entries are per owner: another uid's SEAL of the very files root ran
+ * hashes them itself (no hit), and learns nothing of root's runs.
+ */
+TEST_F(id, cache_entries_are_per_owner)
+{
+	struct seal_arg a = { .dev = self->dev, .im = images(self, 0) };
+	long hits;
+
+	CACHE_SETUP();
+	ASSERT_EQ(0, run_once(self, NULL));
+	hits = cache_param("hits");
+	ASSERT_EQ(0, seal(self, images(self, 0), self->state));
+	EXPECT_EQ(hits + 3, cache_param("hits"));	/* root's own SEAL hits */
+	a.state = mmap(NULL, AVF_INSTANCE_STATE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, a.state);
+	ASSERT_EQ(0, avf_child(OWNER_A, seal_fn, &a, false));
+	EXPECT_EQ(hits + 3, cache_param("hits"));
+	munmap(a.state, AVF_INSTANCE_STATE_SIZE);
+}
+
+/* image_cache_mib=0 empties the cache and turns it off. */
+TEST_F(id, cache_off)
+{
+	long hits, prev = cache_param("mib");
+
+	CACHE_SETUP();
+	ASSERT_EQ(0, run_once(self, NULL));
+	ASSERT_EQ(0, set_cache_mib(0));
+	ASSERT_EQ(0, set_cache_mib(prev));
+	hits = cache_param("hits");
+	ASSERT_EQ(0, run_once(self, NULL));	/* emptied: hashed again */
+	EXPECT_EQ(hits, cache_param("hits"));
+	ASSERT_EQ(0, set_cache_mib(0));
+	ASSERT_EQ(0, run_once(self, NULL));
+	ASSERT_EQ(0, run_once(self, NULL));
+	EXPECT_EQ(hits, cache_param("hits"));
+	ASSERT_EQ(0, set_cache_mib(prev));
 }
 
 /* ---- AVF_VMM_LOAD: one test per validation failure -------------------- */
