@@ -48,10 +48,11 @@ struct hvm_memmap_table_entry {
  * elf_load_pvh - copy a vmlinux image into guest RAM
  * @img: the file contents, @len bytes (untrusted: bounds-checked).
  * @entry: out: 32-bit PVH entry point from XEN_ELFNOTE_PHYS32_ENTRY.
+ * @start: out: the lowest guest-physical byte of the loaded image.
  * @end: out: first guest-physical byte above the loaded image.
  */
 int elf_load_pvh(const struct guest_mem *m, const uint8_t *img, size_t len,
-		 uint64_t *entry, uint64_t *end);
+		 uint64_t *entry, uint64_t *start, uint64_t *end);
 
 /* Write hvm_start_info, module list and memory map; returns start_info GPA. */
 int pvh_write_start_info(const struct guest_mem *m, uint64_t cmdline_gpa,

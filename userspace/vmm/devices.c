@@ -326,6 +326,7 @@ void vm_destroy(struct vm *vm)
 	for (i = 0; i < vm->ncpus; i++) {
 		if (vm->vcpu[i].run)
 			munmap(vm->vcpu[i].run, vm->run_size);
+		kvmstats_close(&vm->vcpu[i].stats);
 		if (vm->vcpu[i].fd > 0)
 			close(vm->vcpu[i].fd);
 	}

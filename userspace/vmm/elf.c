@@ -42,10 +42,10 @@ static int find_pvh_note(const uint8_t *note, uint64_t size, uint64_t *entry)
 }
 
 int elf_load_pvh(const struct guest_mem *m, const uint8_t *img, size_t len,
-		 uint64_t *entry, uint64_t *end)
+		 uint64_t *entry, uint64_t *start, uint64_t *end)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
-	uint64_t hi = 0;
+	uint64_t lo = UINT64_MAX, hi = 0;
 	bool found = false;
 	unsigned int i;
 	int ret;
@@ -87,6 +87,8 @@ int elf_load_pvh(const struct guest_mem *m, const uint8_t *img, size_t len,
 		       ph.p_memsz - ph.p_filesz);
 		if (ph.p_paddr + ph.p_memsz > hi)
 			hi = ph.p_paddr + ph.p_memsz;
+		if (ph.p_paddr < lo)
+			lo = ph.p_paddr;
 	}
 	if (!found) {
 		vlog("kernel: no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); need CONFIG_PVH\n");
@@ -94,6 +96,7 @@ int elf_load_pvh(const struct guest_mem *m, const uint8_t *img, size_t len,
 	}
 	if (!hi || *entry >= m->size)
 		return -ENOEXEC;
+	*start = lo;
 	*end = hi;
 	return 0;
 }

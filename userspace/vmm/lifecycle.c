@@ -107,6 +107,8 @@ void lifecycle_handle(struct lifecycle *lc, const struct avf_ctl_msg *msg)
 	switch (msg->type) {
 	case AVF_CTL_BOOT:
 		vlog_stamp(VTS_BOOT);
+		if (lc->on_boot)
+			lc->on_boot(lc->on_boot_arg);
 		break;
 	case AVF_CTL_STARTED:
 		vlog_stamp(VTS_STARTED);

@@ -23,6 +23,9 @@ struct lifecycle {
 	int32_t fail_reason;
 	struct avf_ctl_stream stream;
 	uint64_t stats_refused, stats_dropped;	/* last AVF_VMM_SET_STATS */
+	/* Called under the lock at the first BOOT line (vm_count_boot()). */
+	void (*on_boot)(void *arg);
+	void *on_boot_arg;
 };
 
 void lifecycle_init(struct lifecycle *lc, int vmm_fd, int wake_fd);

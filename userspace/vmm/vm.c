@@ -227,6 +227,9 @@ int vm_setup_vcpus(struct vm *vm, uint64_t entry, uint64_t start_info)
 			ret = -errno;
 			break;
 		}
+		/* Counters only: a kernel without them boots all the same. */
+		if (kvmstats_open(v->fd, &v->stats))
+			vlog_debug("vcpu%u: no KVM statistics (KVM_GET_STATS_FD)\n", i);
 		v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 		if (v->run == MAP_FAILED) {
 			v->run = NULL;
@@ -424,6 +427,42 @@ void vm_report_vcpus(struct vm *vm, const char *why)
 	}
 }
 
+#ifndef KVM_PRE_FAULT_MEMORY	/* Linux 6.10 UAPI; the build host's headers may be older */
+struct kvm_pre_fault_memory {
+	__u64 gpa;
+	__u64 size;
+	__u64 flags;
+	__u64 padding[5];
+};
+#define KVM_PRE_FAULT_MEMORY	_IOWR(KVMIO, 0xd5, struct kvm_pre_fault_memory)
+#endif
+
+uint64_t vm_prefault(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	struct kvm_pre_fault_memory pf;
+	uint64_t done = 0;
+
+	if (!vm->ncpus || !len)
+		return 0;
+	memset(&pf, 0, sizeof(pf));
+	pf.gpa = gpa & ~0xfffULL;
+	pf.size = ((gpa + len + 0xfff) & ~0xfffULL) - pf.gpa;
+	/* KVM advances gpa and shrinks size as it goes; EINTR/EAGAIN: go on */
+	while (pf.size) {
+		uint64_t before = pf.size;
+
+		if (ioctl(vm->vcpu[0].fd, KVM_PRE_FAULT_MEMORY, &pf) < 0 && errno != EINTR &&
+		    errno != EAGAIN) {
+			vlog_debug("KVM_PRE_FAULT_MEMORY %#llx+%#llx: %s\n",
+				   (unsigned long long)pf.gpa, (unsigned long long)pf.size,
+				   strerror(errno));
+			break;
+		}
+		done += before - pf.size;
+	}
+	return done;
+}
+
 uint64_t vm_exits(struct vm *vm)
 {
 	uint64_t n = 0;
@@ -432,6 +471,38 @@ uint64_t vm_exits(struct vm *vm)
 	for (i = 0; i < vm->ncpus; i++)
 		n += __atomic_load_n(&vm->vcpu[i].exits, __ATOMIC_RELAXED);
 	return n;
+}
+
+void vm_count_boot(void *arg)
+{
+	struct vm *vm = arg;
+	unsigned int i;
+
+	if (vm->boot_counted)
+		return;
+	vm->boot_counted = true;
+	for (i = 0; i < vm->ncpus; i++)
+		kvmstats_add(&vm->vcpu[i].stats, vm->boot_kvm);
+	vm->boot_exits = vm_exits(vm);
+	vm->boot_console = __atomic_load_n(&vm->console_out.written, __ATOMIC_RELAXED);
+	vm->boot_uart = __atomic_load_n(&vm->serial_out.written, __ATOMIC_RELAXED);
+}
+
+void vm_log_boot(struct vm *vm)
+{
+	char line[256];
+	int off, k;
+
+	if (!vm->boot_counted)
+		return;
+	off = snprintf(line, sizeof(line), "boot counts: vmm_exits=%llu console_bytes=%llu uart_bytes=%llu",
+		       (unsigned long long)vm->boot_exits, (unsigned long long)vm->boot_console,
+		       (unsigned long long)vm->boot_uart);
+	for (k = 0; k < KST_COUNT && off > 0 && (size_t)off < sizeof(line); k++)
+		if (vm->vcpu[0].stats.off[k])
+			off += snprintf(line + off, sizeof(line) - (size_t)off, " kvm_%s=%llu",
+					kvmstats_names[k], (unsigned long long)vm->boot_kvm[k]);
+	vlog("%s\n", line);
 }
 
 static void kick_handler(int sig)

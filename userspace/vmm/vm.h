@@ -14,6 +14,7 @@
 
 #include "devloop.h"
 #include "guest_mem.h"
+#include "kvmstats.h"
 #include "lifecycle.h"
 #include "limits.h"
 #include "outsink.h"
@@ -38,6 +39,7 @@ struct vcpu {
 	bool started;
 	const char *report;	/* atomic: log where this vCPU is (vm_report_vcpus) */
 	uint64_t exits;		/* atomic: userspace exits so far */
+	struct kvm_stats stats;	/* KVM's counters of this vCPU */
 };
 
 /* Per-slot wiring of a virtio device to KVM. */
@@ -78,11 +80,26 @@ struct vm {
 	int stop_reason;	/* atomic: VM_STOP_* or an AVF_STOP_* */
 	bool stopping;		/* atomic: vCPU threads leave KVM_RUN */
 	bool log_state_on_stop;	/* atomic: a hang-up; vCPU threads log where they were */
+
+	/* What the boot cost up to the runtime's BOOT line (vm_count_boot()). */
+	bool boot_counted;	/* under lc->lock */
+	uint64_t boot_kvm[KST_COUNT];
+	uint64_t boot_exits;	/* to avf-vmm */
+	uint64_t boot_console;	/* kernel console bytes */
+	uint64_t boot_uart;
 };
 
 /* @kvm_fd: /dev/kvm, opened before the base seccomp filter; owned by the VM after this. */
 int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned int ncpus);
 int vm_setup_vcpus(struct vm *vm, uint64_t entry, uint64_t start_info);
+/*
+ * After vm_setup_vcpus(): map @len bytes of guest RAM at @gpa into KVM's
+ * stage-2 (NPT/EPT) tables ahead of the guest (KVM_PRE_FAULT_MEMORY,
+ * Linux 6.10), so that its first touches take no exit. For pages avf-vmm
+ * wrote (kernel, initramfs): populated already, nothing is allocated.
+ * Best effort: returns the bytes mapped; a kernel without the ioctl maps 0.
+ */
+uint64_t vm_prefault(struct vm *vm, uint64_t gpa, uint64_t len);
 /* Create devices in the fixed slot order; files are owned by the VM after this. */
 int vm_add_devices(struct vm *vm, int pkg_fd, int storage_fd, uint64_t cid,
 		   int console_fd, int log_fd);
@@ -97,6 +114,13 @@ int vm_start(struct vm *vm);
 void vm_report_vcpus(struct vm *vm, const char *why);
 /* Exits to the VMM of every vCPU so far (the boot-cost guard in vm_test). */
 uint64_t vm_exits(struct vm *vm);
+/*
+ * Device thread, at the runtime's BOOT line (the lifecycle's on_boot
+ * hook, @arg the vm): note what the boot cost so far, once; vm_log_boot()
+ * writes it to vmm.log as the "boot counts" line at exit.
+ */
+void vm_count_boot(void *arg);
+void vm_log_boot(struct vm *vm);
 /* First caller wins; wakes the main thread. */
 void vm_request_stop(struct vm *vm, int reason);
 void vm_stop_vcpus(struct vm *vm);

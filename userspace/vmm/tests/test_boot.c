@@ -55,7 +55,7 @@ static void make_img(struct img *im)
 FIXTURE(elf) {
 	struct guest_mem m;
 	struct img im;
-	uint64_t entry, end;
+	uint64_t entry, start, end;
 };
 
 FIXTURE_SETUP(elf)
@@ -72,7 +72,7 @@ FIXTURE_TEARDOWN(elf)
 }
 
 #define LOAD() elf_load_pvh(&self->m, (const uint8_t *)&self->im, sizeof(self->im), \
-			    &self->entry, &self->end)
+			    &self->entry, &self->start, &self->end)
 
 TEST_F(elf, loads)
 {
@@ -80,6 +80,7 @@ TEST_F(elf, loads)
 	ASSERT_EQ(0, LOAD());
 	EXPECT_EQ(0x200010ULL, self->entry);
 	EXPECT_EQ(0x201000ULL, self->end);
+	EXPECT_EQ(0x200000ULL, self->start);
 	EXPECT_EQ(0x90, self->m.host[0x200000]);
 	EXPECT_EQ(0, self->m.host[0x200800]);
 }
