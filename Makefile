@@ -30,6 +30,7 @@ help:
 kernel:
 	@kernel/build.sh normal >/dev/null
 	@kernel/build.sh debug >/dev/null
+	@kernel/build.sh guest >/dev/null
 
 # avf.ko is built out of tree in build/kmod/<variant>/ (a copy of kmod/),
 # so that the normal and debug kernels each get their own objects.
@@ -72,7 +73,7 @@ check:
 SOAK_CYCLES ?= 20
 SOAK_BOOTS ?= 1000
 soak:
-	@mkdir -p build/user/vmm && cp -u "$$(kernel/build.sh normal)/vmlinux" build/user/vmm/guest-vmlinux
+	@mkdir -p build/user/vmm && cp -u "$$(kernel/build.sh guest)/vmlinux" build/user/vmm/guest-vmlinux
 	@testhost/run --kernel normal --timeout 3600 -- env AVF_SOAK_CYCLES=$(SOAK_CYCLES) \
 		AVF_FLOOD_MIB=100 selftests/vm/run.sh -t soak_cycles_return_to_baseline \
 		-t payload_log_backpressure_loses_nothing
@@ -100,14 +101,14 @@ SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DKMSSRCDIR ?= /usr/src
 AVF_VERSION := $(shell cat VERSION)
 DKMSDIR := $(DKMSSRCDIR)/avf-$(AVF_VERSION)
-GUEST_KERNEL ?= $(shell kernel/build.sh normal 2>/dev/null)/vmlinux
+GUEST_KERNEL ?= $(shell kernel/build.sh guest 2>/dev/null)/vmlinux
 INSTALL_DIRS := userspace/lib userspace/avfctl userspace/vmm payload
 DIST := OUT=$(TOP)/build/dist AVF_DEVEL=0 NO_API_TESTS=1 PREFIX=$(PREFIX) BINDIR=$(BINDIR) \
 	LIBDIR=$(LIBDIR) LIBEXECDIR=$(LIBEXECDIR) DATADIR=$(DATADIR) INCLUDEDIR=$(INCLUDEDIR) \
 	MANDIR=$(MANDIR) DESTDIR=$(DESTDIR)
 
 install:
-	@test -f "$(GUEST_KERNEL)" || { echo "install: guest kernel $(GUEST_KERNEL) missing (kernel/build.sh normal, or GUEST_KERNEL=)"; exit 1; }
+	@test -f "$(GUEST_KERNEL)" || { echo "install: guest kernel $(GUEST_KERNEL) missing (kernel/build.sh guest, or GUEST_KERNEL=)"; exit 1; }
 	install -d $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(MODPROBEDIR) \
 		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(LIBEXECDIR)/avf $(DESTDIR)$(DATADIR)/avf $(DESTDIR)$(DKMSDIR)
 	install -m 0644 udev/60-avf.rules $(DESTDIR)$(UDEVRULESDIR)/60-avf.rules

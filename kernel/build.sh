@@ -3,7 +3,10 @@
 # Build Debian's linux-source-6.12 with our config fragments into a cache
 # outside the work tree, keyed by source version and fragment hash.
 #
-#   kernel/build.sh [normal|debug]     prints the build directory on stdout
+#   kernel/build.sh [normal|debug|guest]   prints the build directory on stdout
+#
+# normal and debug are the test host's kernels; guest is the payload VM's
+# (kernel/guest.config, on its own).
 #
 # Environment: AVF_CACHE (default ~/.cache/avf), JOBS (default nproc).
 set -euo pipefail
@@ -17,7 +20,8 @@ log() { printf '[kernel:%s] %s\n' "$variant" "$*" >&2; }
 case $variant in
 normal) frags=("$here/avf.config") ;;
 debug) frags=("$here/avf.config" "$here/debug.config") ;;
-*) log "unknown variant '$variant' (normal|debug)"; exit 2 ;;
+guest) frags=("$here/guest.config") ;;
+*) log "unknown variant '$variant' (normal|debug|guest)"; exit 2 ;;
 esac
 
 need=()

@@ -13,6 +13,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 tools/deps.sh
 kernel/build.sh normal >/dev/null
+kernel/build.sh guest >/dev/null
 make -s module KVARIANT=normal
 make -s user
 testhost/run --kernel normal --timeout "${AVF_BENCH_TIMEOUT:-3600}" --out build/bench -- \

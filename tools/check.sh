@@ -33,6 +33,7 @@ tools/deps.sh || exit 1
 
 step "kernels (cached in ${AVF_CACHE:-~/.cache/avf})"
 kernel/build.sh normal >/dev/null || exit 1
+kernel/build.sh guest >/dev/null || exit 1
 kdebug=$(kernel/build.sh debug) || exit 1
 export KSRC=$(readlink -f "$kdebug/source-tree")
 

@@ -9,6 +9,7 @@ cd "$top"
 tools/deps.sh
 echo "==> kernel (cached after the first build)"
 kernel/build.sh normal >/dev/null
+kernel/build.sh guest >/dev/null
 echo "==> avf.ko and userspace"
 make -s module KVARIANT=normal
 make -s user

@@ -19,7 +19,7 @@ if [ ${#args[@]} -lt 2 ] || [[ ${args[-1]} != *.so ]]; then
 	args+=("$out/guest/packages/hello.zip" hello.so)
 fi
 if [[ " ${args[*]} " != *" --kernel "* ]] && [ -z "${AVF_KERNEL:-}" ]; then
-	args=(--kernel "$("$top/kernel/build.sh" normal)/vmlinux" "${args[@]}")
+	args=(--kernel "$("$top/kernel/build.sh" guest)/vmlinux" "${args[@]}")
 fi
 
 work=$(mktemp -d)

@@ -16,7 +16,7 @@ top=$(cd "$here/../.." && pwd)
 n=${1:-100} p=${2:-3}
 pkg=$top/build/user/guest/packages/hello.zip
 kernel=$top/build/user/vmm/guest-vmlinux
-[ -f "$kernel" ] || kernel=$("$top/kernel/build.sh" normal 2>/dev/null)/vmlinux
+[ -f "$kernel" ] || kernel=$("$top/kernel/build.sh" guest 2>/dev/null)/vmlinux
 [ -f "$pkg" ] && [ -f "$kernel" ] || { echo "qemu-boots: build first (make user)" >&2; exit 2; }
 out=${AVF_QEMU_BOOTS_OUT:-${AVF_TESTHOST_OUT:-/tmp}}/qemu-boots
 rm -rf "$out" && mkdir -p "$out"

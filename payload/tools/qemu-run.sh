@@ -7,7 +7,7 @@
 #
 #   qemu-run.sh [options] PACKAGE.zip PAYLOAD_NAME
 #     --kernel PATH     vmlinux (PVH) or bzImage (default: $AVF_KERNEL, else
-#                       vmlinux from kernel/build.sh normal)
+#                       vmlinux from kernel/build.sh guest)
 #     --initrd PATH     guest initramfs (default: build/user/guest/initramfs.cpio.gz)
 #     --debug full|none default full
 #     --mem MIB         default 256
@@ -73,7 +73,7 @@ pkg=$1 payload=$2
 [ -n "$cpu" ] || { [ "$accel" = kvm ] && cpu=host || cpu=qemu64; }
 
 if [ -z "$kernel" ]; then
-	kdir=$("$top/kernel/build.sh" normal)
+	kdir=$("$top/kernel/build.sh" guest)
 	kernel=$kdir/vmlinux	# PVH entry, as avf-vmm boots it
 fi
 mkconfig=$out/bin/avf-mkconfig

@@ -12,7 +12,7 @@ out=${OUT:-$top/build/user}
 pk=$out/guest/packages
 args=("$@")
 if [[ " $* " != *" --kernel "* ]] && [ -z "${AVF_KERNEL:-}" ]; then
-	kdir=$("$top/kernel/build.sh" normal) || { echo "Bail out! kernel build failed"; exit 1; }
+	kdir=$("$top/kernel/build.sh" guest) || { echo "Bail out! kernel build failed"; exit 1; }
 	args+=(--kernel "$kdir/vmlinux")
 fi
 

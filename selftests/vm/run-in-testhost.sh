@@ -7,7 +7,7 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-$top/build/user}
 if [ -z "${AVF_GUEST_KERNEL:-}" ]; then
-	kdir=$("$top/kernel/build.sh" normal)
+	kdir=$("$top/kernel/build.sh" guest)
 	mkdir -p "$out/vmm"
 	cp -u "$kdir/vmlinux" "$out/vmm/guest-vmlinux"
 	export AVF_GUEST_KERNEL=$out/vmm/guest-vmlinux

@@ -21,6 +21,7 @@ const char *const kvmstats_names[KST_COUNT] = {
 	[KST_MMIO_EXITS] = "mmio_exits",
 	[KST_HALT_EXITS] = "halt_exits",
 	[KST_INSN_EMULATION] = "insn_emulation",
+	[KST_PF_TAKEN] = "pf_taken",
 };
 
 #define KST_DESC_MAX	4096	/* sanity bounds on what the kernel reports */

@@ -16,6 +16,7 @@ enum kvm_stat_id {
 	KST_MMIO_EXITS,	/* MMIO emulated in userspace */
 	KST_HALT_EXITS,	/* HLT */
 	KST_INSN_EMULATION,	/* instructions KVM emulated */
+	KST_PF_TAKEN,	/* stage-2 (NPT/EPT) faults: first touches of guest RAM */
 	KST_COUNT
 };
 

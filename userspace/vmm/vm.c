@@ -490,7 +490,7 @@ void vm_count_boot(void *arg)
 
 void vm_log_boot(struct vm *vm)
 {
-	char line[256];
+	char line[384];
 	int off, k;
 
 	if (!vm->boot_counted)
