@@ -93,10 +93,11 @@ static const struct kernel_param_ops avf_imgcache_mib_ops = {
 module_param_cb(image_cache_mib, &avf_imgcache_mib_ops, &avf_imgcache_mib, 0644);
 MODULE_PARM_DESC(image_cache_mib,
 		 "MiB of measured image copies kept for later runs of the same owner (0 = off)");
-module_param_named(image_cache_hits, avf_imgcache_hits, ulong, 0444);
+/* Root only: when another uid runs VMs is not everyone's business. */
+module_param_named(image_cache_hits, avf_imgcache_hits, ulong, 0400);
 MODULE_PARM_DESC(image_cache_hits,
 		 "images AVF_VMM_LOAD or AVF_INSTANCE_SEAL measured from the cache (no hash, no copy)");
-module_param_named(image_cache_misses, avf_imgcache_misses, ulong, 0444);
+module_param_named(image_cache_misses, avf_imgcache_misses, ulong, 0400);
 MODULE_PARM_DESC(image_cache_misses,
 		 "images AVF_VMM_LOAD or AVF_INSTANCE_SEAL hashed (and LOAD copied)");
 

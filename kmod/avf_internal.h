@@ -13,9 +13,11 @@
  * created and files put with no lock held. User memory is never touched
  * with any of these held. Apart, never nested with those: avf_uds_sem
  * (rwsem, the device secret), the inode lock of a measured copy while it
- * is sealed, and avf_transfer.lock (mutex, one transfer object's imports;
- * the new state is copied out under it so that the object is consumed only
- * once the importer has it).
+ * is sealed, avf_imgcache_lock (mutex, the measured-image cache; files
+ * are opened and put under it, nothing else is taken), and
+ * avf_transfer.lock (mutex, one transfer object's imports; the new state
+ * is copied out under it so that the object is consumed only once the
+ * importer has it).
  */
 #ifndef _AVF_INTERNAL_H
 #define _AVF_INTERNAL_H

@@ -440,6 +440,7 @@ struct kvm_pre_fault_memory {
 uint64_t vm_prefault(struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	struct kvm_pre_fault_memory pf;
+	unsigned int stuck = 0;
 	uint64_t done = 0;
 
 	if (!vm->ncpus || !len)
@@ -447,8 +448,11 @@ uint64_t vm_prefault(struct vm *vm, uint64_t gpa, uint64_t len)
 	memset(&pf, 0, sizeof(pf));
 	pf.gpa = gpa & ~0xfffULL;
 	pf.size = ((gpa + len + 0xfff) & ~0xfffULL) - pf.gpa;
-	/* KVM advances gpa and shrinks size as it goes; EINTR/EAGAIN: go on */
-	while (pf.size) {
+	/*
+	 * KVM advances gpa and shrinks size as it goes; EINTR/EAGAIN: go on,
+	 * but not for ever without progress (it is only an optimisation).
+	 */
+	while (pf.size && stuck < 64) {
 		uint64_t before = pf.size;
 
 		if (ioctl(vm->vcpu[0].fd, KVM_PRE_FAULT_MEMORY, &pf) < 0 && errno != EINTR &&
@@ -458,6 +462,7 @@ uint64_t vm_prefault(struct vm *vm, uint64_t gpa, uint64_t len)
 				   strerror(errno));
 			break;
 		}
+		stuck = pf.size == before ? stuck + 1 : 0;
 		done += before - pf.size;
 	}
 	return done;
