@@ -544,7 +544,9 @@ static int avf_image_load(int fd, const char *name, kuid_t owner, struct file **
 	src = avf_image_fget(fd);
 	if (IS_ERR(src))
 		return PTR_ERR(src);
-	if (avf_imgcache_lookup(src, owner, ro, hash)) {
+	/* One stat for the lookup and, on a miss, the entry made after the hash. */
+	cacheable = avf_imgcache_key(src, owner, &key);
+	if (avf_imgcache_lookup(cacheable ? &key : NULL, ro, hash)) {
 		fput(src);
 		return 0;
 	}
@@ -559,7 +561,6 @@ static int avf_image_load(int fd, const char *name, kuid_t owner, struct file **
 		fput(src);
 		return PTR_ERR(copy);
 	}
-	cacheable = avf_imgcache_begin(src, owner, &key);
 	ret = avf_sha256_copy(src, copy, hash);
 	if (!ret)
 		ret = avf_copy_seal(copy);
@@ -584,11 +585,12 @@ done:
 static int avf_image_hash(int fd, kuid_t owner, u8 *hash)
 {
 	struct file *src = avf_image_fget(fd);
+	struct avf_img_key key;
 	int ret = 0;
 
 	if (IS_ERR(src))
 		return PTR_ERR(src);
-	if (!avf_imgcache_lookup(src, owner, NULL, hash))
+	if (!avf_imgcache_lookup(avf_imgcache_key(src, owner, &key) ? &key : NULL, NULL, hash))
 		ret = avf_sha256_file(src, hash);
 	fput(src);
 	return ret;

@@ -196,27 +196,47 @@ static struct avf_img_entry *avf_imgcache_find(const struct avf_img_key *k)
 }
 
 /**
- * avf_imgcache_lookup() - the cached measurement of @src, if it is fresh
+ * avf_imgcache_key() - read @src's key, before it is looked up or hashed
  * @src: the image the caller opened.
  * @owner: the instance's owner.
+ * @k: out: the key, with @k->now set to the file's clock read before it.
+ *
+ * Return: true if @src may be cached at all (the cache is on, the file
+ * cannot change unseen and could be stat'ed).
+ */
+bool avf_imgcache_key(struct file *src, kuid_t owner, struct avf_img_key *k)
+{
+	struct timespec64 now;
+
+	if (!READ_ONCE(avf_imgcache_mib))
+		return false;
+	now = current_time(file_inode(src));
+	if (!avf_img_key_of(src, owner, k))
+		return false;
+	k->now = now;
+	return true;
+}
+
+/**
+ * avf_imgcache_lookup() - the cached measurement of a file, if it is fresh
+ * @k: its key from avf_imgcache_key(), or NULL (not cacheable: a miss).
  * @ro: out: a new read-only file of the cached copy, or NULL with @hash only.
  * @hash: out: AVF_HASH_SIZE bytes.
  *
  * Return: true on a hit (*@ro set if @ro is not NULL).
  */
-bool avf_imgcache_lookup(struct file *src, kuid_t owner, struct file **ro, u8 *hash)
+bool avf_imgcache_lookup(const struct avf_img_key *k, struct file **ro, u8 *hash)
 {
 	struct avf_img_entry *e;
-	struct avf_img_key k;
 	struct file *out = NULL;
 	bool hit = false;
 
-	if (!READ_ONCE(avf_imgcache_mib) || !avf_img_key_of(src, owner, &k)) {
+	if (!k || !READ_ONCE(avf_imgcache_mib)) {
 		avf_imgcache_count(false);
 		return false;
 	}
 	mutex_lock(&avf_imgcache_lock);
-	e = avf_imgcache_find(&k);
+	e = avf_imgcache_find(k);
 	if (e && ro)
 		out = dentry_open(&e->copy->f_path, O_RDONLY | O_LARGEFILE, current_cred());
 	if (e && !IS_ERR(out)) {
@@ -232,30 +252,9 @@ bool avf_imgcache_lookup(struct file *src, kuid_t owner, struct file **ro, u8 *h
 }
 
 /**
- * avf_imgcache_begin() - read @src's key before it is hashed
- * @src: the image.
- * @owner: the instance's owner.
- * @k: out: the key, with @k->now set to the file's clock before it.
- *
- * Return: true if @src may be cached at all.
- */
-bool avf_imgcache_begin(struct file *src, kuid_t owner, struct avf_img_key *k)
-{
-	struct timespec64 now;
-
-	if (!READ_ONCE(avf_imgcache_mib))
-		return false;
-	now = current_time(file_inode(src));
-	if (!avf_img_key_of(src, owner, k))
-		return false;
-	k->now = now;
-	return true;
-}
-
-/**
- * avf_imgcache_add() - keep a copy hashed after avf_imgcache_begin()
+ * avf_imgcache_add() - keep a copy hashed after avf_imgcache_key()
  * @src: the image, as before.
- * @before: from avf_imgcache_begin().
+ * @before: from avf_imgcache_key().
  * @copy: the sealed copy (the cache takes its own reference).
  * @hash: its SHA-256.
  */

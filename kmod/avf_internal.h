@@ -240,7 +240,7 @@ int avf_sha256_copy(struct file *src, struct file *dst, u8 *out);
  * @ctime: change time.
  * @cookie: the filesystem's change cookie (i_version), if @has_cookie.
  * @has_cookie: the filesystem keeps one.
- * @now: the file's clock before the key was read (avf_imgcache_begin()).
+ * @now: the file's clock before the key was read (avf_imgcache_key()).
  */
 struct avf_img_key {
 	kuid_t owner;
@@ -259,8 +259,8 @@ bool avf_img_key_eq(const struct avf_img_key *a, const struct avf_img_key *b);
 bool avf_img_key_cacheable(const struct avf_img_key *before,
 			   const struct avf_img_key *after,
 			   const struct timespec64 *now);
-bool avf_imgcache_lookup(struct file *src, kuid_t owner, struct file **ro, u8 *hash);
-bool avf_imgcache_begin(struct file *src, kuid_t owner, struct avf_img_key *k);
+bool avf_imgcache_key(struct file *src, kuid_t owner, struct avf_img_key *k);
+bool avf_imgcache_lookup(const struct avf_img_key *k, struct file **ro, u8 *hash);
 void avf_imgcache_add(struct file *src, const struct avf_img_key *before,
 		      struct file *copy, const u8 *hash);
 void avf_imgcache_exit(void);

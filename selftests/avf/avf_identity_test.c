@@ -860,6 +860,25 @@ static void overwrite(const char *dir, const char *name, off_t at)
 	}
 }
 
+/* Store @byte at @at of @dir/@name through a shared writable mapping. */
+static bool store_through_mapping(const char *dir, const char *name, size_t at, char byte)
+{
+	char path[160], *p;
+	int w;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	w = open(path, O_RDWR | O_CLOEXEC);
+	if (w < 0)
+		return false;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, w, 0);
+	close(w);
+	if (p == MAP_FAILED)
+		return false;
+	p[at] = byte;
+	munmap(p, 4096);
+	return true;
+}
+
 #define CACHE_SETUP() do {						\
 	if (cache_param("mib") < 0)					\
 		SKIP(return, "avf.ko has no image cache parameters");	\
@@ -988,14 +1007,7 @@ TEST_F(id, cache_writes_through_a_mapping_are_seen)
 	ASSERT_EQ(0, run_once(self, NULL));
 	ASSERT_EQ(0, run_once(self, NULL));	/* cached now */
 	close(w);
-	snprintf(path, sizeof(path), "%s/kernel2", self->ext4);
-	w = open(path, O_RDWR | O_CLOEXEC);
-	ASSERT_GE(w, 0);
-	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, w, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	p[2] = 'Y';
-	munmap(p, 4096);
-	close(w);
+	ASSERT_TRUE(store_through_mapping(self->ext4, "kernel2", 2, 'Y'));
 	EXPECT_EQ(-EKEYREJECTED, run(self, images(self, 0), self->state, NULL, &vmm));
 	stop_run(vmm);
 }
@@ -1003,10 +1015,8 @@ TEST_F(id, cache_writes_through_a_mapping_are_seen)
 /* tmpfs records no time for stores through a mapping: never cached. */
 TEST_F(id, cache_skips_tmpfs)
 {
-	char path[160];
 	long hits, misses;
-	char *p;
-	int w, vmm;
+	int vmm;
 
 	if (cache_param("mib") < 0)
 		SKIP(return, "avf.ko has no image cache parameters");
@@ -1017,14 +1027,7 @@ TEST_F(id, cache_skips_tmpfs)
 	ASSERT_EQ(0, run_once(self, NULL));
 	EXPECT_EQ(hits, cache_param("hits"));
 	EXPECT_EQ(misses + 6, cache_param("misses"));
-	snprintf(path, sizeof(path), "%s/kernel", self->dir);
-	w = open(path, O_RDWR | O_CLOEXEC);
-	ASSERT_GE(w, 0);
-	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, w, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	p[0] = 'X';
-	munmap(p, 4096);
-	close(w);
+	ASSERT_TRUE(store_through_mapping(self->dir, "kernel", 0, 'X'));
 	EXPECT_EQ(-EKEYREJECTED, run(self, images(self, 0), self->state, NULL, &vmm));
 	stop_run(vmm);
 }
