@@ -24,6 +24,7 @@ static void wire_signal(struct virtio_dev *vd)
 	struct vdev_wire *w = vd->wire;
 	uint64_t one = 1;
 
+	__atomic_fetch_add(&w->irqs, 1, __ATOMIC_RELAXED);
 	if (write(w->irq_fd, &one, sizeof(one)) < 0)
 		vlog_ratelimited("irqfd write: %s\n", strerror(errno));
 }
@@ -41,6 +42,7 @@ static void wire_process(void *arg)
 {
 	struct vdev_wire *w = arg;
 
+	__atomic_fetch_add(&w->wakeups, 1, __ATOMIC_RELAXED);
 	virtio_dev_process(w->vd);
 }
 

@@ -28,6 +28,9 @@ struct virtio_dev;
  * @device_id: VIRTIO_ID_*.
  * @num_queues: queues the device exposes (<= VQ_MAX_QUEUES).
  * @config_size: bytes of device config space (<= VIRTIO_CONFIG_SPACE_MAX).
+ * @queue_max: QueueNumMax of each queue, a power of two up to VQ_SIZE_MAX;
+ *	0 (the default) offers VQ_SIZE_MAX. A driver that fills a receive
+ *	queue the device never uses pays a page and a notification per entry.
  * @process: device thread: handle available buffers on queue @q.
  *	Returns 0, or a negative errno for a driver error: the device then
  *	goes to NEEDS_RESET.
@@ -39,6 +42,7 @@ struct virtio_dev_ops {
 	uint32_t device_id;
 	unsigned int num_queues;
 	uint32_t config_size;
+	uint16_t queue_max[VQ_MAX_QUEUES];
 	int (*process)(struct virtio_dev *vd, unsigned int q);
 	int (*activate)(struct virtio_dev *vd);
 	void (*reset)(struct virtio_dev *vd);
@@ -76,6 +80,9 @@ struct virtio_dev {
 	unsigned int slot;
 	uint64_t errors;	/* driver errors seen (NEEDS_RESET count) */
 };
+
+/* QueueNumMax of queue @q of @ops (0 for a queue it does not have). */
+uint32_t virtio_queue_max(const struct virtio_dev_ops *ops, unsigned int q);
 
 /* Set up @vd; @features are device-specific bits (VERSION_1 is added). */
 int virtio_dev_init(struct virtio_dev *vd, const struct virtio_dev_ops *ops,

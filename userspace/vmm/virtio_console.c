@@ -71,6 +71,12 @@ static const struct virtio_dev_ops console_ops = {
 	.device_id = VIRTIO_ID_CONSOLE,
 	.num_queues = CONSOLE_NUM_QUEUES,
 	.config_size = sizeof(struct virtio_console_config),
+	/*
+	 * The host never writes to a console: Linux fills the receive queue
+	 * whole, a page and a notification per entry (3 MiB and 768 exits a
+	 * boot at 256), so it gets one entry.
+	 */
+	.queue_max = { [CONSOLE_Q_RX] = 1 },
 	.process = console_process,
 	.reset = console_reset,
 };

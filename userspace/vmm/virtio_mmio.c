@@ -17,11 +17,23 @@
 				 VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_FEATURES_OK | \
 				 VIRTIO_CONFIG_S_FAILED)
 
+uint32_t virtio_queue_max(const struct virtio_dev_ops *ops, unsigned int q)
+{
+	if (q >= ops->num_queues)
+		return 0;
+	return ops->queue_max[q] ? ops->queue_max[q] : VQ_SIZE_MAX;
+}
+
 int virtio_dev_init(struct virtio_dev *vd, const struct virtio_dev_ops *ops,
 		    void *priv, const struct guest_mem *mem, uint64_t features)
 {
+	unsigned int q;
+
 	if (ops->num_queues > VQ_MAX_QUEUES || ops->config_size > VIRTIO_CONFIG_SPACE_MAX)
 		return -EINVAL;
+	for (q = 0; q < ops->num_queues; q++)
+		if (!virtq_size_valid(virtio_queue_max(ops, q), VQ_SIZE_MAX))
+			return -EINVAL;
 	memset(vd, 0, sizeof(*vd));
 	vd->ops = ops;
 	vd->priv = priv;
@@ -198,7 +210,7 @@ static uint32_t read_reg(struct virtio_dev *vd, uint64_t off)
 			return (uint32_t)(vd->device_features >> 32);
 		return 0;
 	case VIRTIO_MMIO_QUEUE_NUM_MAX:
-		return vq ? VQ_SIZE_MAX : 0;
+		return vq ? virtio_queue_max(vd->ops, vd->queue_sel) : 0;
 	case VIRTIO_MMIO_QUEUE_READY:
 		return vq ? vq->ready : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
@@ -274,7 +286,8 @@ static void write_reg(struct virtio_dev *vd, uint64_t off, uint32_t val)
 			return;
 		if (val == 0)
 			vq->ready = false;
-		else if (val == 1 && virtq_size_valid(vq->size, VQ_SIZE_MAX))
+		else if (val == 1 &&
+			 virtq_size_valid(vq->size, virtio_queue_max(vd->ops, vd->queue_sel)))
 			vq->ready = true;
 		else
 			vlog_ratelimited("%s: queue %u: bad size %u, not ready\n",

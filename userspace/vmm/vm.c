@@ -20,6 +20,9 @@
 
 #define KVM_IDENTITY_MAP_ADDR	(GPA_TSS_ADDR - 0x1000)
 #define CPUID_MAX_ENTRIES	256
+#define CPUID1_ECX_X2APIC	(1U << 21)
+#define CPUID1_ECX_TSC_DEADLINE	(1U << 24)
+#define CPUID1_ECX_HYPERVISOR	(1U << 31)
 #define VCPU_KICK_SIGNAL	SIGUSR1
 #define APIC_LVT0		0x350
 #define APIC_LVT1		0x360
@@ -105,6 +108,31 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 	return c;
 }
 
+/*
+ * What the guest is told beyond KVM's supported list. KVM emulates the
+ * TSC-deadline timer in its LAPIC but leaves the CPUID bit to userspace
+ * (KVM_CAP_TSC_DEADLINE_TIMER): with it the guest programs its timer by MSR
+ * and skips the ~100 ms of LAPIC timer calibration setup_boot_APIC_clock()
+ * otherwise spins through, as it does on QEMU's "-cpu host".
+ */
+static void cpuid_tune(struct vm *vm, struct kvm_cpuid2 *c)
+{
+	bool deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	unsigned int i;
+
+	for (i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function != 1)
+			continue;
+		e->ecx |= CPUID1_ECX_HYPERVISOR;
+		if (deadline)
+			e->ecx |= CPUID1_ECX_TSC_DEADLINE;
+		vlog_debug("cpuid 1: ecx %#x (x2apic %s, tsc-deadline %s)\n", e->ecx,
+			   e->ecx & CPUID1_ECX_X2APIC ? "on" : "off", deadline ? "on" : "off");
+	}
+}
+
 static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *tmpl)
 {
 	size_t sz = sizeof(*tmpl) + tmpl->nent * sizeof(struct kvm_cpuid_entry2);
@@ -121,7 +149,6 @@ static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *tmpl)
 		switch (e->function) {
 		case 1:
 			e->ebx = (e->ebx & 0x0000ffff) | (v->vm->ncpus << 16) | (v->id << 24);
-			e->ecx |= 1U << 31;	/* hypervisor present */
 			break;
 		case 0xb:
 		case 0x1f:
@@ -217,6 +244,7 @@ int vm_setup_vcpus(struct vm *vm, uint64_t entry, uint64_t start_info)
 	cpuid = supported_cpuid(vm->kvm_fd);
 	if (!cpuid)
 		return -errno ? -errno : -ENOMEM;
+	cpuid_tune(vm, cpuid);
 	for (i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 
@@ -491,6 +519,10 @@ void vm_count_boot(void *arg)
 	vm->boot_exits = vm_exits(vm);
 	vm->boot_console = __atomic_load_n(&vm->console_out.written, __ATOMIC_RELAXED);
 	vm->boot_uart = __atomic_load_n(&vm->serial_out.written, __ATOMIC_RELAXED);
+	for (i = 0; i < vm->nslots; i++) {
+		vm->boot_wakeups += __atomic_load_n(&vm->wire[i].wakeups, __ATOMIC_RELAXED);
+		vm->boot_irqs += __atomic_load_n(&vm->wire[i].irqs, __ATOMIC_RELAXED);
+	}
 }
 
 void vm_log_boot(struct vm *vm)
@@ -500,9 +532,11 @@ void vm_log_boot(struct vm *vm)
 
 	if (!vm->boot_counted)
 		return;
-	off = snprintf(line, sizeof(line), "boot counts: vmm_exits=%llu console_bytes=%llu uart_bytes=%llu",
+	off = snprintf(line, sizeof(line), "boot counts: vmm_exits=%llu console_bytes=%llu uart_bytes=%llu "
+		       "dev_wakeups=%llu dev_irqs=%llu",
 		       (unsigned long long)vm->boot_exits, (unsigned long long)vm->boot_console,
-		       (unsigned long long)vm->boot_uart);
+		       (unsigned long long)vm->boot_uart, (unsigned long long)vm->boot_wakeups,
+		       (unsigned long long)vm->boot_irqs);
 	for (k = 0; k < KST_COUNT && off > 0 && (size_t)off < sizeof(line); k++)
 		if (vm->vcpu[0].stats.off[k])
 			off += snprintf(line + off, sizeof(line) - (size_t)off, " kvm_%s=%llu",

@@ -47,6 +47,8 @@ struct vdev_wire {
 	struct virtio_dev *vd;
 	int notify_fd;		/* ioeventfd on QueueNotify -> device thread */
 	int irq_fd;		/* irqfd on GSI 5 + slot */
+	uint64_t wakeups;	/* atomic: device-thread runs on a notify */
+	uint64_t irqs;		/* atomic: interrupts raised */
 };
 
 enum console_slot { CON_KERNEL, CON_LOG, CON_CONTROL, CON_COUNT };
@@ -87,6 +89,8 @@ struct vm {
 	uint64_t boot_exits;	/* to avf-vmm */
 	uint64_t boot_console;	/* kernel console bytes */
 	uint64_t boot_uart;
+	uint64_t boot_wakeups;	/* device wake-ups on guest notifies */
+	uint64_t boot_irqs;	/* device interrupts */
 };
 
 /* @kvm_fd: /dev/kvm, opened before the base seccomp filter; owned by the VM after this. */

@@ -177,6 +177,47 @@ TEST_F(mmio, bad_queue_sizes_refused)
 	EXPECT_EQ(0U, rd(&self->vd, VIRTIO_MMIO_QUEUE_NUM_MAX));
 }
 
+/* A device may offer a queue smaller than VQ_SIZE_MAX (a console's receive queue). */
+static const struct virtio_dev_ops small_ops = {
+	.name = "small",
+	.device_id = 43,
+	.num_queues = 2,
+	.queue_max = { [1] = 4 },
+	.process = dummy_process,
+};
+
+TEST_F(mmio, per_queue_size_limit)
+{
+	struct virtio_dev vd;
+	struct counter c = { 0 };
+
+	ASSERT_EQ(0, virtio_dev_init(&vd, &small_ops, &c, &self->g.mem, 0));
+	negotiate(&vd);
+	wr(&vd, VIRTIO_MMIO_QUEUE_SEL, 0);
+	EXPECT_EQ((uint32_t)VQ_SIZE_MAX, rd(&vd, VIRTIO_MMIO_QUEUE_NUM_MAX));
+	wr(&vd, VIRTIO_MMIO_QUEUE_SEL, 1);
+	EXPECT_EQ(4U, rd(&vd, VIRTIO_MMIO_QUEUE_NUM_MAX));
+	setup_queue(&vd, 1, 8, 0x8000);		/* over the queue's own max */
+	EXPECT_EQ(0U, rd(&vd, VIRTIO_MMIO_QUEUE_READY));
+	setup_queue(&vd, 1, 4, 0x8000);
+	EXPECT_EQ(1U, rd(&vd, VIRTIO_MMIO_QUEUE_READY));
+	setup_queue(&vd, 0, 256, 0);
+	EXPECT_EQ(1U, rd(&vd, VIRTIO_MMIO_QUEUE_READY));
+	virtio_dev_exit(&vd);
+}
+
+/* A device model whose queue limit is no power of two, or too big, is refused. */
+TEST_F(mmio, bad_queue_limit_refused)
+{
+	struct virtio_dev_ops ops = small_ops;
+	struct virtio_dev vd;
+
+	ops.queue_max[1] = 3;
+	EXPECT_EQ(-EINVAL, virtio_dev_init(&vd, &ops, NULL, &self->g.mem, 0));
+	ops.queue_max[1] = VQ_SIZE_MAX * 2;
+	EXPECT_EQ(-EINVAL, virtio_dev_init(&vd, &ops, NULL, &self->g.mem, 0));
+}
+
 TEST_F(mmio, rings_outside_ram_fail_activation)
 {
 	negotiate(&self->vd);
