@@ -1680,6 +1680,76 @@ static int run_bare(const char *image, const char *pkg, int console_fd, struct r
 }
 
 /*
+ * --profile (standalone): a hello boot leaves one "vcpu0 0xRIP" line per
+ * sample, most of them in the guest kernel's text (x86-64: the top 2 GiB),
+ * as tools/guest-profile.sh expects; a bound VMM refuses the option
+ * (test_cli). The count depends on time: only "some" is asserted.
+ */
+TEST(profile_samples_the_guest_kernel)
+{
+	char prof[] = "/tmp/vmtest-profile-XXXXXX", errlog[] = "/tmp/vmtest-profile-err-XXXXXX";
+	char pkg[600], line[128], err[4096];
+	unsigned int total = 0, kernel = 0, bad = 0;
+	int pfd, efd, status;
+	ssize_t n;
+	FILE *f;
+	pid_t pid;
+
+	init_paths();
+	snprintf(pkg, sizeof(pkg), "%s/hello.zip", pkg_dir);
+	if (access(dev_vmm_path, X_OK) || access(kernel_path, R_OK) || access(pkg, R_OK))
+		SKIP(return, "missing avf-vmm, guest kernel or hello.zip");
+	if (access("/dev/kvm", R_OK | W_OK))
+		SKIP(return, "no usable /dev/kvm");
+	pfd = mkstemp(prof);
+	efd = mkstemp(errlog);
+	ASSERT_LE(0, pfd);
+	ASSERT_LE(0, efd);
+	pid = fork();
+	if (pid == 0) {
+		const char *argv[] = {
+			dev_vmm_path, "--standalone", "--kernel", kernel_path, "--initrd",
+			initrd_path, "--package", pkg, "--payload", "hello.so", "--profile", prof,
+			"--verbose", NULL,
+		};
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(efd, 2);
+		execv(dev_vmm_path, (char *const *)argv);
+		_exit(127);
+	}
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	n = pread(efd, err, sizeof(err) - 1, 0);
+	err[n > 0 ? n : 0] = 0;
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) TH_LOG("avf-vmm:\n%s", err);
+	EXPECT_NE(NULL, strstr(err, "event FINISHED")) TH_LOG("avf-vmm:\n%s", err);
+	f = fdopen(pfd, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long rip;
+		unsigned int cpu;
+		char nl;
+
+		total++;
+		if (sscanf(line, "vcpu%u %llx%c", &cpu, &rip, &nl) != 3 || cpu != 0 || nl != '\n') {
+			bad++;
+			continue;
+		}
+		if (rip >= 0xffffffff80000000ULL)
+			kernel++;
+	}
+	fclose(f);
+	close(efd);
+	unlink(prof);
+	unlink(errlog);
+	TH_LOG("%u samples, %u in the guest kernel", total, kernel);
+	EXPECT_EQ(0, bad);
+	EXPECT_LE(10, total);
+	/* a boot is the kernel's: user space (runtime, payload) is a few per cent */
+	EXPECT_LE(total / 2, kernel);
+}
+
+/*
  * RELIABILITY.md 18: the guest writes 100 MiB to hvc0 and 128 KiB to the
  * UART while nobody reads the console pipe. The run must end (the vCPU never
  * blocks) and the VMM's peak RSS may not grow by more than 2 MiB (2% of the

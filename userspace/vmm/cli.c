@@ -29,6 +29,7 @@ static const struct option options[] = {
 	{ "storage-fd", required_argument, NULL, OPT_FD + FD_STORAGE },
 	{ "console-fd", required_argument, NULL, OPT_FD + FD_CONSOLE },
 	{ "log-fd", required_argument, NULL, OPT_FD + FD_LOG },
+	{ "profile-fd", required_argument, NULL, OPT_FD + FD_PROFILE },
 	{ "kernel", required_argument, NULL, OPT_PATH + FD_KERNEL },
 	{ "initrd", required_argument, NULL, OPT_PATH + FD_INITRD },
 	{ "package", required_argument, NULL, OPT_PATH + FD_PACKAGE },
@@ -36,6 +37,7 @@ static const struct option options[] = {
 	{ "storage", required_argument, NULL, OPT_PATH + FD_STORAGE },
 	{ "console", required_argument, NULL, OPT_PATH + FD_CONSOLE },
 	{ "log", required_argument, NULL, OPT_PATH + FD_LOG },
+	{ "profile", required_argument, NULL, OPT_PATH + FD_PROFILE },
 	{ "payload", required_argument, NULL, OPT_PAYLOAD },
 	{ "mem", required_argument, NULL, OPT_MEM },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
@@ -61,7 +63,8 @@ static const char usage[] =
 	"       avf-vmm --standalone (--kernel PATH | --kernel-fd N)\n"
 	"               (--initrd PATH | --initrd-fd N) (--package PATH | --package-fd N)\n"
 	"               --payload NAME [--instance PATH] [--storage PATH]\n"
-	"               [--console PATH|-] [--log PATH|-] [--vsock-uds PATH] [...]\n"
+	"               [--console PATH|-] [--log PATH|-] [--vsock-uds PATH]\n"
+	"               [--profile PATH|- | --profile-fd N] [...]\n"
 	"       avf-vmm --help | --version\n"
 	"Bound mode takes file descriptors only: the VMM opens no path of the caller.\n";
 
@@ -74,6 +77,7 @@ static const char *const fd_names[FD_COUNT] = {
 	[FD_STORAGE] = "--storage-fd",
 	[FD_CONSOLE] = "--console-fd",
 	[FD_LOG] = "--log-fd",
+	[FD_PROFILE] = "--profile-fd",
 };
 
 static const char *const path_names[FD_COUNT] = {
@@ -84,6 +88,7 @@ static const char *const path_names[FD_COUNT] = {
 	[FD_STORAGE] = "--storage",
 	[FD_CONSOLE] = "--console",
 	[FD_LOG] = "--log",
+	[FD_PROFILE] = "--profile",
 };
 
 const char *cli_fd_option(enum vmm_fd_slot slot)
@@ -185,6 +190,9 @@ static int check_mode(struct vmm_opts *o)
 		if (o->vsock_uds)
 			return refuse("--vsock-uds", o->vsock_uds,
 				      "only with --standalone (host connections come through the module)");
+		if (o->fd[FD_PROFILE] >= 0)
+			return refuse_opt("--profile-fd", "only with --standalone (the guest's "
+					  "registers are not shown to the owner of a VM with a secret)");
 		for (i = 0; i <= FD_INSTANCE; i++) {
 			if (o->fd[i] >= 0)
 				continue;

@@ -24,6 +24,7 @@ enum vmm_fd_slot {
 	FD_STORAGE,		/* --storage-fd: read-write disk image */
 	FD_CONSOLE,		/* --console-fd */
 	FD_LOG,			/* --log-fd */
+	FD_PROFILE,		/* --profile-fd: guest RIP samples (--standalone only) */
 	FD_COUNT,
 };
 

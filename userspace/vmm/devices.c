@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -325,7 +326,13 @@ void vm_destroy(struct vm *vm)
 		vsock_dev_exit(&vm->vsock);
 	if (vm->has_storage)
 		blk_dev_exit(&vm->storage);
+	if (vm->profiling) {	/* a run that ended before vm_write_profile() */
+		close(vm->profile_fd);
+		vm->profiling = false;
+	}
 	for (i = 0; i < vm->ncpus; i++) {
+		free(vm->vcpu[i].samples);
+		vm->vcpu[i].samples = NULL;
 		if (vm->vcpu[i].run)
 			munmap(vm->vcpu[i].run, vm->run_size);
 		kvmstats_close(&vm->vcpu[i].stats);

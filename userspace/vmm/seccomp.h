@@ -17,6 +17,8 @@ enum seccomp_role {
 	SECCOMP_ROLE_VCPU,
 	SECCOMP_ROLE_DEVICES,
 	SECCOMP_ROLE_MAIN,
+	SECCOMP_ROLE_SAMPLER,	/* --profile: sleeps and signals the vCPU threads */
+	SECCOMP_ROLE_COUNT,
 };
 
 /*

@@ -199,6 +199,7 @@ static int check_one(enum vmm_fd_slot slot, int fd)
 		return 0;
 	case FD_CONSOLE:
 	case FD_LOG:
+	case FD_PROFILE:
 		if (acc != O_WRONLY && acc != O_RDWR)
 			return bad_fd(slot, fd, "not open for writing");
 		if (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) ||

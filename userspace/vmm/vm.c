@@ -8,6 +8,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/avf.h>
@@ -544,6 +546,85 @@ void vm_log_boot(struct vm *vm)
 	vlog("%s\n", line);
 }
 
+/* --profile: where the guest was when this vCPU's thread got the sampler's signal. */
+static void vcpu_sample(struct vcpu *v)
+{
+	struct kvm_regs r;
+
+	if (!v->samples || v->nsamples >= VM_PROFILE_MAX_SAMPLES)
+		return;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) == 0)
+		v->samples[v->nsamples++] = r.rip;
+}
+
+/*
+ * --profile: interrupt every vCPU thread each period. The signal makes
+ * KVM_RUN return EINTR once the guest exits (at the latest at the host's
+ * next timer tick), so a sample is where the guest spent its time, exits
+ * included.
+ */
+static void *sampler_thread(void *arg)
+{
+	struct vm *vm = arg;
+	struct timespec next;
+	unsigned int i;
+
+	prctl(PR_SET_NAME, "sampler");
+	if (vmm_seccomp_install(SECCOMP_ROLE_SAMPLER)) {
+		vlog("sampler: cannot confine the thread; no profile\n");
+		return NULL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
+		next.tv_nsec += VM_PROFILE_PERIOD_US * 1000L;
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_nsec -= 1000000000L;
+			next.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		for (i = 0; i < vm->ncpus; i++)
+			if (vm->vcpu[i].started)
+				pthread_kill(vm->vcpu[i].thread, VCPU_KICK_SIGNAL);
+	}
+	return NULL;
+}
+
+void vm_write_profile(struct vm *vm)
+{
+	char buf[8192];
+	size_t off = 0;
+	unsigned int i;
+	uint32_t k;
+	bool ok = true;
+
+	if (!vm->profiling)
+		return;
+	for (i = 0; i < vm->ncpus && ok; i++) {
+		for (k = 0; k < vm->vcpu[i].nsamples && ok; k++) {
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "vcpu%u %#llx\n", i,
+						(unsigned long long)vm->vcpu[i].samples[k]);
+			if (off > sizeof(buf) - 64) {
+				ok = write(vm->profile_fd, buf, off) == (ssize_t)off;
+				off = 0;
+			}
+		}
+		if (vm->vcpu[i].nsamples >= VM_PROFILE_MAX_SAMPLES)
+			vlog("vcpu%u: profile full after %u samples\n", i, VM_PROFILE_MAX_SAMPLES);
+	}
+	if (ok && off)
+		ok = write(vm->profile_fd, buf, off) == (ssize_t)off;
+	if (!ok)
+		vlog("--profile: write: %s\n", strerror(errno));
+	for (i = 0; i < vm->ncpus; i++) {
+		vlog_debug("vcpu%u: %u profile samples\n", i, vm->vcpu[i].nsamples);
+		free(vm->vcpu[i].samples);
+		vm->vcpu[i].samples = NULL;
+		vm->vcpu[i].nsamples = 0;
+	}
+	close(vm->profile_fd);
+	vm->profiling = false;
+}
+
 static void kick_handler(int sig)
 {
 	(void)sig;
@@ -578,6 +659,7 @@ static void *vcpu_thread(void *arg)
 
 				if (why)
 					log_report(v, why);
+				vcpu_sample(v);
 				continue;
 			}
 			vlog("vcpu%u: KVM_RUN: %s\n", v->id, strerror(errno));
@@ -653,11 +735,22 @@ int vm_start(struct vm *vm)
 	ret = devloop_start(&vm->devloop);
 	if (ret)
 		return ret;
+	for (i = 0; i < vm->ncpus && vm->profiling; i++) {
+		vm->vcpu[i].samples = calloc(VM_PROFILE_MAX_SAMPLES, sizeof(uint64_t));
+		if (!vm->vcpu[i].samples)
+			return -ENOMEM;
+	}
 	for (i = 0; i < vm->ncpus; i++) {
 		ret = pthread_create(&vm->vcpu[i].thread, NULL, vcpu_thread, &vm->vcpu[i]);
 		if (ret)
 			return -ret;
 		vm->vcpu[i].started = true;
+	}
+	if (vm->profiling) {
+		ret = pthread_create(&vm->sampler, NULL, sampler_thread, vm);
+		if (ret)
+			return -ret;
+		vm->sampler_started = true;
 	}
 	return 0;
 }
@@ -689,5 +782,9 @@ void vm_stop_vcpus(struct vm *vm)
 			continue;
 		pthread_join(vm->vcpu[i].thread, NULL);
 		vm->vcpu[i].started = false;
+	}
+	if (vm->sampler_started) {
+		pthread_join(vm->sampler, NULL);
+		vm->sampler_started = false;
 	}
 }

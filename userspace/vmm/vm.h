@@ -40,6 +40,8 @@ struct vcpu {
 	const char *report;	/* atomic: log where this vCPU is (vm_report_vcpus) */
 	uint64_t exits;		/* atomic: userspace exits so far */
 	struct kvm_stats stats;	/* KVM's counters of this vCPU */
+	uint64_t *samples;	/* --profile: guest RIPs, this thread's own */
+	uint32_t nsamples;
 };
 
 /* Per-slot wiring of a virtio device to KVM. */
@@ -83,6 +85,12 @@ struct vm {
 	bool stopping;		/* atomic: vCPU threads leave KVM_RUN */
 	bool log_state_on_stop;	/* atomic: a hang-up; vCPU threads log where they were */
 
+	/* --profile: a sampler thread interrupts each vCPU every VM_PROFILE_PERIOD_US. */
+	bool profiling;
+	int profile_fd;		/* valid when profiling */
+	pthread_t sampler;
+	bool sampler_started;
+
 	/* What the boot cost up to the runtime's BOOT line (vm_count_boot()). */
 	bool boot_counted;	/* under lc->lock */
 	uint64_t boot_kvm[KST_COUNT];
@@ -92,6 +100,12 @@ struct vm {
 	uint64_t boot_wakeups;	/* device wake-ups on guest notifies */
 	uint64_t boot_irqs;	/* device interrupts */
 };
+
+/*
+ * --profile: after vm_stop_vcpus(), one "vcpuN 0xRIP" line per sample to the
+ * profile fd (tools/guest-profile.sh turns them into a table of functions).
+ */
+void vm_write_profile(struct vm *vm);
 
 /* @kvm_fd: /dev/kvm, opened before the base seccomp filter; owned by the VM after this. */
 int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned int ncpus);

@@ -95,12 +95,12 @@ static int open_standalone(struct vmm_opts *o)
 
 		if (!path)
 			continue;
-		if (i == FD_CONSOLE || i == FD_LOG) {
+		if (i == FD_CONSOLE || i == FD_LOG || i == FD_PROFILE) {
 			if (!strcmp(path, "-"))
 				fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 			else
-				fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-					  O_NOCTTY, 0600);
+				fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
+					  (i == FD_PROFILE ? O_TRUNC : O_APPEND), 0600);
 		} else {
 			fd = open(path, (i == FD_STORAGE ? O_RDWR : O_RDONLY) | O_CLOEXEC |
 				  O_NOCTTY);
@@ -381,6 +381,11 @@ static int setup_guest(struct vm *vm, struct vmm_opts *o, uint32_t cid, struct l
 		goto out;
 	}
 	vm->debug_full = o->debug_full;
+	if (o->fd[FD_PROFILE] >= 0) {
+		vm->profile_fd = o->fd[FD_PROFILE];
+		o->fd[FD_PROFILE] = -1;
+		vm->profiling = true;
+	}
 	ret = elf_load_pvh(&vm->mem, kernel.data, kernel.len, &entry, &kernel_start, &kernel_end);
 	if (ret) {
 		vlog("loading the kernel: %s\n", strerror(-ret));
@@ -677,6 +682,7 @@ int vmm_run(const struct vmm_opts *opts)
 		   (unsigned long long)vsock_refused_count(&vm.vsock),
 		   (unsigned long long)vm.vsock.dropped, (unsigned long long)vm.vsock.spoofed);
 	vm_log_boot(&vm);
+	vm_write_profile(&vm);
 	vlog_stamps();
 	vm_destroy(&vm);
 	if (vmm_fd >= 0)

@@ -63,6 +63,14 @@ static const struct refusal refusals[] = {
 	{ { BOUND, "--console", "-", NULL }, "--console '-'" },
 	{ { BOUND, "--log", "/l", NULL }, "--log '/l'" },
 	{ { BOUND, "--vsock-uds", "/u", NULL }, "--vsock-uds '/u': only with --standalone" },
+	{ { BOUND, "--profile", "/p", NULL }, "--profile '/p': paths are accepted only with --standalone" },
+	{ { BOUND, "--profile-fd", "18", NULL }, "--profile-fd: only with --standalone" },
+	{ { "--standalone", "--kernel", "/k", "--initrd", "/i", "--package", "/p",
+	    "--profile", "prof.txt", "--payload", "x.so", NULL },
+	  "--profile 'prof.txt': must be an absolute path" },
+	{ { "--standalone", "--kernel", "/k", "--initrd", "/i", "--package", "/p",
+	    "--profile", "/q", "--profile-fd", "20", "--payload", "x.so", NULL },
+	  "--profile '/q': not together with --profile-fd" },
 	{ { BOUND, "--name", "vm", NULL }, "--name: unknown option" },
 	{ { BOUND, "--bogus", NULL }, "--bogus: unknown option" },
 	{ { BOUND, "extra", NULL }, "argument 'extra': unexpected" },
@@ -161,10 +169,11 @@ TEST(bound_mode_fds)
 	int i;
 
 	ASSERT_EQ(0, parse(&o, args, err, sizeof(err)));
-	for (i = 0; i < FD_COUNT; i++) {
+	for (i = 0; i < FD_PROFILE; i++) {
 		EXPECT_EQ(10 + i, o.fd[i]);
 		EXPECT_EQ(NULL, o.path[i]);
 	}
+	EXPECT_EQ(-1, o.fd[FD_PROFILE]);	/* --standalone only */
 	EXPECT_FALSE(o.standalone);
 	EXPECT_EQ(512, o.mem_mib);
 	EXPECT_EQ(2, o.cpus);
@@ -180,7 +189,7 @@ TEST(standalone_paths_and_fds)
 {
 	const char *args[] = { "--standalone", "--kernel", "/k", "--initrd-fd", "12",
 			       "--package", "/p", "--payload", "x.so", "--console", "-",
-			       "--vsock-uds", "/u", NULL };
+			       "--vsock-uds", "/u", "--profile", "-", NULL };
 	struct vmm_opts o;
 	char err[512];
 
@@ -191,6 +200,7 @@ TEST(standalone_paths_and_fds)
 	EXPECT_EQ(12, o.fd[FD_INITRD]);
 	EXPECT_STREQ("-", o.path[FD_CONSOLE]);
 	EXPECT_STREQ("/u", o.vsock_uds);
+	EXPECT_STREQ("-", o.path[FD_PROFILE]);
 	EXPECT_FALSE(o.hangup_given);	/* the VMM picks the scaled default */
 }
 

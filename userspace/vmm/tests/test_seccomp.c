@@ -275,6 +275,34 @@ TEST_F(sc, base_role_forbids_open_socket_exec_prctl_other_ioctls)
 	}
 }
 
+/* --profile's sampler: sleeps and signals this process's threads, nothing more. */
+static void sampler_work(void)
+{
+	struct timespec ts = { 0, 1000 };
+
+	if (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL))
+		_exit(9);
+	tgkill_self();
+}
+
+TEST_F(sc, sampler_role_sleeps_and_signals_only)
+{
+	void (*const bad[])(void) = { forbidden_ioctl, forbidden_open, forbidden_tgkill_other,
+				      forbidden_prctl_name };
+	int st = in_child(SECCOMP_ROLE_SAMPLER, sampler_work);
+	unsigned int i;
+
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		st = in_child(SECCOMP_ROLE_SAMPLER, bad[i]);
+		if (!WIFSIGNALED(st))
+			TH_LOG("case %u survived", i);
+		ASSERT_TRUE(WIFSIGNALED(st));
+		EXPECT_EQ(SIGSYS, WTERMSIG(st));
+	}
+}
+
 TEST_F(sc, tgkill_only_for_this_process)
 {
 	int st = in_child(SECCOMP_ROLE_DEVICES, tgkill_self);
@@ -308,7 +336,7 @@ static int seccomp_fails_with(int err, int want)
 		if (vmm_seccomp_prepare() ||
 		    syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
 			_exit(100);
-		for (r = SECCOMP_ROLE_BASE; r <= SECCOMP_ROLE_MAIN; r++)
+		for (r = SECCOMP_ROLE_BASE; r < SECCOMP_ROLE_COUNT; r++)
 			if (vmm_seccomp_install(r) != -want)
 				_exit(1 + r);
 		_exit(0);
@@ -348,7 +376,7 @@ TEST_F(sc, prepare_fails_without_seccomp)
 			_exit(100);
 		if (vmm_seccomp_prepare() != -ENOSYS)
 			_exit(1);
-		for (r = SECCOMP_ROLE_BASE; r <= SECCOMP_ROLE_MAIN; r++)
+		for (r = SECCOMP_ROLE_BASE; r < SECCOMP_ROLE_COUNT; r++)
 			if (vmm_seccomp_install(r) >= 0)
 				_exit(2 + r);
 		/* nothing was installed: open still works */
@@ -411,7 +439,7 @@ TEST_F(sc, x32_syscall_kills)
 {
 	int r;
 
-	for (r = SECCOMP_ROLE_BASE; r <= SECCOMP_ROLE_MAIN; r++) {
+	for (r = SECCOMP_ROLE_BASE; r < SECCOMP_ROLE_COUNT; r++) {
 		int st = in_child(r, forbidden_x32);
 
 		ASSERT_TRUE(WIFSIGNALED(st));
@@ -429,7 +457,7 @@ TEST_F(sc, i386_syscall_kills)
 	waitpid(pid, &st, 0);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		SKIP(return, "kernel without i386 emulation (int 0x80)");
-	for (r = SECCOMP_ROLE_BASE; r <= SECCOMP_ROLE_MAIN; r++) {
+	for (r = SECCOMP_ROLE_BASE; r < SECCOMP_ROLE_COUNT; r++) {
 		st = in_child(r, forbidden_i386);
 		ASSERT_TRUE(WIFSIGNALED(st));
 		EXPECT_EQ(SIGSYS, WTERMSIG(st));
@@ -457,7 +485,7 @@ TEST_F(sc, role_filters_forbid_prctl)
 {
 	int r;
 
-	for (r = SECCOMP_ROLE_VCPU; r <= SECCOMP_ROLE_MAIN; r++) {
+	for (r = SECCOMP_ROLE_VCPU; r < SECCOMP_ROLE_COUNT; r++) {
 		int st = in_child(r, forbidden_prctl_name);
 
 		ASSERT_TRUE(WIFSIGNALED(st));
