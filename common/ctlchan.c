@@ -24,9 +24,14 @@ static int put(char *buf, size_t size, const char *prefix, const char *text)
 	return (int)n;
 }
 
-int avf_ctl_fmt_boot(char *buf, size_t size)
+int avf_ctl_fmt_boot(char *buf, size_t size, int32_t boot_ms)
 {
-	return put(buf, size, AVF_CTL_KW_BOOT, NULL);
+	char p[32];
+
+	if (boot_ms < 0)
+		return put(buf, size, AVF_CTL_KW_BOOT, NULL);
+	snprintf(p, sizeof(p), AVF_CTL_KW_BOOT " %d", boot_ms);
+	return put(buf, size, p, NULL);
 }
 
 int avf_ctl_fmt_started(char *buf, size_t size)
@@ -129,8 +134,15 @@ int avf_ctl_parse_line(const char *line, size_t len, struct avf_ctl_msg *msg)
 			return -EINVAL;
 	memset(msg, 0, sizeof(*msg));
 
-	if (is_word(line, len, AVF_CTL_KW_BOOT)) {
+	if (word_is(line, len, AVF_CTL_KW_BOOT, &rest)) {
 		msg->type = AVF_CTL_BOOT;
+		msg->code = -1;
+		if (rest == len && len == strlen(AVF_CTL_KW_BOOT))
+			return 0;
+		if (rest >= len || line[rest] == '-' ||
+		    parse_int(line + rest, len - rest, &code, &used) || rest + used != len)
+			return -EINVAL;
+		msg->code = code;
 		return 0;
 	}
 	if (is_word(line, len, AVF_CTL_KW_STARTED)) {

@@ -5,11 +5,14 @@
  * parser (VMM side) live here together so the two cannot drift; codes are
  * the UAPI's (AVF_ERROR_*, AVF_STOP_* in <linux/avf.h>).
  *
- *   BOOT | STARTED | READY | SHUTDOWN | FINISHED <int32> | FAIL <stop reason>
- *   | ERROR <error code> [<text>]
+ *   BOOT [<ms>] | STARTED | READY | SHUTDOWN | FINISHED <int32>
+ *   | FAIL <stop reason> | ERROR <error code> [<text>]
  *
- * BOOT is the boot marker: the runtime's first line, sent as init starts;
- * the VMM timestamps it and reports nothing (bench/ boot breakdowns).
+ * BOOT is the boot marker: the runtime's first line, sent as init starts,
+ * with the guest's CLOCK_BOOTTIME in ms then (how long its kernel took,
+ * as the guest saw it; 0..INT32_MAX); the VMM timestamps it, logs the
+ * guest's figure as a guest's claim and reports nothing (bench/ boot
+ * breakdowns). "BOOT" alone is the same marker without the figure.
  */
 #ifndef AVF_COMMON_CTLCHAN_H
 #define AVF_COMMON_CTLCHAN_H
@@ -36,7 +39,8 @@
  * Text is made printable ASCII (other bytes become '?') and truncated so the
  * line never exceeds AVF_CTL_LINE_MAX bytes.
  */
-int avf_ctl_fmt_boot(char *buf, size_t size);
+/* @boot_ms < 0: no figure ("BOOT"). */
+int avf_ctl_fmt_boot(char *buf, size_t size, int32_t boot_ms);
 int avf_ctl_fmt_started(char *buf, size_t size);
 int avf_ctl_fmt_ready(char *buf, size_t size);
 int avf_ctl_fmt_finished(char *buf, size_t size, int code);
@@ -56,7 +60,7 @@ enum avf_ctl_type {
 
 struct avf_ctl_msg {
 	enum avf_ctl_type type;
-	int32_t code;
+	int32_t code;		/* BOOT: the guest's ms, -1 without */
 	char text[AVF_MESSAGE_MAX];
 };
 

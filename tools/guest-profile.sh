@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Where a guest spent its time: the samples of avf-vmm --profile (one
-# "vcpuN 0xRIP" line each; Documentation/vmm.rst, "Profiling a guest")
-# counted per function of the guest kernel, from its vmlinux symbols.
+# "vcpuN 0xRIP US" line each, US microseconds after the vCPUs started;
+# Documentation/vmm.rst, "Profiling a guest") counted per function of the
+# guest kernel, from its vmlinux symbols.
 # Samples outside the kernel's top 2 GiB are the guest's user space.
 #
-#   tools/guest-profile.sh PROFILE [VMLINUX] [TOP]
-#   (default VMLINUX: the payload kernel of kernel/build.sh guest; TOP 30)
+#   [FROM_MS=A] [TO_MS=B] tools/guest-profile.sh PROFILE [VMLINUX] [TOP]
+#   (default VMLINUX: the payload kernel of kernel/build.sh guest; TOP 30;
+#   FROM_MS/TO_MS: only samples taken in [A, B) ms after the vCPUs started)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 prof=${1:?usage: tools/guest-profile.sh PROFILE [VMLINUX] [TOP]}
@@ -31,7 +33,9 @@ awk '
 		return v
 	}
 	NR == FNR { a[ns] = lo32("ffffffff" $1); name[ns] = $2; ns++; next }
-	NF == 2 && $1 ~ /^vcpu[0-9]+$/ && $2 ~ /^0x[0-9a-fA-F]+$/ {
+	FNR == 1 { from_us = ENVIRON["FROM_MS"] * 1000; to_us = ENVIRON["TO_MS"] == "" ? -1 : ENVIRON["TO_MS"] * 1000 }
+	(NF == 2 || (NF == 3 && $3 ~ /^[0-9]+$/)) && $1 ~ /^vcpu[0-9]+$/ && $2 ~ /^0x[0-9a-fA-F]+$/ {
+		if (NF == 3 && (($3 + 0) < from_us || (to_us >= 0 && ($3 + 0) >= to_us))) next
 		total++
 		r = lo32($2)
 		if (r < 0 || !ns || r < a[0]) { count["[guest user space]"]++; next }

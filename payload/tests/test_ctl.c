@@ -9,8 +9,12 @@ TEST(simple_lines)
 {
 	char b[AVF_CTL_LINE_MAX + 1];
 
-	ASSERT_EQ(5, avf_ctl_fmt_boot(b, sizeof(b)));
+	ASSERT_EQ(5, avf_ctl_fmt_boot(b, sizeof(b), -1));
 	ASSERT_STREQ("BOOT\n", b);
+	ASSERT_EQ(10, avf_ctl_fmt_boot(b, sizeof(b), 1234));
+	ASSERT_STREQ("BOOT 1234\n", b);
+	avf_ctl_fmt_boot(b, sizeof(b), 0);
+	ASSERT_STREQ("BOOT 0\n", b);
 	ASSERT_EQ(8, avf_ctl_fmt_started(b, sizeof(b)));
 	ASSERT_STREQ("STARTED\n", b);
 	ASSERT_EQ(6, avf_ctl_fmt_ready(b, sizeof(b)));

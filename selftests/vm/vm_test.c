@@ -1680,8 +1680,8 @@ static int run_bare(const char *image, const char *pkg, int console_fd, struct r
 }
 
 /*
- * --profile (standalone): a hello boot leaves one "vcpu0 0xRIP" line per
- * sample, most of them in the guest kernel's text (x86-64: the top 2 GiB),
+ * --profile (standalone): a hello boot leaves one "vcpu0 0xRIP US" line per
+ * sample, in time order, most of them in the guest kernel's text (x86-64: the top 2 GiB),
  * as tools/guest-profile.sh expects; a bound VMM refuses the option
  * (test_cli). The count depends on time: only "some" is asserted.
  */
@@ -1690,6 +1690,7 @@ TEST(profile_samples_the_guest_kernel)
 	char prof[] = "/tmp/vmtest-profile-XXXXXX", errlog[] = "/tmp/vmtest-profile-err-XXXXXX";
 	char pkg[600], line[128], err[4096];
 	unsigned int total = 0, kernel = 0, bad = 0;
+	unsigned long long last_us = 0;
 	int pfd, efd, status;
 	ssize_t n;
 	FILE *f;
@@ -1726,15 +1727,20 @@ TEST(profile_samples_the_guest_kernel)
 	f = fdopen(pfd, "r");
 	ASSERT_NE(NULL, f);
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long long rip;
+		unsigned long long rip, us;
 		unsigned int cpu;
 		char nl;
 
 		total++;
-		if (sscanf(line, "vcpu%u %llx%c", &cpu, &rip, &nl) != 3 || cpu != 0 || nl != '\n') {
+		if (sscanf(line, "vcpu%u %llx %llu%c", &cpu, &rip, &us, &nl) != 4 || cpu != 0 ||
+		    nl != '\n' || us > last_us + 600000000ULL) {
 			bad++;
 			continue;
 		}
+		/* in time order, microseconds after the vCPU started */
+		if (us < last_us)
+			bad++;
+		last_us = us;
 		if (rip >= 0xffffffff80000000ULL)
 			kernel++;
 	}

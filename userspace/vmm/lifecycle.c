@@ -108,7 +108,7 @@ void lifecycle_handle(struct lifecycle *lc, const struct avf_ctl_msg *msg)
 	case AVF_CTL_BOOT:
 		vlog_stamp(VTS_BOOT);
 		if (lc->on_boot)
-			lc->on_boot(lc->on_boot_arg);
+			lc->on_boot(lc->on_boot_arg, msg->code);
 		break;
 	case AVF_CTL_STARTED:
 		vlog_stamp(VTS_STARTED);

@@ -24,7 +24,8 @@ struct lifecycle {
 	struct avf_ctl_stream stream;
 	uint64_t stats_refused, stats_dropped;	/* last AVF_VMM_SET_STATS */
 	/* Called under the lock at the first BOOT line (vm_count_boot()). */
-	void (*on_boot)(void *arg);
+	/* at BOOT; @guest_ms: the guest's own claim of its boot time, -1 for none */
+	void (*on_boot)(void *arg, int32_t guest_ms);
 	void *on_boot_arg;
 };
 

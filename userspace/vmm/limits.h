@@ -87,7 +87,7 @@
  */
 /* --profile: a guest RIP sample per vCPU every period, at most MAX a vCPU. */
 #define VM_PROFILE_PERIOD_US		1000
-#define VM_PROFILE_MAX_SAMPLES		(1U << 18)	/* 2 MiB a vCPU, 262 s at 1 kHz */
+#define VM_PROFILE_MAX_SAMPLES		(1U << 18)	/* 4 MiB a vCPU, 262 s at 1 kHz */
 
 #define HANGUP_TIMEOUT_DEFAULT_S	30
 #define HANGUP_FACTOR_NESTED		4

@@ -508,7 +508,7 @@ uint64_t vm_exits(struct vm *vm)
 	return n;
 }
 
-void vm_count_boot(void *arg)
+void vm_count_boot(void *arg, int32_t guest_ms)
 {
 	struct vm *vm = arg;
 	unsigned int i;
@@ -516,6 +516,7 @@ void vm_count_boot(void *arg)
 	if (vm->boot_counted)
 		return;
 	vm->boot_counted = true;
+	vm->boot_guest_ms = guest_ms;
 	for (i = 0; i < vm->ncpus; i++)
 		kvmstats_add(&vm->vcpu[i].stats, vm->boot_kvm);
 	vm->boot_exits = vm_exits(vm);
@@ -529,7 +530,7 @@ void vm_count_boot(void *arg)
 
 void vm_log_boot(struct vm *vm)
 {
-	char line[384];
+	char line[512];
 	int off, k;
 
 	if (!vm->boot_counted)
@@ -543,6 +544,10 @@ void vm_log_boot(struct vm *vm)
 		if (vm->vcpu[0].stats.off[k])
 			off += snprintf(line + off, sizeof(line) - (size_t)off, " kvm_%s=%llu",
 					kvmstats_names[k], (unsigned long long)vm->boot_kvm[k]);
+	/* what the guest says its kernel took (CLOCK_BOOTTIME at init): its claim, not ours */
+	if (vm->boot_guest_ms >= 0 && off > 0 && (size_t)off < sizeof(line))
+		snprintf(line + off, sizeof(line) - (size_t)off, " guest_says_boot_ms=%d",
+			 vm->boot_guest_ms);
 	vlog("%s\n", line);
 }
 
@@ -550,11 +555,14 @@ void vm_log_boot(struct vm *vm)
 static void vcpu_sample(struct vcpu *v)
 {
 	struct kvm_regs r;
+	struct timespec t;
 
 	if (!v->samples || v->nsamples >= VM_PROFILE_MAX_SAMPLES)
 		return;
-	if (ioctl(v->fd, KVM_GET_REGS, &r) == 0)
-		v->samples[v->nsamples++] = r.rip;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) || clock_gettime(CLOCK_MONOTONIC, &t))
+		return;
+	v->samples[v->nsamples].rip = r.rip;
+	v->samples[v->nsamples++].ns = (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
 }
 
 /*
@@ -601,8 +609,11 @@ void vm_write_profile(struct vm *vm)
 		return;
 	for (i = 0; i < vm->ncpus && ok; i++) {
 		for (k = 0; k < vm->vcpu[i].nsamples && ok; k++) {
-			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "vcpu%u %#llx\n", i,
-						(unsigned long long)vm->vcpu[i].samples[k]);
+			const struct vm_sample *s = &vm->vcpu[i].samples[k];
+
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "vcpu%u %#llx %llu\n", i,
+						(unsigned long long)s->rip,
+						(unsigned long long)(s->ns - vm->profile_t0) / 1000);
 			if (off > sizeof(buf) - 64) {
 				ok = write(vm->profile_fd, buf, off) == (ssize_t)off;
 				off = 0;
@@ -736,9 +747,15 @@ int vm_start(struct vm *vm)
 	if (ret)
 		return ret;
 	for (i = 0; i < vm->ncpus && vm->profiling; i++) {
-		vm->vcpu[i].samples = calloc(VM_PROFILE_MAX_SAMPLES, sizeof(uint64_t));
+		vm->vcpu[i].samples = calloc(VM_PROFILE_MAX_SAMPLES, sizeof(struct vm_sample));
 		if (!vm->vcpu[i].samples)
 			return -ENOMEM;
+	}
+	if (vm->profiling) {
+		struct timespec t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		vm->profile_t0 = (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
 	}
 	for (i = 0; i < vm->ncpus; i++) {
 		ret = pthread_create(&vm->vcpu[i].thread, NULL, vcpu_thread, &vm->vcpu[i]);

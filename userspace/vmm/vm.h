@@ -30,6 +30,12 @@
 
 struct vm;
 
+/* --profile: where a vCPU's guest was, and when (CLOCK_MONOTONIC ns). */
+struct vm_sample {
+	uint64_t rip;
+	uint64_t ns;
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned int id;
@@ -40,7 +46,7 @@ struct vcpu {
 	const char *report;	/* atomic: log where this vCPU is (vm_report_vcpus) */
 	uint64_t exits;		/* atomic: userspace exits so far */
 	struct kvm_stats stats;	/* KVM's counters of this vCPU */
-	uint64_t *samples;	/* --profile: guest RIPs, this thread's own */
+	struct vm_sample *samples;	/* --profile: this thread's own */
 	uint32_t nsamples;
 };
 
@@ -90,6 +96,7 @@ struct vm {
 	int profile_fd;		/* valid when profiling */
 	pthread_t sampler;
 	bool sampler_started;
+	uint64_t profile_t0;	/* CLOCK_MONOTONIC ns as the vCPU threads start */
 
 	/* What the boot cost up to the runtime's BOOT line (vm_count_boot()). */
 	bool boot_counted;	/* under lc->lock */
@@ -99,11 +106,13 @@ struct vm {
 	uint64_t boot_uart;
 	uint64_t boot_wakeups;	/* device wake-ups on guest notifies */
 	uint64_t boot_irqs;	/* device interrupts */
+	int32_t boot_guest_ms;	/* the guest's claim (BOOT <ms>), -1 for none: logged only */
 };
 
 /*
- * --profile: after vm_stop_vcpus(), one "vcpuN 0xRIP" line per sample to the
- * profile fd (tools/guest-profile.sh turns them into a table of functions).
+ * --profile: after vm_stop_vcpus(), one "vcpuN 0xRIP US" line per sample
+ * (US: microseconds since the vCPU threads started) to the profile fd;
+ * tools/guest-profile.sh turns them into a table of functions.
  */
 void vm_write_profile(struct vm *vm);
 
@@ -137,7 +146,7 @@ uint64_t vm_exits(struct vm *vm);
  * hook, @arg the vm): note what the boot cost so far, once; vm_log_boot()
  * writes it to vmm.log as the "boot counts" line at exit.
  */
-void vm_count_boot(void *arg);
+void vm_count_boot(void *arg, int32_t guest_ms);
 void vm_log_boot(struct vm *vm);
 /* First caller wins; wakes the main thread. */
 void vm_request_stop(struct vm *vm, int reason);

@@ -19,7 +19,19 @@ TEST(valid_lines)
 
 	ASSERT_EQ(0, parse("BOOT", &m));
 	EXPECT_EQ(AVF_CTL_BOOT, m.type);
+	EXPECT_EQ(-1, m.code);		/* no figure */
+	ASSERT_EQ(0, parse("BOOT 1501", &m));
+	EXPECT_EQ(AVF_CTL_BOOT, m.type);
+	EXPECT_EQ(1501, m.code);
+	ASSERT_EQ(0, parse("BOOT 2147483647", &m));
+	EXPECT_EQ(2147483647, m.code);
 	EXPECT_EQ(-EINVAL, parse("BOOTX", &m));
+	/* the guest's figure is a non-negative int32 and nothing else */
+	EXPECT_EQ(-EINVAL, parse("BOOT ", &m));
+	EXPECT_EQ(-EINVAL, parse("BOOT -5", &m));
+	EXPECT_EQ(-EINVAL, parse("BOOT 12ms", &m));
+	EXPECT_EQ(-EINVAL, parse("BOOT 2147483648", &m));
+	EXPECT_EQ(-EINVAL, parse("BOOT 1 2", &m));
 	ASSERT_EQ(0, parse("STARTED", &m));
 	EXPECT_EQ(AVF_CTL_STARTED, m.type);
 	ASSERT_EQ(0, parse("READY", &m));
