@@ -788,6 +788,11 @@ void vm_stop_vcpus(struct vm *vm)
 	unsigned int i;
 
 	__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+	/* The sampler signals vCPU threads: it ends before they are joined (freed). */
+	if (vm->sampler_started) {
+		pthread_join(vm->sampler, NULL);
+		vm->sampler_started = false;
+	}
 	for (i = 0; i < vm->ncpus; i++) {
 		if (!vm->vcpu[i].started)
 			continue;
@@ -799,9 +804,5 @@ void vm_stop_vcpus(struct vm *vm)
 			continue;
 		pthread_join(vm->vcpu[i].thread, NULL);
 		vm->vcpu[i].started = false;
-	}
-	if (vm->sampler_started) {
-		pthread_join(vm->sampler, NULL);
-		vm->sampler_started = false;
 	}
 }
