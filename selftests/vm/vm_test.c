@@ -1502,6 +1502,7 @@ TEST(usage_errors)
 		{ "--standalone", NULL },		/* not in the set-uid VMM; not with --vm-fd */
 		{ "--storage-fd", "2", NULL },
 		{ "--log-fd", "10", NULL },		/* the same fd as --vm-fd */
+		{ "--profile-fd", "15", NULL },		/* guest registers: --standalone only */
 	};
 	unsigned int i;
 
@@ -1706,6 +1707,26 @@ TEST(profile_samples_the_guest_kernel)
 	efd = mkstemp(errlog);
 	ASSERT_LE(0, pfd);
 	ASSERT_LE(0, efd);
+	/* a profile that cannot be created: exit 64, the message names the option and path */
+	pid = fork();
+	if (pid == 0) {
+		const char *argv[] = {
+			dev_vmm_path, "--standalone", "--kernel", kernel_path, "--initrd",
+			initrd_path, "--package", pkg, "--payload", "hello.so", "--profile",
+			"/nonexistent/dir/profile", NULL,
+		};
+		dup2(efd, 2);
+		execv(dev_vmm_path, (char *const *)argv);
+		_exit(127);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 64);
+	n = pread(efd, err, sizeof(err) - 1, 0);
+	err[n > 0 ? n : 0] = 0;
+	EXPECT_NE(NULL, strstr(err, "--profile /nonexistent/dir/profile: No such file"))
+		TH_LOG("avf-vmm:\n%s", err);
+	ASSERT_EQ(0, ftruncate(efd, 0));
+	ASSERT_EQ(0, lseek(efd, 0, SEEK_SET));	/* the child shares the offset */
 	pid = fork();
 	if (pid == 0) {
 		const char *argv[] = {

@@ -96,6 +96,11 @@ const char *cli_fd_option(enum vmm_fd_slot slot)
 	return slot < FD_COUNT ? fd_names[slot] : "?";
 }
 
+const char *cli_path_option(enum vmm_fd_slot slot)
+{
+	return slot < FD_COUNT && path_names[slot] ? path_names[slot] : "?";
+}
+
 static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
 	unsigned long v;

@@ -48,6 +48,8 @@ struct vmm_opts {
 
 /* The option that names @slot, e.g. "--kernel-fd" (for messages). */
 const char *cli_fd_option(enum vmm_fd_slot slot);
+/* Its path form (--standalone), e.g. "--kernel"; "?" for a slot without one. */
+const char *cli_path_option(enum vmm_fd_slot slot);
 
 /*
  * Returns 0, 1 for --help / --version (printed; exit 0), or EXIT_VMM_USAGE

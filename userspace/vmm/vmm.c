@@ -106,7 +106,7 @@ static int open_standalone(struct vmm_opts *o)
 				  O_NOCTTY);
 		}
 		if (fd < 0) {
-			vlog("--%s %s: %s\n", cli_fd_option(i) + 2, path, strerror(errno));
+			vlog("%s %s: %s\n", cli_path_option(i), path, strerror(errno));
 			return EXIT_VMM_USAGE;
 		}
 		o->fd[i] = fd;
