@@ -326,7 +326,7 @@ void vm_destroy(struct vm *vm)
 		vsock_dev_exit(&vm->vsock);
 	if (vm->has_storage)
 		blk_dev_exit(&vm->storage);
-	if (vm->profiling) {	/* a run that ended before vm_write_profile() */
+	if (vm->profiling) {	/* vm_write_profile() wrote it, or the run ended before */
 		close(vm->profile_fd);
 		vm->profiling = false;
 	}

@@ -18,17 +18,22 @@ static const char *const stamp_names[VTS_COUNT] = {
 	"ready",
 };
 
-void vlog_stamp(enum vlog_ts which)
+uint64_t vlog_now_ns(void)
 {
 	struct timespec ts;
-	uint64_t zero = 0, ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void vlog_stamp(enum vlog_ts which)
+{
+	uint64_t zero = 0;
 
 	if ((unsigned int)which >= VTS_COUNT)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	__atomic_compare_exchange_n(&stamps[which], &zero, ns, false, __ATOMIC_RELAXED,
-				    __ATOMIC_RELAXED);
+	__atomic_compare_exchange_n(&stamps[which], &zero, vlog_now_ns(), false,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 void vlog_stamps(void)

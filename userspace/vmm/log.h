@@ -32,6 +32,8 @@ enum vlog_ts {
 };
 
 void vlog_stamp(enum vlog_ts which);
+/* CLOCK_MONOTONIC now, in ns (the clock of the stamps). */
+uint64_t vlog_now_ns(void);
 void vlog_stamps(void);
 
 #endif

@@ -555,14 +555,13 @@ void vm_log_boot(struct vm *vm)
 static void vcpu_sample(struct vcpu *v)
 {
 	struct kvm_regs r;
-	struct timespec t;
 
 	if (!v->samples || v->nsamples >= VM_PROFILE_MAX_SAMPLES)
 		return;
-	if (ioctl(v->fd, KVM_GET_REGS, &r) || clock_gettime(CLOCK_MONOTONIC, &t))
+	if (ioctl(v->fd, KVM_GET_REGS, &r))
 		return;
 	v->samples[v->nsamples].rip = r.rip;
-	v->samples[v->nsamples++].ns = (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+	v->samples[v->nsamples++].ns = vlog_now_ns();
 }
 
 /*
@@ -626,14 +625,8 @@ void vm_write_profile(struct vm *vm)
 		ok = write(vm->profile_fd, buf, off) == (ssize_t)off;
 	if (!ok)
 		vlog("--profile: write: %s\n", strerror(errno));
-	for (i = 0; i < vm->ncpus; i++) {
+	for (i = 0; i < vm->ncpus; i++)
 		vlog_debug("vcpu%u: %u profile samples\n", i, vm->vcpu[i].nsamples);
-		free(vm->vcpu[i].samples);
-		vm->vcpu[i].samples = NULL;
-		vm->vcpu[i].nsamples = 0;
-	}
-	close(vm->profile_fd);
-	vm->profiling = false;
 }
 
 static void kick_handler(int sig)
@@ -751,12 +744,8 @@ int vm_start(struct vm *vm)
 		if (!vm->vcpu[i].samples)
 			return -ENOMEM;
 	}
-	if (vm->profiling) {
-		struct timespec t;
-
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		vm->profile_t0 = (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-	}
+	if (vm->profiling)
+		vm->profile_t0 = vlog_now_ns();
 	for (i = 0; i < vm->ncpus; i++) {
 		ret = pthread_create(&vm->vcpu[i].thread, NULL, vcpu_thread, &vm->vcpu[i]);
 		if (ret)

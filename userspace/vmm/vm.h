@@ -112,7 +112,8 @@ struct vm {
 /*
  * --profile: after vm_stop_vcpus(), one "vcpuN 0xRIP US" line per sample
  * (US: microseconds since the vCPU threads started) to the profile fd;
- * tools/guest-profile.sh turns them into a table of functions.
+ * tools/guest-profile.sh turns them into a table of functions. vm_destroy()
+ * frees the samples and closes the fd.
  */
 void vm_write_profile(struct vm *vm);
 
