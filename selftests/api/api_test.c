@@ -1549,6 +1549,37 @@ static bool proc_has_fd_to(pid_t pid, const char *target, int *count)
 }
 
 /*
+ * A run that ends on its own (the payload returns), then the last
+ * release: when avf_vm_close() returns, that run's avf-vmm has finished
+ * its teardown and is reaped, so nothing of the run holds /dev/avf (the
+ * module can be unloaded, avfctl_test.sh's reload) or guest memory.
+ */
+TEST_F_TIMEOUT(api, release_after_stop_leaves_no_vmm, VM_TEST_TIMEOUT_S)
+{
+	struct avf_config *c = example_config(self->m, "hello", false, 0);
+	struct avf_vm_state info;
+	struct avf_vm *vm = NULL;
+	struct rec r;
+	pid_t pid;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(AVF_OK, avf_vm_create(self->m, "reaped", c, &vm));
+	rec_init(&r);
+	ASSERT_EQ(AVF_OK, avf_vm_set_callback(vm, &rec_cbs, &r, AVF_EXECUTOR_THREAD));
+	ASSERT_EQ(AVF_OK, avf_vm_run(vm)) TH_LOG("%s", avf_vm_last_error(vm));
+	ASSERT_EQ(AVF_OK, avf_vm_info(vm, &info));
+	pid = (pid_t)info.vmm_pid;
+	ASSERT_LT(0, pid);
+	ASSERT_TRUE(rec_wait_stopped(&r, RUN_TIMEOUT_S));
+	avf_vm_close(vm);
+	/* our child, reaped by libavf: no such process, not even a zombie */
+	EXPECT_EQ(-1, kill(pid, 0));
+	EXPECT_EQ(ESRCH, errno);
+	EXPECT_EQ(-1, waitpid(pid, NULL, WNOHANG));
+	avf_config_free(c);
+}
+
+/*
  * The running avf-vmm (a real one) holds none of the app's fds, has none
  * of its environment and runs as the trusted VMM uid. Looked at as root:
  * the owner cannot look into the VMM any more.

@@ -45,6 +45,8 @@
 
 /* How long run() waits for avf-vmm to bind. */
 #define AVF_SPAWN_TIMEOUT_MS 20000
+/* a stopped run's avf-vmm, at the last release: its teardown, then SIGKILL */
+#define AVF_VMM_EXIT_GRACE_MS 10000
 /* Records read from a VM fd at a time. */
 #define AVF_EVENT_BATCH 16
 
@@ -82,6 +84,7 @@ struct avf_vm {
 	char *dir;
 	int vm_fd;	/* O_NONBLOCK, O_CLOEXEC */
 	pid_t vmm_pid;	/* child we spawned, 0 if none */
+	bool vmm_ended;	/* its run's STOPPED record was read (under lock) */
 	int console_fd;
 	int log_fd;
 	char *console_path;
@@ -181,7 +184,7 @@ void avf__close_fd(int *fd);
 int avf__vm_get_info(struct avf_vm *vm, struct avf_vm_state *out);
 int avf__vm_open_dir(struct avf_vm *vm, int *dirfd);
 int avf__vm_require_status(struct avf_vm *vm, enum avf_status want, const char *what);
-void avf__vm_reap(struct avf_vm *vm, long ms);
+bool avf__vm_reap(struct avf_vm *vm, long ms);
 void avf__vm_free(struct avf_vm *vm);
 
 /* vm_events.c */

@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -190,10 +191,11 @@ int avf_vm_log_fd(struct avf_vm *vm)
 }
 
 /*
- * Reaps our avf-vmm child, waiting up to @ms for it. Called from the
- * caller's thread and from the callback thread: vmm_pid is under vm->lock.
+ * Reaps our avf-vmm child, waiting up to @ms for it; true when there is
+ * none left. Called from the caller's thread and from the callback
+ * thread: vmm_pid is under vm->lock.
  */
-void avf__vm_reap(struct avf_vm *vm, long ms)
+bool avf__vm_reap(struct avf_vm *vm, long ms)
 {
 	long end = avf__now_ms() + ms;
 	pid_t pid;
@@ -202,7 +204,7 @@ void avf__vm_reap(struct avf_vm *vm, long ms)
 	pid = vm->vmm_pid;
 	pthread_mutex_unlock(&vm->lock);
 	if (pid <= 0)
-		return;
+		return true;
 	for (;;) {
 		pid_t r = waitpid(pid, NULL, WNOHANG);
 
@@ -211,12 +213,35 @@ void avf__vm_reap(struct avf_vm *vm, long ms)
 			if (vm->vmm_pid == pid)
 				vm->vmm_pid = 0;
 			pthread_mutex_unlock(&vm->lock);
-			return;
+			return true;
 		}
 		if (avf__now_ms() >= end)
-			return;
+			return false;
 		avf__sleep_ms(5);
 	}
+}
+
+/*
+ * The last release of a handle whose run has ended (STOPPED read) waits
+ * for that run's avf-vmm to finish its teardown (unmapping guest RAM,
+ * closing /dev/avf), so that when avfctl run or an app's release returns
+ * nothing of the run is left: the module can be unloaded, the memory is
+ * back. A VMM still there after the grace has nothing left to do for the
+ * run and is killed (its instance files are written atomically).
+ */
+static void vm_reap_ended(struct avf_vm *vm)
+{
+	pid_t pid;
+
+	if (avf__vm_reap(vm, AVF_VMM_EXIT_GRACE_MS))
+		return;
+	pthread_mutex_lock(&vm->lock);
+	pid = vm->vmm_pid;
+	pthread_mutex_unlock(&vm->lock);
+	if (pid > 0 && kill(pid, SIGKILL) == 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	vm->vmm_pid = 0;
 }
 
 void avf__close_fd(int *fd)
@@ -255,8 +280,13 @@ int avf_vm_stop(struct avf_vm *vm)
 
 void avf__vm_free(struct avf_vm *vm)
 {
-	if (vm->vmm_pid > 0)
-		avf__vm_reap(vm, 0); /* else init reaps it after we exit */
+	struct avf_vm_state info;
+
+	if (vm->vmm_pid > 0 && (vm->vmm_ended || (avf__vm_get_info(vm, &info) == AVF_OK &&
+						  info.status != AVF_VM_STATUS_RUNNING)))
+		vm_reap_ended(vm);
+	else if (vm->vmm_pid > 0)
+		avf__vm_reap(vm, 0); /* running on: init reaps it after we exit */
 	avf__close_fd(&vm->vm_fd);
 	avf__close_fd(&vm->console_fd);
 	avf__close_fd(&vm->log_fd);

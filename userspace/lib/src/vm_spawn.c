@@ -567,6 +567,7 @@ int avf__vm_run(struct avf_vm *vm)
 	if (!reaped) {
 		pthread_mutex_lock(&vm->lock);
 		vm->vmm_pid = pid; /* reaped once it ends */
+		vm->vmm_ended = false;
 		pthread_mutex_unlock(&vm->lock);
 	}
 	if (!ret) {
