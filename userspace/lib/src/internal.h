@@ -84,7 +84,6 @@ struct avf_vm {
 	char *dir;
 	int vm_fd;	/* O_NONBLOCK, O_CLOEXEC */
 	pid_t vmm_pid;	/* child we spawned, 0 if none */
-	bool vmm_ended;	/* its run's STOPPED record was read (under lock) */
 	int console_fd;
 	int log_fd;
 	char *console_path;
@@ -185,6 +184,8 @@ int avf__vm_get_info(struct avf_vm *vm, struct avf_vm_state *out);
 int avf__vm_open_dir(struct avf_vm *vm, int *dirfd);
 int avf__vm_require_status(struct avf_vm *vm, enum avf_status want, const char *what);
 bool avf__vm_reap(struct avf_vm *vm, long ms);
+void avf__vm_kill_reap(struct avf_vm *vm);
+int avf__kill_child(pid_t pid, int pidfd);
 void avf__vm_free(struct avf_vm *vm);
 
 /* vm_events.c */

@@ -221,27 +221,51 @@ bool avf__vm_reap(struct avf_vm *vm, long ms)
 	}
 }
 
-/*
- * The last release of a handle whose run has ended (STOPPED read) waits
- * for that run's avf-vmm to finish its teardown (unmapping guest RAM,
- * closing /dev/avf), so that when avfctl run or an app's release returns
- * nothing of the run is left: the module can be unloaded, the memory is
- * back. A VMM still there after the grace has nothing left to do for the
- * run and is killed (its instance files are written atomically).
- */
-static void vm_reap_ended(struct avf_vm *vm)
+/* SIGKILLs our avf-vmm child, if any, and reaps it. */
+void avf__vm_kill_reap(struct avf_vm *vm)
 {
 	pid_t pid;
 
-	if (avf__vm_reap(vm, AVF_VMM_EXIT_GRACE_MS))
-		return;
 	pthread_mutex_lock(&vm->lock);
 	pid = vm->vmm_pid;
 	pthread_mutex_unlock(&vm->lock);
-	if (pid > 0 && kill(pid, SIGKILL) == 0)
+	if (pid <= 0)
+		return;
+	if (avf__kill_child(pid, -1) == 0)
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-	vm->vmm_pid = 0;
+	pthread_mutex_lock(&vm->lock);
+	if (vm->vmm_pid == pid)
+		vm->vmm_pid = 0;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/*
+ * Whether the run our avf-vmm child served is over, by the module's word:
+ * it is unless the instance is RUNNING bound to that child (a later run by
+ * another handle has another VMM). Unknown (the ioctl failed) is not over.
+ */
+static bool vmm_run_over(struct avf_vm *vm)
+{
+	struct avf_vm_state info;
+
+	if (avf__vm_get_info(vm, &info) != AVF_OK)
+		return false;
+	return info.status != AVF_VM_STATUS_RUNNING || info.vmm_pid != (uint32_t)vm->vmm_pid;
+}
+
+/*
+ * The last release of a handle whose run has ended waits for that run's
+ * avf-vmm to finish its teardown (unmapping guest RAM, closing /dev/avf),
+ * so that when avfctl run or an app's release returns nothing of the run
+ * is left: the module can be unloaded, the memory is back. A VMM still
+ * there after the grace has nothing left to do for the run and is killed
+ * (its instance files are written atomically).
+ */
+static void vm_reap_ended(struct avf_vm *vm)
+{
+	if (!avf__vm_reap(vm, AVF_VMM_EXIT_GRACE_MS))
+		avf__vm_kill_reap(vm);
 }
 
 void avf__close_fd(int *fd)
@@ -280,10 +304,7 @@ int avf_vm_stop(struct avf_vm *vm)
 
 void avf__vm_free(struct avf_vm *vm)
 {
-	struct avf_vm_state info;
-
-	if (vm->vmm_pid > 0 && (vm->vmm_ended || (avf__vm_get_info(vm, &info) == AVF_OK &&
-						  info.status != AVF_VM_STATUS_RUNNING)))
+	if (vm->vmm_pid > 0 && vmm_run_over(vm))
 		vm_reap_ended(vm);
 	else if (vm->vmm_pid > 0)
 		avf__vm_reap(vm, 0); /* running on: init reaps it after we exit */

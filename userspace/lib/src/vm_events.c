@@ -102,12 +102,8 @@ int avf__vm_dispatch_all(struct avf_vm *vm)
 		if (n <= 0)
 			return n < 0 ? n : total;
 		for (int i = 0; i < n; i++) {
-			if (evs[i].type == AVF_EVENT_STOPPED) {
-				pthread_mutex_lock(&vm->lock);
-				vm->vmm_ended = true;
-				pthread_mutex_unlock(&vm->lock);
+			if (evs[i].type == AVF_EVENT_STOPPED)
 				avf__vm_reap(vm, 0);
-			}
 			deliver(vm, &evs[i]);
 			total++;
 		}

@@ -372,7 +372,7 @@ static void exited_error(struct avf_vm *vm, int dirfd, int st, bool known)
 }
 
 /* SIGKILL to our child, through its pidfd when there is one. */
-static int kill_child(pid_t pid, int pidfd)
+int avf__kill_child(pid_t pid, int pidfd)
 {
 #ifdef SYS_pidfd_send_signal
 	if (pidfd >= 0)
@@ -412,7 +412,7 @@ static int wait_bound(struct avf_vm *vm, struct run_files *f, pid_t pid, bool *r
 			char tail[160];
 
 			/* Ours to kill until it has become the VMM uid. */
-			if (kill_child(pid, pidfd) == 0 && waitpid(pid, NULL, 0) == pid)
+			if (avf__kill_child(pid, pidfd) == 0 && waitpid(pid, NULL, 0) == pid)
 				*reaped = true;
 			vmm_log_tail(f->dirfd, tail, sizeof(tail));
 			avf__seterr(vm->err, "avf-vmm did not bind to the instance within %d ms%s%s",
@@ -567,7 +567,6 @@ int avf__vm_run(struct avf_vm *vm)
 	if (!reaped) {
 		pthread_mutex_lock(&vm->lock);
 		vm->vmm_pid = pid; /* reaped once it ends */
-		vm->vmm_ended = false;
 		pthread_mutex_unlock(&vm->lock);
 	}
 	if (!ret) {
