@@ -112,12 +112,12 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 /*
  * What the guest is told beyond KVM's supported list: the hypervisor bit.
  * Not the TSC-deadline timer bit (KVM_CAP_TSC_DEADLINE_TIMER), although it
- * would spare the guest ~100 ms of LAPIC timer calibration: with it the
- * guest's timer is one-shot, re-armed from its own interrupt, and on the
- * platform we test on (nested KVM in an emulated host, CPU shared) guest
- * sleeps were seen to stretch from 3 s to over 90 s, a payload's RPC calls
- * timing out (Documentation/vmm.rst "Memory map"). KVM's periodic LAPIC
- * timer re-arms itself on the host's side.
+ * would spare the guest ~100 ms of LAPIC timer calibration: on the
+ * platform we test on (nested KVM in an emulated host, CPU shared) a guest
+ * programming its timer by that MSR was seen halted with a sleep long due
+ * and no timer interrupt coming, its payload's RPC calls timing out, with
+ * a periodic tick and with a tickless one alike; the LAPIC's own one-shot
+ * and periodic modes were not (Documentation/vmm.rst "Memory map").
  */
 static void cpuid_tune(struct kvm_cpuid2 *c)
 {
