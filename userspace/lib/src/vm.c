@@ -221,7 +221,10 @@ bool avf__vm_reap(struct avf_vm *vm, long ms)
 	}
 }
 
-/* SIGKILLs our avf-vmm child, if any, and reaps it. */
+/*
+ * SIGKILLs our avf-vmm child, if any, and reaps it; one we may not signal
+ * (it has become the VMM uid) is forgotten, for init to reap.
+ */
 void avf__vm_kill_reap(struct avf_vm *vm)
 {
 	pid_t pid;
@@ -260,7 +263,9 @@ static bool vmm_run_over(struct avf_vm *vm)
  * so that when avfctl run or an app's release returns nothing of the run
  * is left: the module can be unloaded, the memory is back. A VMM still
  * there after the grace has nothing left to do for the run and is killed
- * (its instance files are written atomically).
+ * if we may signal it (its instance files are written atomically); a
+ * set-uid VMM that has become the VMM uid is not ours to kill and ends by
+ * itself, reaped by init once we exit.
  */
 static void vm_reap_ended(struct avf_vm *vm)
 {
