@@ -116,8 +116,9 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
  * platform we test on (nested KVM in an emulated host, CPU shared) a guest
  * programming its timer by that MSR was seen halted with a sleep long due
  * and no timer interrupt coming, its payload's RPC calls timing out, with
- * a periodic tick and with a tickless one alike; the LAPIC's own one-shot
- * and periodic modes were not (Documentation/vmm.rst "Memory map").
+ * a periodic tick and with a tickless one alike, and so was the same guest
+ * under QEMU with -cpu host; the LAPIC's own one-shot and periodic modes
+ * were not (Documentation/vmm.rst "Memory map").
  */
 static void cpuid_tune(struct kvm_cpuid2 *c)
 {
