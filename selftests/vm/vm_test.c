@@ -727,28 +727,55 @@ static const struct {
 	{ "uart_bytes=", 0 },
 };
 
+/*
+ * A boot with at least this many port I/O exits kept time with the PIT:
+ * its LAPIC timer failed the guest kernel's calibration check on a starved
+ * test host, and every PIT timer event after that is 4 port writes (+400
+ * to +1,000 a boot, growing with the boot's length; a LAPIC-timed boot
+ * does ~100 however long it takes; testing.rst, "Boot-cost guard"). It says
+ * nothing of the change under test, so the hello boot is run again, up to
+ * BOOT_COST_BOOTS times; a change that does this on every boot fails.
+ */
+#define BOOT_COST_PIT_IO 200ULL
+#define BOOT_COST_BOOTS 3
+
+static unsigned long long boot_count(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
+
 TEST_F(vm, boot_cost_stays_under_bounds)
 {
 	char err[64], log[16384];
 	struct run_fds fds = NO_FDS;
-	const char *line, *p;
+	const char *line = NULL, *p;
+	unsigned int boot;
 	char *eol;
 	size_t i;
 
-	strcpy(err, "/tmp/vmtest-exits-XXXXXX");
-	fds.err = tmp_out(err);
-	ASSERT_LE(0, fds.err);
-	run_to_stop_fds(_metadata, &self->r, "hello", NULL, &fds);
-	close(fds.err);
-	ASSERT_LE(0, find(&self->r, AVF_EVENT_PAYLOAD_FINISHED));
-	slurp(err, log, sizeof(log));
-	unlink(err);
-	line = strstr(log, "boot counts: ");
-	ASSERT_NE(NULL, line) TH_LOG("vmm.log:\n%s", log);
-	eol = strchr(line, '\n');
-	if (eol)
-		*eol = 0;
-	TH_LOG("hello %s", line);
+	for (boot = 0; boot < BOOT_COST_BOOTS; boot++) {
+		strcpy(err, "/tmp/vmtest-exits-XXXXXX");
+		fds.err = tmp_out(err);
+		ASSERT_LE(0, fds.err);
+		self->r.nev = 0;
+		run_to_stop_fds(_metadata, &self->r, "hello", NULL, &fds);
+		close(fds.err);
+		ASSERT_LE(0, find(&self->r, AVF_EVENT_PAYLOAD_FINISHED));
+		slurp(err, log, sizeof(log));
+		unlink(err);
+		line = strstr(log, "boot counts: ");
+		ASSERT_NE(NULL, line) TH_LOG("vmm.log:\n%s", log);
+		eol = strchr(line, '\n');
+		if (eol)
+			*eol = 0;
+		TH_LOG("hello %s", line);
+		if (boot_count(line, " kvm_io_exits=") < BOOT_COST_PIT_IO)
+			break;
+		TH_LOG("boot %u kept time with the PIT (its LAPIC timer failed the "
+		       "calibration check): booting again", boot);
+	}
 	for (i = 0; i < sizeof(boot_bounds) / sizeof(boot_bounds[0]); i++) {
 		/* the kvm_ counters need KVM_GET_STATS_FD (5.14); the rest are avf-vmm's */
 		p = strstr(line, boot_bounds[i].key);
