@@ -422,9 +422,13 @@ static int cmd_stop(const char *dir, const char *pkg, const char *payload, int n
 	return 0;
 }
 
-/* kB of Rss/Pss in /proc/PID/smaps, split into the guest RAM mapping and the rest. */
+/*
+ * kB of Rss/Pss/private (Private_Clean + Private_Dirty: the pages only this
+ * process maps, what one more VM costs) in /proc/PID/smaps, split into the
+ * guest RAM mapping and the rest.
+ */
 struct smaps_sum {
-	long rss, pss, guest_rss, guest_pss;
+	long rss, pss, priv, guest_rss, guest_pss;
 };
 
 static int read_smaps(pid_t pid, struct smaps_sum *s)
@@ -450,6 +454,9 @@ static int read_smaps(pid_t pid, struct smaps_sum *s)
 			*(guest ? &s->guest_rss : &s->rss) += kb;
 		else if (sscanf(line, "Pss: %ld kB", &kb) == 1)
 			*(guest ? &s->guest_pss : &s->pss) += kb;
+		else if (!guest && (sscanf(line, "Private_Clean: %ld kB", &kb) == 1 ||
+				    sscanf(line, "Private_Dirty: %ld kB", &kb) == 1))
+			s->priv += kb;
 	}
 	fclose(f);
 	return 0;
@@ -539,6 +546,7 @@ static int cmd_idle(const char *dir, const char *pkg, const char *payload)
 		die("idle: no avf-vmm to measure", AVF_E_STATE, NULL);
 	fig("vmm_overhead_rss_mib", s.rss / 1024.0, "MiB");
 	fig("vmm_overhead_pss_mib", s.pss / 1024.0, "MiB");
+	fig("vmm_overhead_private_mib", s.priv / 1024.0, "MiB");
 	fig("vmm_guest_ram_rss_mib", s.guest_rss / 1024.0, "MiB");
 	fig("kernel_per_running_vm_kib", (double)(k2 - k1), "KiB");
 	printf("#vmm_pid %u\n", st.vmm_pid);

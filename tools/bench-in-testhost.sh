@@ -119,16 +119,19 @@ maps, cur = [], None
 for line in open("/proc/%s/smaps" % sys.argv[1]):
     m = re.match(r"([0-9a-f]+)-([0-9a-f]+) ", line)
     if m:
-        cur = {"size": int(m.group(2), 16) - int(m.group(1), 16), "Rss": 0, "Pss": 0}
+        cur = {"size": int(m.group(2), 16) - int(m.group(1), 16), "Rss": 0, "Pss": 0, "Private": 0}
         maps.append(cur)
     else:
         k = line.split(":")[0]
         if k in ("Rss", "Pss"):
             cur[k] = int(line.split()[1])
+        elif k in ("Private_Clean", "Private_Dirty"):
+            cur["Private"] += int(line.split()[1])
 big = max(maps, key=lambda x: x["size"])
 rest = [x for x in maps if x is not big]
 print("qemu_overhead_rss_mib %.3f MiB" % (sum(x["Rss"] for x in rest) / 1024))
 print("qemu_overhead_pss_mib %.3f MiB" % (sum(x["Pss"] for x in rest) / 1024))
+print("qemu_overhead_private_mib %.3f MiB" % (sum(x["Private"] for x in rest) / 1024))
 print("qemu_guest_ram_rss_mib %.3f MiB" % (big["Rss"] / 1024))
 PY
 	kill "$qpid" 2>/dev/null
