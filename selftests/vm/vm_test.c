@@ -728,34 +728,49 @@ static const struct {
 };
 
 /*
- * A boot with at least this many port I/O exits kept time with the PIT:
- * its LAPIC timer failed the guest kernel's calibration check on a starved
- * test host, and every PIT timer event after that is 4 port writes (+400
- * to +1,000 a boot, growing with the boot's length; a LAPIC-timed boot
- * does ~100 however long it takes; testing.rst, "Boot-cost guard"). It says
- * nothing of the change under test, so the hello boot is run again, up to
- * BOOT_COST_BOOTS times; a change that does this on every boot fails.
+ * PIT-timed boots. On a starved test host the guest kernel's LAPIC timer
+ * can fail its calibration check ("APIC timer disabled due to verification
+ * failure": the LAPIC and PIT ticks it compares drift apart;
+ * Documentation/vmm.rst, "Memory map"). The guest then keeps time with
+ * the PIT, whose every one-shot timer event is 4 port writes, and which
+ * does not let an idle guest sleep long. Such a boot says nothing of the
+ * change under test, so the two guards that count exits (boot cost, idle
+ * tick) boot again, up to PIT_REBOOTS times. They know it by its port I/O:
+ * a LAPIC-timed hello boot does ~100 port I/O exits however long it takes
+ * (a PIT-timed one +400 to +1,000, growing with the boot's length;
+ * testing.rst, "Boot-cost guard"), an idle LAPIC-timed guest none.
  */
-#define BOOT_COST_PIT_IO 200ULL
-#define BOOT_COST_BOOTS 3
+#define LAPIC_BOOT_IO_MAX 199LL	/* port I/O exits of a whole hello boot */
+#define LAPIC_IDLE_IO_MAX 0LL	/* port I/O exits of an idle window */
+#define PIT_REBOOTS 3
 
-static unsigned long long boot_count(const char *line, const char *key)
+static bool pit_timed(long long io, long long lapic_max)
+{
+	return io > lapic_max;
+}
+
+/* The value of "@key<n>" in a "boot counts:" line; false when absent. */
+static bool boot_count(const char *line, const char *key, unsigned long long *v)
 {
 	const char *p = strstr(line, key);
 
-	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+	if (!p)
+		return false;
+	*v = strtoull(p + strlen(key), NULL, 10);
+	return true;
 }
 
 TEST_F(vm, boot_cost_stays_under_bounds)
 {
 	char err[64], log[16384];
 	struct run_fds fds = NO_FDS;
-	const char *line = NULL, *p;
+	const char *line = NULL;
+	unsigned long long v;
 	unsigned int boot;
 	char *eol;
 	size_t i;
 
-	for (boot = 0; boot < BOOT_COST_BOOTS; boot++) {
+	for (boot = 0; boot < PIT_REBOOTS; boot++) {
 		strcpy(err, "/tmp/vmtest-exits-XXXXXX");
 		fds.err = tmp_out(err);
 		ASSERT_LE(0, fds.err);
@@ -771,50 +786,67 @@ TEST_F(vm, boot_cost_stays_under_bounds)
 		if (eol)
 			*eol = 0;
 		TH_LOG("hello %s", line);
-		if (boot_count(line, " kvm_io_exits=") < BOOT_COST_PIT_IO)
+		if (!boot_count(line, "kvm_io_exits=", &v) ||
+		    !pit_timed((long long)v, LAPIC_BOOT_IO_MAX))
 			break;
 		TH_LOG("boot %u kept time with the PIT (its LAPIC timer failed the "
 		       "calibration check): booting again", boot);
 	}
 	for (i = 0; i < sizeof(boot_bounds) / sizeof(boot_bounds[0]); i++) {
 		/* the kvm_ counters need KVM_GET_STATS_FD (5.14); the rest are avf-vmm's */
-		p = strstr(line, boot_bounds[i].key);
-		if (!p && !strncmp(boot_bounds[i].key, "kvm_", 4))
-			continue;
-		ASSERT_NE(NULL, p) TH_LOG("no %s in: %s", boot_bounds[i].key, line);
-		EXPECT_GE(boot_bounds[i].max, strtoull(strchr(p, '=') + 1, NULL, 10))
+		if (!boot_count(line, boot_bounds[i].key, &v)) {
+			if (!strncmp(boot_bounds[i].key, "kvm_", 4))
+				continue;
+			ASSERT_TRUE(false) TH_LOG("no %s in: %s", boot_bounds[i].key, line);
+		}
+		EXPECT_GE(boot_bounds[i].max, v)
 			TH_LOG("%s over its bound %llu", boot_bounds[i].key, boot_bounds[i].max);
 	}
 	/* the in-kernel counters are there on the test host's 6.12 */
 	EXPECT_NE(NULL, strstr(line, " kvm_exits="));
 }
 
-/* One of KVM's per-VM counters of avf-vmm @pid (debugfs): -1 when absent. */
-static long long kvm_vm_stat(pid_t pid, const char *stat)
+/*
+ * KVM's debugfs directory of avf-vmm @pid's VM ("<pid>-<vm fd>") into
+ * @path: 0, or -1 when there is none.
+ */
+static int kvm_vm_dir(pid_t pid, char *path, size_t size)
 {
-	char path[PATH_MAX], prefix[32];
-	long long v = -1;
+	const char *top = "/sys/kernel/debug/kvm";
+	char prefix[32];
 	struct dirent *d;
+	int ret = -1;
 	DIR *dir;
-	FILE *f;
 
-	dir = opendir("/sys/kernel/debug/kvm");
+	dir = opendir(top);
 	if (!dir)
 		return -1;
 	snprintf(prefix, sizeof(prefix), "%d-", (int)pid);
 	while ((d = readdir(dir))) {
-		if (strncmp(d->d_name, prefix, strlen(prefix)))
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%s/%s", d->d_name, stat);
-		f = fopen(path, "r");
-		if (f) {
-			if (fscanf(f, "%lld", &v) != 1)
-				v = -1;
-			fclose(f);
+		if (!strncmp(d->d_name, prefix, strlen(prefix))) {
+			snprintf(path, size, "%s/%s", top, d->d_name);
+			ret = 0;
+			break;
 		}
-		break;
 	}
 	closedir(dir);
+	return ret;
+}
+
+/* One of KVM's per-VM counters in @dir (kvm_vm_dir()): -1 when absent. */
+static long long kvm_vm_stat(const char *dir, const char *stat)
+{
+	char path[PATH_MAX];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, stat);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
 	return v;
 }
 
@@ -829,13 +861,15 @@ static double idle_exit_rate(struct __test_metadata *_metadata, struct run *r,
 			     const char *const *extra, unsigned int windows, unsigned int window_s,
 			     long long *io)
 {
-	static const char *const stats[] = {
-		"exits", "halt_exits", "irq_exits", "irq_injections", "pf_taken", "io_exits",
-		"mmio_exits",
+	enum { EXITS, HALT, IRQ, INJ, PF, IO, MMIO, NSTATS };
+	static const char *const stats[NSTATS] = {
+		[EXITS] = "exits", [HALT] = "halt_exits", [IRQ] = "irq_exits",
+		[INJ] = "irq_injections", [PF] = "pf_taken", [IO] = "io_exits",
+		[MMIO] = "mmio_exits",
 	};
-	enum { NSTATS = sizeof(stats) / sizeof(stats[0]) };
 	long long v0[NSTATS], v1[NSTATS];
 	double rate, best = -1;
+	char dir[PATH_MAX];
 	unsigned int w, i;
 	long t0, t1;
 
@@ -847,30 +881,34 @@ static double idle_exit_rate(struct __test_metadata *_metadata, struct run *r,
 		dump(_metadata, r);
 		return -1;
 	}
+	if (kvm_vm_dir(r->pid, dir, sizeof(dir)))
+		goto out;
 	for (i = 0; i < NSTATS; i++)
-		v0[i] = kvm_vm_stat(r->pid, stats[i]);
+		v0[i] = kvm_vm_stat(dir, stats[i]);
 	t0 = now_ms();
 	for (w = 0; w < windows; w++) {
 		sleep(window_s);
 		for (i = 0; i < NSTATS; i++)
-			v1[i] = kvm_vm_stat(r->pid, stats[i]);
+			v1[i] = kvm_vm_stat(dir, stats[i]);
 		t1 = now_ms();
-		if (v0[0] < 0 || v1[0] < v0[0] || t1 <= t0) {
+		if (v0[EXITS] < 0 || v1[EXITS] < v0[EXITS] || t1 <= t0) {
 			best = -1;
 			break;
 		}
-		rate = (double)(v1[0] - v0[0]) * 1000.0 / (double)(t1 - t0);
+		rate = (double)(v1[EXITS] - v0[EXITS]) * 1000.0 / (double)(t1 - t0);
 		TH_LOG("idle %s, %ld ms: %.1f exits/s (%s %lld, %s %lld, %s %lld, %s %lld, %s %lld, %s %lld)",
 		       extra && extra[0] ? extra[1] : "default", t1 - t0, rate,
-		       stats[1], v1[1] - v0[1], stats[2], v1[2] - v0[2], stats[3], v1[3] - v0[3],
-		       stats[4], v1[4] - v0[4], stats[5], v1[5] - v0[5], stats[6], v1[6] - v0[6]);
+		       stats[HALT], v1[HALT] - v0[HALT], stats[IRQ], v1[IRQ] - v0[IRQ],
+		       stats[INJ], v1[INJ] - v0[INJ], stats[PF], v1[PF] - v0[PF],
+		       stats[IO], v1[IO] - v0[IO], stats[MMIO], v1[MMIO] - v0[MMIO]);
 		if (best < 0 || rate < best) {
 			best = rate;
-			*io = v1[5] - v0[5];
+			*io = v1[IO] - v0[IO];
 		}
 		memcpy(v0, v1, sizeof(v0));
 		t0 = t1;
 	}
+out:
 	ioctl(r->vm_fd, AVF_VM_STOP, 0);
 	collect(r, 30000, -1);
 	reap(r, 10000);
@@ -887,18 +925,10 @@ static double idle_exit_rate(struct __test_metadata *_metadata, struct run *r,
  * that wakes the idle guest periodically fails the bound. Measured
  * (2026-12-03, test host, the least of three 4 s windows): tickless 17-22
  * exits/s (4-5 wake-ups a second, no port I/O), nohz=off 424-484.
- *
- * A guest whose LAPIC timer failed the kernel's calibration check
- * ("APIC timer disabled due to verification failure": the LAPIC and PIT
- * ticks it compares drift apart when the test host starves the vCPU
- * thread; Documentation/vmm.rst, "Memory map") keeps time with the PIT,
- * whose one-shot reprogramming is port I/O and which does not let the
- * idle guest sleep long: that boot says nothing about the guest config,
- * so it is booted again (up to IDLE_BOOTS times; all of them: SKIP).
- * A LAPIC-timed idle guest does no port I/O.
+ * A PIT-timed boot (above: "PIT-timed boots") is booted again; PIT_REBOOTS
+ * of them: SKIP.
  */
 #define IDLE_EXITS_PER_S_MAX 50.0
-#define IDLE_BOOTS 3
 
 static int reopen_instance(struct __test_metadata *_metadata, FIXTURE_DATA(vm) *self,
 			   unsigned int n)
@@ -926,25 +956,25 @@ TEST_F(vm, idle_guest_takes_no_timer_ticks)
 
 	if (access("/sys/kernel/debug/kvm", R_OK))
 		SKIP(return, "no KVM debugfs (/sys/kernel/debug/kvm)");
-	for (boot = 0; boot < IDLE_BOOTS; boot++) {
+	for (boot = 0; boot < PIT_REBOOTS; boot++) {
 		if (boot)
 			ASSERT_EQ(0, reopen_instance(_metadata, self, boot));
 		tickless = idle_exit_rate(_metadata, &self->r, NULL, 3, 4, &io);
 		ASSERT_LE(0, tickless) TH_LOG("no exit count for the idle VM");
-		if (io == 0)
+		if (!pit_timed(io, LAPIC_IDLE_IO_MAX))
 			break;
 		TH_LOG("boot %u: %lld port I/O exits at idle: the guest's timer is the PIT "
 		       "(its LAPIC timer failed the calibration check), booting again", boot, io);
 	}
-	if (io)
+	if (pit_timed(io, LAPIC_IDLE_IO_MAX))
 		SKIP(return, "the guest's LAPIC timer failed its calibration check on %d boots "
-		     "(a starved test host); the bound is for a LAPIC-timed guest", IDLE_BOOTS);
+		     "(a starved test host); the bound is for a LAPIC-timed guest", PIT_REBOOTS);
 	EXPECT_GE(IDLE_EXITS_PER_S_MAX, tickless)
 		TH_LOG("idle VM exits %.1f/s, over %.0f/s: a tick or a device wakes it",
 		       tickless, IDLE_EXITS_PER_S_MAX);
 
 	/* the control: the same VM with its tick kept in idle (any timer) */
-	ASSERT_EQ(0, reopen_instance(_metadata, self, IDLE_BOOTS));
+	ASSERT_EQ(0, reopen_instance(_metadata, self, PIT_REBOOTS));
 	ticking = idle_exit_rate(_metadata, &self->r, periodic, 3, 4, &io);
 	ASSERT_LE(0, ticking) TH_LOG("no exit count for the ticking VM");
 	EXPECT_LT(IDLE_EXITS_PER_S_MAX * 4, ticking)
