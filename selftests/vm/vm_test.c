@@ -14,6 +14,7 @@
  * exit-code.zip, crash.zip, never-ready.zip, batch.zip, stall.zip);
  * defaults under build/user/.
  */
+#include <cpuid.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,7 @@
 #include <unistd.h>
 
 #include <linux/avf.h>
+#include <linux/kvm.h>
 
 #include "kselftest_harness.h"
 
@@ -1867,9 +1869,12 @@ TEST(hostile_guest)
 	unlink(errlog);
 }
 
-/* Run a bare guest image standalone; returns the wait status, fills @ru and @err. */
-static int run_bare(const char *image, const char *pkg, int console_fd, struct rusage *ru,
-		    char *err, size_t errcap)
+/*
+ * Run a bare guest image standalone; returns the wait status, fills @ru and
+ * @err. @verbose: with --verbose.
+ */
+static int run_bare_v(const char *image, const char *pkg, int console_fd, bool verbose,
+		      struct rusage *ru, char *err, size_t errcap)
 {
 	char console[32], errlog[] = "/tmp/vmtest-bare-err-XXXXXX";
 	int efd = mkstemp(errlog), status = -1;
@@ -1884,7 +1889,7 @@ static int run_bare(const char *image, const char *pkg, int console_fd, struct r
 		const char *argv[] = {
 			dev_vmm_path, "--standalone", "--kernel", image, "--initrd", pkg, "--package",
 			pkg, "--payload", "x.so", "--debug", "full", "--console-fd", console,
-			"--hangup-timeout", "0", NULL,
+			"--hangup-timeout", "0", verbose ? "--verbose" : NULL, NULL,
 		};
 		fcntl(console_fd, F_SETFD, 0);
 		dup2(efd, 2);
@@ -1898,6 +1903,66 @@ static int run_bare(const char *image, const char *pkg, int console_fd, struct r
 	close(efd);
 	unlink(errlog);
 	return status;
+}
+
+static int run_bare(const char *image, const char *pkg, int console_fd, struct rusage *ru,
+		    char *err, size_t errcap)
+{
+	return run_bare_v(image, pkg, console_fd, false, ru, err, errcap);
+}
+
+/*
+ * The guest is offered the TSC-deadline timer where KVM emulates it and the
+ * host is not emulated (QEMU TCG's "TCGTCGTCGTCG" hypervisor leaf): on the
+ * test host, where that timer stalls guests, the bit is clear; elsewhere
+ * (bare metal, nested on hardware) set, sparing the guest its LAPIC
+ * calibration (Documentation/vmm.rst, "Memory map"). The expectation is
+ * worked out here from this CPU's CPUID and /dev/kvm, not from avf-vmm.
+ */
+TEST(tsc_deadline_bit_follows_the_host)
+{
+	char base[600], pkg[] = "/tmp/vmtest-tscdl-pkg-XXXXXX", err[16384], want[64];
+	unsigned int a, b, c, d;
+	char sig[13] = "";
+	struct rusage ru;
+	int p[2], pfd, kvm, st;
+	bool emulated, kvm_has;
+
+	init_paths();
+	snprintf(base, sizeof(base), "%s/build/user/tests/vm/hostile_guest.elf", AVF_TREE_TOP);
+	if (access(dev_vmm_path, X_OK) || access(base, R_OK))
+		SKIP(return, "missing %s or %.400s", dev_vmm_path, base);
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		SKIP(return, "no usable /dev/kvm");
+	kvm_has = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	close(kvm);
+	__cpuid(1, a, b, c, d);
+	emulated = false;
+	if (c & (1U << 31)) {
+		__cpuid(0x40000000, a, b, c, d);
+		memcpy(sig, &b, 4);
+		memcpy(sig + 4, &c, 4);
+		memcpy(sig + 8, &d, 4);
+		emulated = !strcmp(sig, "TCGTCGTCGTCG");
+	}
+	snprintf(want, sizeof(want), "tsc-deadline %s:", kvm_has && !emulated ? "on" : "off");
+	TH_LOG("host hypervisor leaf \"%s\", KVM %s: expect \"%s\"", sig,
+	       kvm_has ? "emulates the timer" : "without it", want);
+
+	pfd = mkstemp(pkg);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(12, pwrite(pfd, "AVF-HOSTILE", 12, 0));
+	ASSERT_EQ(0, ftruncate(pfd, 4096));
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	st = run_bare_v(base, pkg, p[1], true, &ru, err, sizeof(err));
+	close(p[0]);
+	close(p[1]);
+	close(pfd);
+	unlink(pkg);
+	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("avf-vmm:\n%s", err);
+	EXPECT_NE(NULL, strstr(err, "cpuid 1: ")) TH_LOG("avf-vmm:\n%s", err);
+	EXPECT_NE(NULL, strstr(err, want)) TH_LOG("avf-vmm:\n%s", err);
 }
 
 /*

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What avf-vmm itself runs on, for the default hang-up (boot) timeout:
- * bare metal, a hardware-assisted hypervisor (nested virtualization) or a
+ * What avf-vmm itself runs on, for the default hang-up (boot) timeout and
+ * the guest's timer: bare metal, a hardware-assisted hypervisor (nested virtualization) or a
  * CPU emulator (QEMU TCG). Documentation/vmm.rst, "Hang-up".
  */
 #ifndef AVF_VMM_HOSTVIRT_H
@@ -23,5 +23,11 @@ enum host_virt host_virt_detect(void);
 const char *host_virt_name(enum host_virt v);
 /* HANGUP_TIMEOUT_DEFAULT_S times the factor for @v. */
 uint32_t hangup_default_s(enum host_virt v);
+/*
+ * Whether the guest is offered the TSC-deadline timer (CPUID.1:ECX[24])
+ * when KVM emulates it (@kvm_has: KVM_CAP_TSC_DEADLINE_TIMER): on every
+ * host but an emulated one (Documentation/vmm.rst, "Memory map").
+ */
+bool tsc_deadline_wanted(enum host_virt v, bool kvm_has);
 
 #endif

@@ -16,6 +16,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "boot.h"
+#include "hostvirt.h"
 #include "log.h"
 #include "seccomp.h"
 #include "vm.h"
@@ -23,6 +24,7 @@
 #define KVM_IDENTITY_MAP_ADDR	(GPA_TSS_ADDR - 0x1000)
 #define CPUID_MAX_ENTRIES	256
 #define CPUID1_ECX_X2APIC	(1U << 21)
+#define CPUID1_ECX_TSC_DEADLINE	(1U << 24)
 #define CPUID1_ECX_HYPERVISOR	(1U << 31)
 #define VCPU_KICK_SIGNAL	SIGUSR1
 #define APIC_LVT0		0x350
@@ -110,18 +112,19 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 }
 
 /*
- * What the guest is told beyond KVM's supported list: the hypervisor bit.
- * Not the TSC-deadline timer bit (KVM_CAP_TSC_DEADLINE_TIMER), although it
- * would spare the guest ~100 ms of LAPIC timer calibration: on the
- * platform we test on (nested KVM in an emulated host, CPU shared) a guest
- * programming its timer by that MSR was seen halted with a sleep long due
- * and no timer interrupt coming, its payload's RPC calls timing out, with
- * a periodic tick and with a tickless one alike, and so was the same guest
- * under QEMU with -cpu host; the LAPIC's own one-shot and periodic modes
- * were not (Documentation/vmm.rst "Memory map").
+ * What the guest is told beyond KVM's supported list: the hypervisor bit,
+ * and the TSC-deadline timer bit when KVM emulates that timer (it leaves
+ * the bit to userspace, KVM_CAP_TSC_DEADLINE_TIMER) and the host is not
+ * emulated (tsc_deadline_wanted(): on the test host, nested KVM under TCG,
+ * a guest programming its timer by that MSR was seen halted with a sleep
+ * long due and no timer interrupt coming, and so was the same guest under
+ * QEMU with -cpu host; Documentation/vmm.rst "Memory map").
  */
-static void cpuid_tune(struct kvm_cpuid2 *c)
+static void cpuid_tune(struct vm *vm, struct kvm_cpuid2 *c)
 {
+	bool kvm_has = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	enum host_virt hv = host_virt_detect();
+	bool deadline = tsc_deadline_wanted(hv, kvm_has);
 	unsigned int i;
 
 	for (i = 0; i < c->nent; i++) {
@@ -130,8 +133,14 @@ static void cpuid_tune(struct kvm_cpuid2 *c)
 		if (e->function != 1)
 			continue;
 		e->ecx |= CPUID1_ECX_HYPERVISOR;
-		vlog_debug("cpuid 1: ecx %#x (x2apic %s)\n", e->ecx,
-			   e->ecx & CPUID1_ECX_X2APIC ? "on" : "off");
+		if (deadline)
+			e->ecx |= CPUID1_ECX_TSC_DEADLINE;
+		else
+			e->ecx &= ~CPUID1_ECX_TSC_DEADLINE;
+		vlog_debug("cpuid 1: ecx %#x (x2apic %s, tsc-deadline %s: host %s, KVM %s)\n",
+			   e->ecx, e->ecx & CPUID1_ECX_X2APIC ? "on" : "off",
+			   deadline ? "on" : "off", host_virt_name(hv),
+			   kvm_has ? "emulates it" : "without it");
 	}
 }
 
@@ -246,7 +255,7 @@ int vm_setup_vcpus(struct vm *vm, uint64_t entry, uint64_t start_info)
 	cpuid = supported_cpuid(vm->kvm_fd);
 	if (!cpuid)
 		return -errno ? -errno : -ENOMEM;
-	cpuid_tune(cpuid);
+	cpuid_tune(vm, cpuid);
 	for (i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 

@@ -219,6 +219,27 @@ TEST(hangup_default_scaled_by_host_virtualization)
 	EXPECT_STREQ("emulated", host_virt_name(HOST_VIRT_EMULATED));
 }
 
+/* The TSC-deadline timer bit: wherever KVM emulates it, but under TCG. */
+TEST(tsc_deadline_follows_host_virtualization)
+{
+	static const struct {
+		enum host_virt v;
+		bool kvm_has, want;
+	} t[] = {
+		{ HOST_VIRT_NONE, true, true },
+		{ HOST_VIRT_NESTED, true, true },
+		{ HOST_VIRT_EMULATED, true, false },
+		{ HOST_VIRT_NONE, false, false },
+		{ HOST_VIRT_NESTED, false, false },
+		{ HOST_VIRT_EMULATED, false, false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		EXPECT_EQ(t[i].want, tsc_deadline_wanted(t[i].v, t[i].kvm_has))
+			TH_LOG("%s, KVM %s", host_virt_name(t[i].v), t[i].kvm_has ? "has it" : "has not");
+}
+
 TEST(help_and_version)
 {
 	const char *help[] = { "--help", NULL }, *version[] = { "--version", NULL };
