@@ -10,6 +10,9 @@
  *   - virtio-console: a descriptor outside guest RAM -> NEEDS_RESET;
  *   - virtio-blk again after a reset: a valid read of sector 0 -> OK and
  *     the first byte of the package is 'A';
+ *   - the ACPI PM ports and their neighbours (0x5f8-0x617) written and read
+ *     at widths 1, 2 and 4 -> PM1a_CNT still has SCI_EN, the PM timer
+ *     stays 24 bits and advances;
  *   - triple fault (empty IDT + int3): the VMM reports STOPPED(REBOOT).
  * Lines printed: "<test>: ok" or "<test>: FAIL".
  */
@@ -181,7 +184,40 @@ _start:
 	outb	%al, %dx
 #endif
 
-	/* 6. triple fault */
+	/* 6. the ACPI PM ports (Documentation/vmm.rst, "ACPI") */
+	mov	$0x5f8, %edx
+15:	mov	$0xffffffff, %eax
+	outb	%al, %dx
+	outw	%ax, %dx
+	outl	%eax, %dx
+	inb	%dx, %al
+	inw	%dx, %ax
+	inl	%dx, %eax
+	inc	%edx
+	cmp	$0x618, %edx
+	jb	15b
+	mov	$0x604, %dx
+	inw	%dx, %ax
+	and	$1, %eax
+	cmp	$1, %eax			/* SCI_EN */
+	jne	16f
+	mov	$0x608, %dx
+	inl	%dx, %eax
+	mov	%eax, %ebx
+	test	$0xff000000, %eax		/* 24 bits */
+	jnz	16f
+	mov	$1000000, %ecx
+17:	inl	%dx, %eax
+	cmp	%eax, %ebx
+	jne	18f
+	loop	17b
+	or	$1, %ecx			/* ZF=0: it never moved */
+	jmp	16f
+18:	cmp	%eax, %eax			/* ZF=1 */
+16:	mov	$msg_pm, %esi
+	call	result
+
+	/* 7. triple fault */
 	mov	$msg_bye, %esi
 	call	puts
 	lidt	null_idt
@@ -262,6 +298,7 @@ msg_ok:		.asciz	": ok\n"
 msg_fail:	.asciz	": FAIL\n"
 msg_bye:	.asciz	"triple-fault\n"
 msg_flood:	.asciz	"flood-done\n"
+msg_pm:		.asciz	"acpi-pm-ports"
 
 	.section .note.Xen, "a", @note
 	.balign 4

@@ -54,9 +54,16 @@ struct hvm_memmap_table_entry {
 int elf_load_pvh(const struct guest_mem *m, const uint8_t *img, size_t len,
 		 uint64_t *entry, uint64_t *start, uint64_t *end);
 
-/* Write hvm_start_info, module list and memory map; returns start_info GPA. */
+/*
+ * Write hvm_start_info, module list and memory map; returns start_info GPA.
+ * @rsdp: the ACPI RSDP (acpi_write()), or 0 for none.
+ */
 int pvh_write_start_info(const struct guest_mem *m, uint64_t cmdline_gpa,
-			 uint64_t initrd_gpa, uint64_t initrd_len, uint64_t *start_info);
+			 uint64_t initrd_gpa, uint64_t initrd_len, uint64_t rsdp,
+			 uint64_t *start_info);
+
+/* The byte that makes @len bytes at @p sum to 0 (MP and ACPI tables). */
+uint8_t table_checksum(const void *p, size_t len);
 
 /* Write an MP floating pointer and configuration table for @ncpus CPUs. */
 int mptable_write(const struct guest_mem *m, unsigned int ncpus);

@@ -20,6 +20,8 @@
 #define CMDLINE_MAX		4096
 #define GPA_EBDA		0x9fc00ULL	/* MP table lives here */
 #define GPA_EBDA_END		0xa0000ULL
+#define GPA_ACPI		0xe0000ULL	/* ACPI tables (acpi.c) */
+#define GPA_ACPI_SIZE		0x1000ULL
 #define GPA_HIGH_RAM		0x100000ULL
 #define GPA_TSS_ADDR		0xfffbd000ULL	/* KVM_SET_TSS_ADDR (VMX only) */
 #define GPA_IOAPIC		0xfec00000ULL

@@ -86,7 +86,7 @@ struct mpc_intsrc {
 	uint8_t dstirq;
 } __attribute__((packed));
 
-static uint8_t checksum(const void *p, size_t len)
+uint8_t table_checksum(const void *p, size_t len)
 {
 	const uint8_t *b = p;
 	uint8_t sum = 0;
@@ -179,7 +179,7 @@ int mptable_write(const struct guest_mem *m, unsigned int ncpus)
 		mpc->oemcount += 2;
 	}
 	mpc->length = (uint16_t)(p - (uint8_t *)mpc);
-	mpc->checksum = checksum(mpc, mpc->length);
-	mpf->checksum = checksum(mpf, sizeof(*mpf));
+	mpc->checksum = table_checksum(mpc, mpc->length);
+	mpf->checksum = table_checksum(mpf, sizeof(*mpf));
 	return 0;
 }

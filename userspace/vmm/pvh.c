@@ -7,7 +7,8 @@
 #include "limits.h"
 
 int pvh_write_start_info(const struct guest_mem *m, uint64_t cmdline_gpa,
-			 uint64_t initrd_gpa, uint64_t initrd_len, uint64_t *start_info)
+			 uint64_t initrd_gpa, uint64_t initrd_len, uint64_t rsdp,
+			 uint64_t *start_info)
 {
 	struct hvm_memmap_table_entry map[MEMMAP_MAX_ENTRIES];
 	struct hvm_modlist_entry mod;
@@ -19,6 +20,9 @@ int pvh_write_start_info(const struct guest_mem *m, uint64_t cmdline_gpa,
 	map[n++] = (struct hvm_memmap_table_entry){ 0, GPA_EBDA, E820_RAM, 0 };
 	map[n++] = (struct hvm_memmap_table_entry){ GPA_EBDA, GPA_EBDA_END - GPA_EBDA,
 						   E820_RESERVED, 0 };
+	if (rsdp)
+		map[n++] = (struct hvm_memmap_table_entry){ GPA_ACPI, GPA_ACPI_SIZE,
+							   E820_RESERVED, 0 };
 	map[n++] = (struct hvm_memmap_table_entry){ GPA_HIGH_RAM, m->size - GPA_HIGH_RAM,
 						   E820_RAM, 0 };
 	/* The MMIO windows, so the guest never places anything there. */
@@ -37,6 +41,7 @@ int pvh_write_start_info(const struct guest_mem *m, uint64_t cmdline_gpa,
 	si.nr_modules = initrd_len ? 1 : 0;
 	si.modlist_paddr = initrd_len ? GPA_MODLIST : 0;
 	si.cmdline_paddr = cmdline_gpa;
+	si.rsdp_paddr = rsdp;
 	si.memmap_paddr = GPA_MEMMAP;
 	si.memmap_entries = n;
 

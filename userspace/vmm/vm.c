@@ -90,6 +90,7 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned int ncpus)
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0)
 		return -errno;
+	acpi_pm_init(&vm->acpi_pm, vlog_now_ns());
 	return 0;
 }
 
@@ -311,6 +312,8 @@ static bool pio(struct vm *vm, uint16_t port, uint8_t *data, unsigned int size, 
 			*data = 0;
 		return out && (*data & RESET_CONTROL_RST_CPU);
 	}
+	if (acpi_pm_pio(&vm->acpi_pm, vlog_now_ns(), port, data, size, out))
+		return false;
 	/* CMOS (0x70/0x71) reads as zero: no update in progress, no RTC. */
 	if (!out)
 		memset(data, (port == 0x71) ? 0 : 0xff, size);

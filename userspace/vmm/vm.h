@@ -12,6 +12,7 @@
 
 #include <linux/kvm.h>
 
+#include "acpi.h"
 #include "devloop.h"
 #include "guest_mem.h"
 #include "kvmstats.h"
@@ -70,6 +71,7 @@ struct vm {
 	struct vcpu vcpu[VMM_CPUS_MAX];
 
 	struct serial serial;
+	struct acpi_pm acpi_pm;	/* PM1a and PM timer ports (acpi.c) */
 	struct outsink serial_out;
 	struct outsink console_out;
 	struct outsink log_out;

@@ -22,6 +22,7 @@
 
 #include <linux/avf.h>
 
+#include "acpi.h"
 #include "boot.h"
 #include "newc.h"
 #include "vmcfg.h"
@@ -326,6 +327,7 @@ static int setup_guest(struct vm *vm, struct vmm_opts *o, uint32_t cid, struct l
 {
 	struct mapped_file kernel = { .fd = -1 }, initrd = { .fd = -1 };
 	uint64_t entry, kernel_start, kernel_end, initrd_gpa, initrd_len, start_info, secret_gpa;
+	uint64_t rsdp = 0;
 	uint8_t state[AVF_INSTANCE_STATE_SIZE];
 	bool bound = lc->vmm_fd >= 0, with_secret = o->fd[FD_INSTANCE] >= 0;
 	char cmdline[CMDLINE_MAX];
@@ -416,7 +418,8 @@ static int setup_guest(struct vm *vm, struct vmm_opts *o, uint32_t cid, struct l
 	}
 	ret = build_cmdline(o, vm, cmdline);
 	ret = ret ?: gmem_write(&vm->mem, GPA_CMDLINE, cmdline, strlen(cmdline) + 1);
-	ret = ret ?: pvh_write_start_info(&vm->mem, GPA_CMDLINE, initrd_gpa, initrd_len,
+	ret = ret ?: acpi_write(&vm->mem, o->cpus, &rsdp);
+	ret = ret ?: pvh_write_start_info(&vm->mem, GPA_CMDLINE, initrd_gpa, initrd_len, rsdp,
 					  &start_info);
 	ret = ret ?: mptable_write(&vm->mem, o->cpus);
 	ret = ret ?: vm_setup_vcpus(vm, entry, start_info);

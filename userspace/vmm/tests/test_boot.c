@@ -9,6 +9,7 @@
 
 #include "kselftest_harness.h"
 
+#include "acpi.h"
 #include "boot.h"
 #include "newc.h"
 #include "vmcfg.h"
@@ -253,7 +254,7 @@ TEST(start_info)
 	unsigned int i, ram = 0;
 
 	fg_init(&g);
-	ASSERT_EQ(0, pvh_write_start_info(&g.mem, GPA_CMDLINE, 0x80000, 1234, &gpa));
+	ASSERT_EQ(0, pvh_write_start_info(&g.mem, GPA_CMDLINE, 0x80000, 1234, 0, &gpa));
 	memcpy(&si, g.mem.host + gpa, sizeof(si));
 	EXPECT_EQ(XEN_HVM_START_MAGIC, si.magic);
 	EXPECT_EQ(1U, si.version);
@@ -268,6 +269,36 @@ TEST(start_info)
 		if (map[i].type == E820_RAM)
 			ram += (unsigned int)map[i].size;
 	EXPECT_EQ(FG_RAM - (GPA_HIGH_RAM - GPA_EBDA), ram);
+	EXPECT_EQ(0ULL, si.rsdp_paddr);
+	fg_free(&g);
+}
+
+/* With ACPI tables: the RSDP is handed over and their page is reserved. */
+TEST(start_info_acpi)
+{
+	struct hvm_memmap_table_entry map[MEMMAP_MAX_ENTRIES];
+	struct hvm_start_info si;
+	struct fake_guest g;
+	uint64_t gpa, rsdp;
+	unsigned int i;
+	bool reserved = false;
+
+	fg_init(&g);
+	ASSERT_EQ(0, acpi_write(&g.mem, 2, &rsdp));
+	ASSERT_EQ(0, pvh_write_start_info(&g.mem, GPA_CMDLINE, 0x80000, 1234, rsdp, &gpa));
+	memcpy(&si, g.mem.host + gpa, sizeof(si));
+	EXPECT_EQ(GPA_ACPI, si.rsdp_paddr);
+	ASSERT_LE(si.memmap_entries, MEMMAP_MAX_ENTRIES);
+	memcpy(map, g.mem.host + si.memmap_paddr, sizeof(map[0]) * si.memmap_entries);
+	for (i = 0; i < si.memmap_entries; i++) {
+		if (map[i].addr == GPA_ACPI && map[i].size == GPA_ACPI_SIZE)
+			reserved = map[i].type == E820_RESERVED;
+		/* no RAM over the tables */
+		if (map[i].type == E820_RAM)
+			EXPECT_TRUE(map[i].addr >= GPA_ACPI + GPA_ACPI_SIZE ||
+				    map[i].addr + map[i].size <= GPA_ACPI);
+	}
+	EXPECT_TRUE(reserved);
 	fg_free(&g);
 }
 
@@ -300,6 +331,185 @@ TEST(mptable)
 	EXPECT_EQ(-EINVAL, mptable_write(&g.mem, 0));
 	EXPECT_EQ(-EINVAL, mptable_write(&g.mem, VMM_CPUS_MAX + 1));
 	fg_free(&g);
+}
+
+/* An ACPI table the guest reaches from the XSDT: signature and checksum. */
+static const uint8_t *acpi_table(struct __test_metadata *_metadata, const uint8_t *ram,
+				 uint64_t gpa, const char *sig)
+{
+	const uint8_t *t = ram + gpa;
+	uint32_t len;
+
+	EXPECT_EQ(0, memcmp(t, sig, 4)) TH_LOG("%.4s, not %s", (const char *)t, sig);
+	memcpy(&len, t + 4, 4);
+	EXPECT_LE(36U, len);
+	EXPECT_LE(gpa + len, GPA_ACPI + GPA_ACPI_SIZE);
+	EXPECT_EQ(0, sum(t, len)) TH_LOG("%s checksum", sig);
+	return t;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+TEST(acpi_tables)
+{
+	const uint8_t *ram, *rsdp, *xsdt, *fadt, *madt, *e;
+	unsigned int lapics = 0, ioapics = 0, n;
+	struct fake_guest g;
+	uint64_t gpa;
+	uint32_t len;
+
+	fg_init(&g);
+	ram = g.mem.host;
+	ASSERT_EQ(0, acpi_write(&g.mem, 3, &gpa));
+	EXPECT_EQ(GPA_ACPI, gpa);
+	rsdp = ram + gpa;
+	ASSERT_EQ(0, memcmp(rsdp, "RSD PTR ", 8));
+	EXPECT_EQ(0, sum(rsdp, 20));
+	EXPECT_EQ(2, rsdp[15]);			/* revision: the XSDT is valid */
+	EXPECT_EQ(36U, rd32(rsdp + 20));
+	EXPECT_EQ(0, sum(rsdp, 36));
+
+	xsdt = acpi_table(_metadata, ram, rd64(rsdp + 24), "XSDT");
+	ASSERT_EQ(36U + 16, rd32(xsdt + 4));
+	fadt = acpi_table(_metadata, ram, rd64(xsdt + 36), "FACP");
+	madt = acpi_table(_metadata, ram, rd64(xsdt + 44), "APIC");
+
+	/* FADT 6.0: full hardware (the PM timer is only read from such a FADT) */
+	EXPECT_EQ(276U, rd32(fadt + 4));
+	EXPECT_EQ(0U, rd32(fadt + 112) & (1U << 20));	/* HW_REDUCED_ACPI clear */
+	EXPECT_EQ(0U, rd32(fadt + 48));			/* SMI_CMD: in ACPI mode */
+	EXPECT_EQ(ACPI_SCI_IRQ, fadt[46]);
+	EXPECT_EQ((uint32_t)ACPI_PM1_EVT_PORT, rd32(fadt + 56));
+	EXPECT_EQ((uint32_t)ACPI_PM1_CNT_PORT, rd32(fadt + 64));
+	EXPECT_EQ((uint32_t)ACPI_PM_TMR_PORT, rd32(fadt + 76));
+	EXPECT_EQ(4, fadt[88]);
+	EXPECT_EQ(2, fadt[89]);
+	EXPECT_EQ(4, fadt[91]);
+	EXPECT_EQ(1, fadt[208]);			/* X_PM_TMR_BLK: system I/O */
+	EXPECT_EQ(32, fadt[209]);
+	EXPECT_EQ((uint64_t)ACPI_PM_TMR_PORT, rd64(fadt + 212));
+	EXPECT_EQ(0U, rd32(fadt + 36));			/* FIRMWARE_CTRL: X_ only */
+	acpi_table(_metadata, ram, rd64(fadt + 140), "DSDT");
+	e = ram + rd64(fadt + 132);
+	EXPECT_EQ(0, memcmp(e, "FACS", 4));
+	EXPECT_EQ(64U, rd32(e + 4));
+	EXPECT_EQ(0U, rd64(fadt + 132) % 64);
+
+	/* MADT: the vCPUs and the MP table's I/O APIC (ID after the vCPUs') */
+	EXPECT_EQ((uint32_t)GPA_LAPIC, rd32(madt + 36));
+	len = rd32(madt + 4);
+	for (n = 44; n + 2 <= len && madt[n + 1] >= 2; n += madt[n + 1]) {
+		e = madt + n;
+		if (e[0] == 0) {
+			EXPECT_EQ(lapics, e[3]);	/* APIC ID */
+			EXPECT_EQ(1U, rd32(e + 4) & 1);
+			lapics++;
+		} else if (e[0] == 1) {
+			EXPECT_EQ(3, e[2]);
+			EXPECT_EQ((uint32_t)GPA_IOAPIC, rd32(e + 4));
+			ioapics++;
+		}
+	}
+	EXPECT_EQ(len, n);
+	EXPECT_EQ(3U, lapics);
+	EXPECT_EQ(1U, ioapics);
+
+	EXPECT_EQ(-EINVAL, acpi_write(&g.mem, 0, &gpa));
+	EXPECT_EQ(-EINVAL, acpi_write(&g.mem, VMM_CPUS_MAX + 1, &gpa));
+	ASSERT_EQ(0, acpi_write(&g.mem, VMM_CPUS_MAX, &gpa));
+	madt = acpi_table(_metadata, ram, rd64(ram + rd64(ram + gpa + 24) + 44), "APIC");
+	fg_free(&g);
+}
+
+TEST(acpi_pm_timer_counts_at_3_58_mhz)
+{
+	EXPECT_EQ(0U, acpi_pm_timer(0));
+	EXPECT_EQ(3579545U, acpi_pm_timer(1000000000ULL));
+	EXPECT_EQ(357954U, acpi_pm_timer(100000000ULL));
+	EXPECT_EQ((uint32_t)((5ULL * 3579545) & 0xffffff), acpi_pm_timer(5000000000ULL));
+	/* no overflow for a VM up for a long time: 2^40 ns ~ 12.7 days */
+	EXPECT_EQ((uint32_t)((((1ULL << 40) / 1000000000ULL) * 3579545ULL +
+			      ((1ULL << 40) % 1000000000ULL) * 3579545ULL / 1000000000ULL) &
+			     0xffffff), acpi_pm_timer(1ULL << 40));
+	EXPECT_GE(0xffffffU, acpi_pm_timer(UINT64_MAX));
+}
+
+/* The PM ports, as a hostile guest may drive them. */
+TEST(acpi_pm_ports)
+{
+	const uint64_t t0 = 5000000000ULL, s = 1000000000ULL;
+	struct acpi_pm pm;
+	uint8_t d[4];
+	uint32_t v;
+	uint16_t w;
+
+	acpi_pm_init(&pm, t0);
+	/* not ours */
+	EXPECT_FALSE(acpi_pm_pio(&pm, t0, ACPI_PM1_EVT_PORT - 1, d, 1, false));
+	EXPECT_FALSE(acpi_pm_pio(&pm, t0, ACPI_PM_PORT_END, d, 4, false));
+	EXPECT_FALSE(acpi_pm_pio(&pm, t0, 0xcf9, d, 1, true));
+	/* PM1a_STS: nothing pending, and writes (W1C) change nothing */
+	memset(d, 0xff, 2);
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_EVT_PORT, d, 2, true));
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_EVT_PORT, d, 2, false));
+	memcpy(&w, d, 2);
+	EXPECT_EQ(0, w);
+	/* PM1a_EN keeps what is written */
+	w = 0x0121;
+	memcpy(d, &w, 2);
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_EVT_PORT + 2, d, 2, true));
+	memset(d, 0, 4);
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_EVT_PORT, d, 4, false));
+	EXPECT_EQ(0, d[0]);
+	EXPECT_EQ(0, d[1]);
+	EXPECT_EQ(0x21, d[2]);
+	EXPECT_EQ(0x01, d[3]);
+	/* PM1a_CNT: SCI_EN always set, SLP_EN never latched */
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_CNT_PORT, d, 2, false));
+	memcpy(&w, d, 2);
+	EXPECT_EQ(1, w);
+	w = 0x3c00;			/* SLP_TYP 7 | SLP_EN, SCI_EN clear */
+	memcpy(d, &w, 2);
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_CNT_PORT, d, 2, true));
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_CNT_PORT, d, 2, false));
+	memcpy(&w, d, 2);
+	EXPECT_EQ(0x1c01, w);
+	/* the gap between the blocks reads as all ones */
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_CNT_PORT + 2, d, 2, false));
+	EXPECT_EQ(0xff, d[0]);
+	EXPECT_EQ(0xff, d[1]);
+	/* PM_TMR: 0 at t0, one second later 3,579,545; read-only */
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM_TMR_PORT, d, 4, false));
+	EXPECT_EQ(0U, rd32(d));
+	memset(d, 0xaa, 4);
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0 + s, ACPI_PM_TMR_PORT, d, 4, true));
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0 + s, ACPI_PM_TMR_PORT, d, 4, false));
+	EXPECT_EQ(3579545U, rd32(d));
+	/* byte by byte, and a read running off the end */
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0 + s, ACPI_PM_TMR_PORT + 2, d, 1, false));
+	EXPECT_EQ((3579545U >> 16) & 0xff, d[0]);
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0 + s, ACPI_PM_TMR_PORT + 3, d, 4, false));
+	EXPECT_EQ(0, d[0]);		/* the 24-bit count's top byte */
+	EXPECT_EQ(0xff, d[1]);
+	EXPECT_EQ(0xff, d[3]);
+	/* a clock before t0 (not CLOCK_MONOTONIC's way, but no wrap either) */
+	EXPECT_TRUE(acpi_pm_pio(&pm, t0 - s, ACPI_PM_TMR_PORT, d, 4, false));
+	v = rd32(d);
+	EXPECT_EQ(0U, v);
 }
 
 TEST_HARNESS_MAIN
