@@ -14,6 +14,10 @@
 #include "boot.h"
 #include "limits.h"
 
+_Static_assert(ACPI_SCI_IRQ >= VIRTIO_MMIO_IRQ_BASE + VIRTIO_MMIO_SLOTS ||
+	       ACPI_SCI_IRQ < VIRTIO_MMIO_IRQ_BASE, "the SCI on a virtio-mmio IRQ");
+_Static_assert(ACPI_SCI_IRQ != SERIAL_IRQ && ACPI_SCI_IRQ < 16, "the SCI's ISA IRQ");
+
 struct acpi_header {
 	char signature[4];
 	uint32_t length;

@@ -21,7 +21,13 @@
 #define ACPI_PM_TMR_PORT	0x608	/* PM_TMR (4 bytes, 24 bits count) */
 #define ACPI_PM_PORT_END	0x60c
 #define ACPI_PM_TIMER_HZ	3579545ULL
-#define ACPI_SCI_IRQ		9
+/*
+ * The SCI: an ISA IRQ no device uses (virtio-mmio has VIRTIO_MMIO_IRQ_BASE
+ * and up, the UART SERIAL_IRQ). It is level-triggered, and a virtio
+ * interrupt sharing it would be lost: irqfd pulses the line, and a pulse
+ * while the previous interrupt awaits its EOI is dropped on a level pin.
+ */
+#define ACPI_SCI_IRQ		11
 
 /* The PM1 registers the guest may write; every vCPU thread may touch them. */
 struct acpi_pm {
