@@ -236,47 +236,52 @@ static void fadt_fill(struct acpi_fadt *f)
 	f->h.checksum = table_checksum(f, sizeof(*f));
 }
 
+/* Append @n bytes of entry @e to the table at @p (@room bytes): false if full. */
+static bool madt_add(uint8_t *p, size_t room, size_t *len, const void *e, size_t n)
+{
+	if (n > room - *len)
+		return false;
+	memcpy(p + *len, e, n);
+	*len += n;
+	return true;
+}
+
 static size_t madt_fill(uint8_t *p, size_t room, unsigned int ncpus)
 {
 	struct acpi_madt *madt = (struct acpi_madt *)p;
+	/* the MP table's I/O APIC, the SCI's override, LINT1 as NMI on every CPU */
+	const struct madt_ioapic io = {
+		.type = MADT_IOAPIC, .length = sizeof(io), .ioapic_id = ioapic_id(ncpus),
+		.address = (uint32_t)GPA_IOAPIC, .gsi_base = 0,
+	};
+	const struct madt_iso sci = {
+		.type = MADT_ISO, .length = sizeof(sci), .bus = 0, .source = ACPI_SCI_IRQ,
+		.gsi = ACPI_SCI_IRQ, .flags = MPS_INTI_HIGH_LEVEL,
+	};
+	const struct madt_lapic_nmi nmi = {
+		.type = MADT_LAPIC_NMI, .length = sizeof(nmi), .processor_id = 0xff,
+		.flags = 0, .lint = 1,
+	};
 	size_t len = sizeof(*madt);
 	unsigned int i;
 
-	if (len + ncpus * sizeof(struct madt_lapic) + sizeof(struct madt_ioapic) +
-	    sizeof(struct madt_iso) + sizeof(struct madt_lapic_nmi) > room)
+	if (room < len)
 		return 0;
 	madt->lapic_address = (uint32_t)GPA_LAPIC;
 	madt->flags = MADT_PCAT_COMPAT;
 	for (i = 0; i < ncpus; i++) {
-		struct madt_lapic l = {
+		const struct madt_lapic l = {
 			.type = MADT_LAPIC, .length = sizeof(l), .processor_id = (uint8_t)i,
 			.apic_id = (uint8_t)i, .flags = MADT_ENABLED,
 		};
-		memcpy(p + len, &l, sizeof(l));
-		len += sizeof(l);
-	}
-	{
-		/* the MP table's I/O APIC ID: the one after the vCPUs' */
-		struct madt_ioapic io = {
-			.type = MADT_IOAPIC, .length = sizeof(io), .ioapic_id = (uint8_t)ncpus,
-			.address = (uint32_t)GPA_IOAPIC, .gsi_base = 0,
-		};
-		struct madt_iso sci = {
-			.type = MADT_ISO, .length = sizeof(sci), .bus = 0, .source = ACPI_SCI_IRQ,
-			.gsi = ACPI_SCI_IRQ, .flags = MPS_INTI_HIGH_LEVEL,
-		};
-		struct madt_lapic_nmi nmi = {
-			.type = MADT_LAPIC_NMI, .length = sizeof(nmi), .processor_id = 0xff,
-			.flags = 0, .lint = 1,
-		};
 
-		memcpy(p + len, &io, sizeof(io));
-		len += sizeof(io);
-		memcpy(p + len, &sci, sizeof(sci));
-		len += sizeof(sci);
-		memcpy(p + len, &nmi, sizeof(nmi));
-		len += sizeof(nmi);
+		if (!madt_add(p, room, &len, &l, sizeof(l)))
+			return 0;
 	}
+	if (!madt_add(p, room, &len, &io, sizeof(io)) ||
+	    !madt_add(p, room, &len, &sci, sizeof(sci)) ||
+	    !madt_add(p, room, &len, &nmi, sizeof(nmi)))
+		return 0;
 	header(&madt->h, "APIC", (uint32_t)len, 5);
 	madt->h.checksum = table_checksum(p, len);
 	return len;
@@ -330,11 +335,12 @@ int acpi_write(const struct guest_mem *m, unsigned int ncpus, uint64_t *rsdp_gpa
 
 /* ---- the PM ports ---------------------------------------------------- */
 
-void acpi_pm_init(struct acpi_pm *pm, uint64_t now_ns)
+void acpi_pm_init(struct acpi_pm *pm, uint64_t (*clock)(void))
 {
 	memset(pm, 0, sizeof(*pm));
 	pm->cnt[0] = PM1_SCI_EN;
-	pm->t0_ns = now_ns;
+	pm->clock = clock;
+	pm->t0_ns = clock();
 }
 
 uint32_t acpi_pm_timer(uint64_t ns)
@@ -376,15 +382,20 @@ static void pm_write_byte(struct acpi_pm *pm, unsigned int off, uint8_t v)
 	/* PM1a_STS: write-1-to-clear of bits never set; PM_TMR: read-only */
 }
 
-bool acpi_pm_pio(struct acpi_pm *pm, uint64_t now_ns, uint16_t port, uint8_t *data,
-		 unsigned int size, bool out)
+bool acpi_pm_pio(struct acpi_pm *pm, uint16_t port, uint8_t *data, unsigned int size,
+		 bool out)
 {
-	uint32_t tmr;
+	uint32_t tmr = 0;
 	unsigned int i;
 
 	if (port < ACPI_PM1_EVT_PORT || port >= ACPI_PM_PORT_END)
 		return false;
-	tmr = acpi_pm_timer(now_ns >= pm->t0_ns ? now_ns - pm->t0_ns : 0);
+	/* The clock only for a read that reaches the timer's bytes. */
+	if (!out && port + size > ACPI_PM_TMR_PORT) {
+		uint64_t now = pm->clock();
+
+		tmr = acpi_pm_timer(now >= pm->t0_ns ? now - pm->t0_ns : 0);
+	}
 	for (i = 0; i < size; i++) {
 		unsigned int off = port - ACPI_PM1_EVT_PORT + i;
 

@@ -33,7 +33,8 @@
 struct acpi_pm {
 	uint8_t en[2];		/* PM1a_EN as written (never acted on: no SCI is raised) */
 	uint8_t cnt[2];		/* PM1a_CNT as written, SCI_EN always set, SLP_EN clear */
-	uint64_t t0_ns;		/* CLOCK_MONOTONIC when the timer read 0 */
+	uint64_t t0_ns;		/* the clock when the timer read 0 */
+	uint64_t (*clock)(void);	/* ns, monotonic (vlog_now_ns; tests: a fake) */
 };
 
 /*
@@ -42,14 +43,15 @@ struct acpi_pm {
  */
 int acpi_write(const struct guest_mem *m, unsigned int ncpus, uint64_t *rsdp);
 
-void acpi_pm_init(struct acpi_pm *pm, uint64_t now_ns);
+/* The timer starts at 0 now; @clock is read only when the guest reads it. */
+void acpi_pm_init(struct acpi_pm *pm, uint64_t (*clock)(void));
 /* The PM timer's count @ns after t0 (24 bits). */
 uint32_t acpi_pm_timer(uint64_t ns);
 /*
  * A port access from the guest (any port, size and data: untrusted):
  * false when @port is none of the PM ports. Reads of unused bytes are 0xff.
  */
-bool acpi_pm_pio(struct acpi_pm *pm, uint64_t now_ns, uint16_t port, uint8_t *data,
-		 unsigned int size, bool out);
+bool acpi_pm_pio(struct acpi_pm *pm, uint16_t port, uint8_t *data, unsigned int size,
+		 bool out);
 
 #endif

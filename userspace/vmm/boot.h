@@ -65,6 +65,15 @@ int pvh_write_start_info(const struct guest_mem *m, uint64_t cmdline_gpa,
 /* The byte that makes @len bytes at @p sum to 0 (MP and ACPI tables). */
 uint8_t table_checksum(const void *p, size_t len);
 
+/*
+ * The I/O APIC's ID in the MP table and the MADT alike: the one after the
+ * vCPUs' LAPIC IDs (0 .. @ncpus - 1).
+ */
+static inline uint8_t ioapic_id(unsigned int ncpus)
+{
+	return (uint8_t)ncpus;
+}
+
 /* Write an MP floating pointer and configuration table for @ncpus CPUs. */
 int mptable_write(const struct guest_mem *m, unsigned int ncpus);
 

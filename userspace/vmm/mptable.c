@@ -102,7 +102,7 @@ int mptable_write(const struct guest_mem *m, unsigned int ncpus)
 		      ncpus * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) +
 		      sizeof(struct mpc_ioapic) + (ISA_IRQS + 2) * sizeof(struct mpc_intsrc);
 	uint8_t *base = gmem_ptr(m, GPA_EBDA, GPA_EBDA_END - GPA_EBDA);
-	uint8_t ioapic_id = (uint8_t)ncpus;
+	uint8_t io_id = ioapic_id(ncpus);
 	struct mpf_intel *mpf;
 	struct mpc_table *mpc;
 	uint8_t *p;
@@ -149,7 +149,7 @@ int mptable_write(const struct guest_mem *m, unsigned int ncpus)
 	}
 	{
 		struct mpc_ioapic io = {
-			.type = MP_IOAPIC, .apicid = ioapic_id, .apicver = MP_APIC_VERSION,
+			.type = MP_IOAPIC, .apicid = io_id, .apicver = MP_APIC_VERSION,
 			.flags = 1, .apicaddr = (uint32_t)GPA_IOAPIC,
 		};
 		memcpy(p, &io, sizeof(io));
@@ -160,7 +160,7 @@ int mptable_write(const struct guest_mem *m, unsigned int ncpus)
 	for (i = 0; i < ISA_IRQS; i++) {
 		struct mpc_intsrc src = {
 			.type = MP_INTSRC, .irqtype = MP_INT, .irqflag = MP_IRQ_DEFAULT,
-			.srcbus = 0, .srcbusirq = (uint8_t)i, .dstapic = ioapic_id,
+			.srcbus = 0, .srcbusirq = (uint8_t)i, .dstapic = io_id,
 			.dstirq = (uint8_t)i,
 		};
 		memcpy(p, &src, sizeof(src));

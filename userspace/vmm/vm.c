@@ -90,7 +90,7 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned int ncpus)
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0)
 		return -errno;
-	acpi_pm_init(&vm->acpi_pm, vlog_now_ns());
+	acpi_pm_init(&vm->acpi_pm, vlog_now_ns);
 	return 0;
 }
 
@@ -124,7 +124,7 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 static void cpuid_tune(struct vm *vm, struct kvm_cpuid2 *c)
 {
 	bool kvm_has = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
-	enum host_virt hv = host_virt_detect();
+	enum host_virt hv = vm->host_virt;
 	bool deadline = tsc_deadline_wanted(hv, kvm_has);
 	unsigned int i;
 
@@ -312,7 +312,7 @@ static bool pio(struct vm *vm, uint16_t port, uint8_t *data, unsigned int size, 
 			*data = 0;
 		return out && (*data & RESET_CONTROL_RST_CPU);
 	}
-	if (acpi_pm_pio(&vm->acpi_pm, vlog_now_ns(), port, data, size, out))
+	if (acpi_pm_pio(&vm->acpi_pm, port, data, size, out))
 		return false;
 	/* CMOS (0x70/0x71) reads as zero: no update in progress, no RTC. */
 	if (!out)

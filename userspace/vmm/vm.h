@@ -15,6 +15,7 @@
 #include "acpi.h"
 #include "devloop.h"
 #include "guest_mem.h"
+#include "hostvirt.h"
 #include "kvmstats.h"
 #include "lifecycle.h"
 #include "limits.h"
@@ -68,6 +69,7 @@ struct vm {
 	size_t run_size;
 	struct guest_mem mem;
 	unsigned int ncpus;
+	enum host_virt host_virt;	/* what avf-vmm runs on: set before vm_setup_vcpus() */
 	struct vcpu vcpu[VMM_CPUS_MAX];
 
 	struct serial serial;

@@ -314,6 +314,7 @@ static int start_secret(struct vm *vm, struct lifecycle *lc, uint64_t secret_gpa
 
 struct setup {
 	int kvm_fd;		/* owned until vm_create() */
+	enum host_virt host_virt;	/* host_virt_detect(), once per run */
 	int listen_fd;		/* --vsock-uds (standalone), or -1 */
 };
 
@@ -382,6 +383,7 @@ static int setup_guest(struct vm *vm, struct vmm_opts *o, uint32_t cid, struct l
 		vlog("creating the KVM VM: %s\n", strerror(-ret));
 		goto out;
 	}
+	vm->host_virt = su->host_virt;
 	vm->debug_full = o->debug_full;
 	if (o->fd[FD_PROFILE] >= 0) {
 		vm->profile_fd = o->fd[FD_PROFILE];
@@ -568,12 +570,11 @@ int vmm_run(const struct vmm_opts *opts)
 	uint32_t cid = AVF_CID_FIRST;
 
 	vlog_verbose = o.verbose;
+	su.host_virt = host_virt_detect();
 	if (!o.hangup_given) {
-		enum host_virt hv = host_virt_detect();
-
-		o.hangup_s = hangup_default_s(hv);
+		o.hangup_s = hangup_default_s(su.host_virt);
 		vlog_debug("host virtualization: %s, hang-up (boot) timeout %u s\n",
-			   host_virt_name(hv), o.hangup_s);
+			   host_virt_name(su.host_virt), o.hangup_s);
 	}
 	if (o.protected_vm) {
 		vlog("--protected: no protected VM backend on this host\n");

@@ -448,6 +448,16 @@ TEST(acpi_pm_timer_counts_at_3_58_mhz)
 	EXPECT_GE(0xffffffU, acpi_pm_timer(UINT64_MAX));
 }
 
+/* The fake clock of acpi_pm_ports: the time it tells, and its reads. */
+static uint64_t fake_ns;
+static unsigned int fake_reads;
+
+static uint64_t fake_clock(void)
+{
+	fake_reads++;
+	return fake_ns;
+}
+
 /* The PM ports, as a hostile guest may drive them. */
 TEST(acpi_pm_ports)
 {
@@ -457,57 +467,72 @@ TEST(acpi_pm_ports)
 	uint32_t v;
 	uint16_t w;
 
-	acpi_pm_init(&pm, t0);
+	fake_ns = t0;
+	acpi_pm_init(&pm, fake_clock);
+	fake_reads = 0;
 	/* not ours */
-	EXPECT_FALSE(acpi_pm_pio(&pm, t0, ACPI_PM1_EVT_PORT - 1, d, 1, false));
-	EXPECT_FALSE(acpi_pm_pio(&pm, t0, ACPI_PM_PORT_END, d, 4, false));
-	EXPECT_FALSE(acpi_pm_pio(&pm, t0, 0xcf9, d, 1, true));
+	EXPECT_FALSE(acpi_pm_pio(&pm, ACPI_PM1_EVT_PORT - 1, d, 1, false));
+	EXPECT_FALSE(acpi_pm_pio(&pm, ACPI_PM_PORT_END, d, 4, false));
+	EXPECT_FALSE(acpi_pm_pio(&pm, 0xcf9, d, 1, true));
 	/* PM1a_STS: nothing pending, and writes (W1C) change nothing */
 	memset(d, 0xff, 2);
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_EVT_PORT, d, 2, true));
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_EVT_PORT, d, 2, false));
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM1_EVT_PORT, d, 2, true));
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM1_EVT_PORT, d, 2, false));
 	memcpy(&w, d, 2);
 	EXPECT_EQ(0, w);
 	/* PM1a_EN keeps what is written */
 	w = 0x0121;
 	memcpy(d, &w, 2);
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_EVT_PORT + 2, d, 2, true));
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM1_EVT_PORT + 2, d, 2, true));
 	memset(d, 0, 4);
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_EVT_PORT, d, 4, false));
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM1_EVT_PORT, d, 4, false));
 	EXPECT_EQ(0, d[0]);
 	EXPECT_EQ(0, d[1]);
 	EXPECT_EQ(0x21, d[2]);
 	EXPECT_EQ(0x01, d[3]);
 	/* PM1a_CNT: SCI_EN always set, SLP_EN never latched */
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_CNT_PORT, d, 2, false));
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM1_CNT_PORT, d, 2, false));
 	memcpy(&w, d, 2);
 	EXPECT_EQ(1, w);
 	w = 0x3c00;			/* SLP_TYP 7 | SLP_EN, SCI_EN clear */
 	memcpy(d, &w, 2);
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_CNT_PORT, d, 2, true));
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_CNT_PORT, d, 2, false));
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM1_CNT_PORT, d, 2, true));
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM1_CNT_PORT, d, 2, false));
 	memcpy(&w, d, 2);
 	EXPECT_EQ(0x1c01, w);
 	/* the gap between the blocks reads as all ones */
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM1_CNT_PORT + 2, d, 2, false));
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM1_CNT_PORT + 2, d, 2, false));
 	EXPECT_EQ(0xff, d[0]);
 	EXPECT_EQ(0xff, d[1]);
-	/* PM_TMR: 0 at t0, one second later 3,579,545; read-only */
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0, ACPI_PM_TMR_PORT, d, 4, false));
-	EXPECT_EQ(0U, rd32(d));
+	/* no access so far, nor a write to the timer, reads the clock */
 	memset(d, 0xaa, 4);
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0 + s, ACPI_PM_TMR_PORT, d, 4, true));
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0 + s, ACPI_PM_TMR_PORT, d, 4, false));
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM_TMR_PORT, d, 4, true));
+	EXPECT_EQ(0U, fake_reads);
+	/* a PM1a_CNT read running into the gap only: no clock either */
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM1_CNT_PORT, d, 4, false));
+	EXPECT_EQ(0U, fake_reads);
+	/* PM_TMR: 0 at t0, one second later 3,579,545; read-only */
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM_TMR_PORT, d, 4, false));
+	EXPECT_EQ(0U, rd32(d));
+	EXPECT_EQ(1U, fake_reads);
+	fake_ns = t0 + s;
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM_TMR_PORT, d, 4, false));
 	EXPECT_EQ(3579545U, rd32(d));
+	/* a read from the gap running into the timer reads it */
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM1_CNT_PORT + 2, d, 4, false));
+	EXPECT_EQ(0xff, d[1]);
+	EXPECT_EQ(3579545U & 0xff, d[2]);
+	EXPECT_EQ(3U, fake_reads);
 	/* byte by byte, and a read running off the end */
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0 + s, ACPI_PM_TMR_PORT + 2, d, 1, false));
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM_TMR_PORT + 2, d, 1, false));
 	EXPECT_EQ((3579545U >> 16) & 0xff, d[0]);
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0 + s, ACPI_PM_TMR_PORT + 3, d, 4, false));
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM_TMR_PORT + 3, d, 4, false));
 	EXPECT_EQ(0, d[0]);		/* the 24-bit count's top byte */
 	EXPECT_EQ(0xff, d[1]);
 	EXPECT_EQ(0xff, d[3]);
 	/* a clock before t0 (not CLOCK_MONOTONIC's way, but no wrap either) */
-	EXPECT_TRUE(acpi_pm_pio(&pm, t0 - s, ACPI_PM_TMR_PORT, d, 4, false));
+	fake_ns = t0 - s;
+	EXPECT_TRUE(acpi_pm_pio(&pm, ACPI_PM_TMR_PORT, d, 4, false));
 	v = rd32(d);
 	EXPECT_EQ(0U, v);
 }
