@@ -4,7 +4,7 @@
  * the test host (tools/bench-in-testhost.sh). One "name value unit" line
  * per figure on stdout; raw per-trial data for the plots in OUTDIR.
  *
- *   avf_bench boot    OUTDIR PACKAGE PAYLOAD TRIALS
+ *   avf_bench boot    OUTDIR PACKAGE PAYLOAD TRIALS [PEER]
  *   avf_bench stop    OUTDIR PACKAGE PAYLOAD TRIALS   (a never-ready payload)
  *   avf_bench idle    OUTDIR PACKAGE PAYLOAD          (a never-ready payload)
  *   avf_bench density OUTDIR PACKAGE PAYLOAD MAX      (a never-ready payload)
@@ -17,6 +17,10 @@
  * connectVsock (our VM), or through AF_VSOCK to CID (QEMU with
  * vhost-vsock, the peer); the same client code for both. Figures are
  * PREFIX_h2g_mbps, PREFIX_g2h_mbps, PREFIX_rtt_us_median, _p99.
+ *
+ * boot: PEER, a shell command, runs after every trial (the QEMU boots of
+ * tools/bench-in-testhost.sh): the two sides alternate, so a drift of the
+ * emulated machine's speed over the run weighs on both alike.
  *
  * Clocks: every time here is CLOCK_MONOTONIC, the clock of avf-vmm's
  * "timestamps" line in vmm.log (userspace/vmm/log.h) and of the module's
@@ -285,7 +289,21 @@ static const char *const ph_names[PH_N] = {
 	"payload_to_ready", "event_delivery",
 };
 
-static int cmd_boot(const char *dir, const char *pkg, const char *payload, int n)
+/* One round of the peer's boots (a shell command); its failure is reported, not fatal. */
+static void run_peer(const char *peer, int trial)
+{
+	int st;
+
+	if (!peer)
+		return;
+	fflush(stdout);
+	st = system(peer);
+	if (st != 0)
+		fprintf(stderr, "avf_bench: trial %d: peer command: status %d\n", trial, st);
+}
+
+static int cmd_boot(const char *dir, const char *pkg, const char *payload, int n,
+		    const char *peer)
 {
 	struct avf_config *c = make_config(pkg, payload, VM_MEM_MIB);
 	double ph[PH_N][n], total[n], started[n], exec_init[n], kvm_init[n], run_init[n];
@@ -320,6 +338,7 @@ static int cmd_boot(const char *dir, const char *pkg, const char *payload, int n
 		/* vmm.log is per run; avf-vmm writes the line as it exits, after STOPPED */
 		for (int w = 0; w < 100 && read_stamps(vm, ts, &g); w++)
 			usleep(100 * 1000);
+		run_peer(peer, i);
 		if (read_stamps(vm, ts, &g)) {
 			fprintf(stderr, "avf_bench: trial %d: no timestamps line in vmm.log\n", i);
 			continue;
@@ -787,7 +806,8 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: avf_bench boot|stop|idle|density OUTDIR PACKAGE PAYLOAD "
+		fprintf(stderr, "usage: avf_bench boot OUTDIR PACKAGE PAYLOAD TRIALS [PEER]\n"
+				"       avf_bench stop|idle|density OUTDIR PACKAGE PAYLOAD "
 				"[TRIALS|MAX]\n       avf_bench vsock PREFIX PACKAGE PAYLOAD MIB N\n"
 				"       avf_bench vsock-cid PREFIX CID MIB N\n");
 		return 2;
@@ -800,8 +820,8 @@ int main(int argc, char **argv)
 	if (ret)
 		die("manager_open", ret, msg);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!strcmp(argv[1], "boot") && argc == 6)
-		ret = cmd_boot(argv[2], argv[3], argv[4], atoi(argv[5]));
+	if (!strcmp(argv[1], "boot") && (argc == 6 || argc == 7))
+		ret = cmd_boot(argv[2], argv[3], argv[4], atoi(argv[5]), argc == 7 ? argv[6] : NULL);
 	else if (!strcmp(argv[1], "stop") && argc == 6)
 		ret = cmd_stop(argv[2], argv[3], argv[4], atoi(argv[5]));
 	else if (!strcmp(argv[1], "idle") && argc == 5)
