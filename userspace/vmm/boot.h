@@ -62,6 +62,36 @@ int pvh_write_start_info(const struct guest_mem *m, uint64_t cmdline_gpa,
 			 uint64_t initrd_gpa, uint64_t initrd_len, uint64_t rsdp,
 			 uint64_t *start_info);
 
+/* A guest-physical range [gpa, gpa + len). */
+struct gpa_range {
+	uint64_t gpa;
+	uint64_t len;
+};
+
+#define BOOT_PREFAULT_MAX	5
+
+/**
+ * boot_prefault_plan - what to map into the stage-2 tables before the first
+ * KVM_RUN (Documentation/vmm.rst, "Boot cost")
+ * @mem: guest RAM bytes.
+ * @kernel_start, @kernel_end: the loaded kernel image (elf_load_pvh()).
+ * @initrd_gpa, @initrd_len: the initramfs at the top of RAM (page aligned).
+ * @out: up to BOOT_PREFAULT_MAX ranges, inside RAM, none overlapping.
+ *
+ * The kernel and initramfs avf-vmm wrote, and what the payload kernel
+ * (kernel/guest.config) writes during every boot, measured with mincore()
+ * at the boot marker for 64 MiB to 1 GiB: its early allocations from 768
+ * KiB up to ~7 MiB, its page tables and memblock allocations just above
+ * the kernel image (2 MiB, ~1.5 KiB more per MiB of RAM), and just below
+ * the initramfs the memory map (64 bytes per 4 KiB page) and ~2.5 MiB of
+ * memblock allocations, top-down.
+ *
+ * Return: the number of ranges in @out.
+ */
+size_t boot_prefault_plan(uint64_t mem, uint64_t kernel_start, uint64_t kernel_end,
+			  uint64_t initrd_gpa, uint64_t initrd_len,
+			  struct gpa_range out[BOOT_PREFAULT_MAX]);
+
 /* The byte that makes @len bytes at @p sum to 0 (MP and ACPI tables). */
 uint8_t table_checksum(const void *p, size_t len);
 

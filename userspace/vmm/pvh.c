@@ -55,3 +55,46 @@ int pvh_write_start_info(const struct guest_mem *m, uint64_t cmdline_gpa,
 	*start_info = GPA_START_INFO;
 	return 0;
 }
+
+/* The payload kernel's boot-time writes (boot.h, boot_prefault_plan()). */
+#define PF_LOW_START		0xc0000ULL		/* 768 KiB */
+#define PF_LOW_END		(7ULL << 20)
+#define PF_ABOVE_KERNEL(mem)	((2ULL << 20) + ((mem) >> 20) * 1536)
+#define PF_BELOW_INITRD(mem)	((mem) / 64 + (5ULL << 19))
+
+size_t boot_prefault_plan(uint64_t mem, uint64_t kernel_start, uint64_t kernel_end,
+			  uint64_t initrd_gpa, uint64_t initrd_len,
+			  struct gpa_range out[BOOT_PREFAULT_MAX])
+{
+	uint64_t below = PF_BELOW_INITRD(mem);
+	/* ascending: each is clipped to start where the one before ended */
+	const struct gpa_range want[BOOT_PREFAULT_MAX] = {
+		{ PF_LOW_START, PF_LOW_END - PF_LOW_START },
+		{ kernel_start, kernel_end > kernel_start ? kernel_end - kernel_start : 0 },
+		{ kernel_end, PF_ABOVE_KERNEL(mem) },
+		{ initrd_gpa > below ? initrd_gpa - below : 0, initrd_gpa > below ? below : initrd_gpa },
+		{ initrd_gpa, initrd_len },
+	};
+	uint64_t floor = 0;
+	size_t i, n = 0;
+
+	for (i = 0; i < BOOT_PREFAULT_MAX; i++) {
+		uint64_t lo = want[i].gpa, hi;
+
+		if (want[i].len > UINT64_MAX - lo)
+			hi = UINT64_MAX;
+		else
+			hi = lo + want[i].len;
+		if (i + 1 < BOOT_PREFAULT_MAX && hi > want[i + 1].gpa && want[i + 1].len)
+			hi = want[i + 1].gpa;	/* the next one's own start wins */
+		if (lo < floor)
+			lo = floor;
+		if (hi > mem)
+			hi = mem;
+		if (lo >= hi)
+			continue;
+		out[n++] = (struct gpa_range){ lo, hi - lo };
+		floor = hi;
+	}
+	return n;
+}

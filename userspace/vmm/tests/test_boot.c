@@ -273,6 +273,88 @@ TEST(start_info)
 	fg_free(&g);
 }
 
+/* The ranges of boot_prefault_plan(): ascending, disjoint, inside RAM; kernel and initramfs in full. */
+static bool plan_sane(uint64_t mem, uint64_t ks, uint64_t ke, uint64_t ig, uint64_t il,
+		      const struct gpa_range *r, size_t n)
+{
+	uint64_t end = 0, kernel = 0, initrd = 0;
+	size_t i;
+
+	if (n > BOOT_PREFAULT_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!r[i].len || r[i].gpa < end || r[i].len > mem - r[i].gpa)
+			return false;
+		end = r[i].gpa + r[i].len;
+		if (r[i].gpa <= ks && end >= ke)
+			kernel = ke - ks;
+		if (r[i].gpa <= ig && end >= ig + il)
+			initrd = il;
+	}
+	return kernel == ke - ks && initrd == il;
+}
+
+TEST(prefault_plan_follows_the_guest_layout)
+{
+	const uint64_t ks = 0x1000000, ke = 0x1c18000, il = 1788696;
+	static const struct {
+		uint64_t mib;
+		uint64_t below_kib;	/* how far below the initramfs the plan starts */
+	} t[] = {
+		{ 64, 1024 + 2560 }, { 256, 4096 + 2560 }, { 512, 8192 + 2560 },
+		{ 1024, 16384 + 2560 }, { 4096, 65536 + 2560 },
+	};
+	struct gpa_range r[BOOT_PREFAULT_MAX];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t mem = t[i].mib << 20, ig = (mem - il - 4096) & ~0xfffULL;
+
+		n = boot_prefault_plan(mem, ks, ke, ig, il, r);
+		ASSERT_EQ(5U, n);
+		EXPECT_TRUE(plan_sane(mem, ks, ke, ig, il, r, n));
+		/* the early allocations, 768 KiB to 7 MiB */
+		EXPECT_EQ(0xc0000ULL, r[0].gpa);
+		EXPECT_EQ(7ULL << 20, r[0].gpa + r[0].len);
+		EXPECT_EQ(ks, r[1].gpa);
+		/* above the kernel: 2 MiB and 1.5 KiB per MiB */
+		EXPECT_EQ(ke, r[2].gpa);
+		EXPECT_EQ((2ULL << 20) + t[i].mib * 1536, r[2].len);
+		/* below the initramfs: the memory map and 2.5 MiB */
+		EXPECT_EQ(ig - (t[i].below_kib << 10), r[3].gpa);
+		EXPECT_EQ(ig, r[4].gpa);
+		EXPECT_EQ(il, r[4].len);
+	}
+}
+
+TEST(prefault_plan_clips_a_crowded_layout)
+{
+	static const struct {
+		uint64_t mem, ks, ke, ig, il;
+	} t[] = {
+		/* 32 MiB: below-initramfs and above-kernel meet */
+		{ 32ULL << 20, 0x1000000, 0x1c18000, 0x1e00000, 0x100000 },
+		/* the initramfs right after the kernel */
+		{ 32ULL << 20, 0x1000000, 0x1c18000, 0x1c18000, 0x3e8000 },
+		/* a kernel low enough to overlap the early range */
+		{ 64ULL << 20, 0x200000, 0x800000, 0x3e00000, 0x200000 },
+		/* a kernel ending at the top of RAM, no initramfs */
+		{ 32ULL << 20, 0x1000000, 0x2000000, 0x2000000, 0 },
+		/* RAM smaller than the early range */
+		{ 4ULL << 20, 0x100000, 0x200000, 0x300000, 0x100000 },
+	};
+	struct gpa_range r[BOOT_PREFAULT_MAX];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = boot_prefault_plan(t[i].mem, t[i].ks, t[i].ke, t[i].ig, t[i].il, r);
+		EXPECT_LE(1U, n);
+		EXPECT_TRUE(plan_sane(t[i].mem, t[i].ks, t[i].ke, t[i].ig, t[i].il, r, n)) {
+			TH_LOG("case %zu", i);
+		}
+	}
+}
+
 /* With ACPI tables: the RSDP is handed over and their page is reserved. */
 TEST(start_info_acpi)
 {
