@@ -76,7 +76,7 @@ struct gpa_range {
  * @mem: guest RAM bytes.
  * @kernel_start, @kernel_end: the loaded kernel image (elf_load_pvh()).
  * @initrd_gpa, @initrd_len: the initramfs at the top of RAM (page aligned).
- * @out: up to BOOT_PREFAULT_MAX ranges, inside RAM, none overlapping.
+ * @out: up to BOOT_PREFAULT_MAX ranges, inside RAM, ascending, none overlapping.
  *
  * The kernel and initramfs avf-vmm wrote, and what the payload kernel
  * (kernel/guest.config) writes during every boot, measured with mincore()

@@ -67,34 +67,36 @@ size_t boot_prefault_plan(uint64_t mem, uint64_t kernel_start, uint64_t kernel_e
 			  struct gpa_range out[BOOT_PREFAULT_MAX])
 {
 	uint64_t below = PF_BELOW_INITRD(mem);
-	/* ascending: each is clipped to start where the one before ended */
-	const struct gpa_range want[BOOT_PREFAULT_MAX] = {
-		{ PF_LOW_START, PF_LOW_END - PF_LOW_START },
-		{ kernel_start, kernel_end > kernel_start ? kernel_end - kernel_start : 0 },
-		{ kernel_end, PF_ABOVE_KERNEL(mem) },
-		{ initrd_gpa > below ? initrd_gpa - below : 0, initrd_gpa > below ? below : initrd_gpa },
-		{ initrd_gpa, initrd_len },
+	/* [lo, hi) each; the plan is their union inside RAM, ascending */
+	uint64_t want[BOOT_PREFAULT_MAX][2] = {
+		{ PF_LOW_START, PF_LOW_END },
+		{ kernel_start, kernel_end },
+		{ kernel_end, kernel_end + PF_ABOVE_KERNEL(mem) },
+		{ initrd_gpa > below ? initrd_gpa - below : 0, initrd_gpa },
+		{ initrd_gpa, initrd_gpa + initrd_len },
 	};
-	uint64_t floor = 0;
-	size_t i, n = 0;
+	size_t i, j, n = 0;
 
+	/* by start (a crowded layout puts them out of order) */
+	for (i = 1; i < BOOT_PREFAULT_MAX; i++)
+		for (j = i; j > 0 && want[j - 1][0] > want[j][0]; j--) {
+			uint64_t t[2] = { want[j][0], want[j][1] };
+
+			memcpy(want[j], want[j - 1], sizeof(t));
+			memcpy(want[j - 1], t, sizeof(t));
+		}
+	/* clipped to RAM; one that overlaps the range before extends it */
 	for (i = 0; i < BOOT_PREFAULT_MAX; i++) {
-		uint64_t lo = want[i].gpa, hi;
+		uint64_t lo = want[i][0], hi = want[i][1] < mem ? want[i][1] : mem;
 
-		if (want[i].len > UINT64_MAX - lo)
-			hi = UINT64_MAX;
-		else
-			hi = lo + want[i].len;
-		if (i + 1 < BOOT_PREFAULT_MAX && hi > want[i + 1].gpa && want[i + 1].len)
-			hi = want[i + 1].gpa;	/* the next one's own start wins */
-		if (lo < floor)
-			lo = floor;
-		if (hi > mem)
-			hi = mem;
 		if (lo >= hi)
 			continue;
+		if (n && lo < out[n - 1].gpa + out[n - 1].len) {
+			if (hi > out[n - 1].gpa + out[n - 1].len)
+				out[n - 1].len = hi - out[n - 1].gpa;
+			continue;
+		}
 		out[n++] = (struct gpa_range){ lo, hi - lo };
-		floor = hi;
 	}
 	return n;
 }

@@ -335,7 +335,7 @@ static int setup_guest(struct vm *vm, struct vmm_opts *o, uint32_t cid, struct l
 	int boot[3] = { -1, -1, -1 }, ret, i;
 	struct gpa_range plan[BOOT_PREFAULT_MAX];
 	uint64_t prefaulted = 0;
-	size_t nplan;
+	size_t nplan, k;
 	ssize_t n;
 
 	*reason = AVF_STOP_START_FAILED;
@@ -439,8 +439,8 @@ static int setup_guest(struct vm *vm, struct vmm_opts *o, uint32_t cid, struct l
 	 */
 	nplan = boot_prefault_plan(vm->mem.size, kernel_start, kernel_end, initrd_gpa, initrd_len,
 				   plan);
-	for (i = 0; i < (int)nplan; i++)
-		prefaulted += vm_prefault(vm, plan[i].gpa, plan[i].len);
+	for (k = 0; k < nplan; k++)
+		prefaulted += vm_prefault(vm, plan[k].gpa, plan[k].len);
 	vlog_debug("prefaulted %llu KiB of guest RAM\n", (unsigned long long)prefaulted >> 10);
 	vlog_debug("entry %#llx, kernel end %#llx, initrd %#llx+%llu, cmdline: %s\n",
 		   (unsigned long long)entry, (unsigned long long)kernel_end,
